@@ -1,0 +1,96 @@
+//! Argument definitions (clap).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Deterministic dependency closures of Debian and Ubuntu package lists.
+#[derive(Debug, Parser)]
+#[command(name = "debclosure", version, about)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compute the closure of PACKAGE... from Packages indices.
+    Resolve(ResolveArgs),
+    /// Parse and index Packages files and print counts (for benchmarks and checks).
+    Stats(IndexArgs),
+}
+
+/// Where the indices come from.
+#[derive(Debug, clap::Args)]
+pub struct IndexArgs {
+    /// A Packages file (plain, .xz or .gz); repeatable. A path under
+    /// `dists/SUITE/` names its suite for `NAME/SUITE` requests.
+    #[arg(long = "packages-file", value_name = "FILE")]
+    pub packages_files: Vec<PathBuf>,
+    /// A Packages file of a NotAutomatic suite (e.g. backports): used only for
+    /// packages requested from it by NAME/SUITE or NAME=VERSION; repeatable.
+    #[arg(long = "not-automatic", value_name = "FILE")]
+    pub not_automatic: Vec<PathBuf>,
+    /// Target architecture [default: the host's dpkg architecture].
+    #[arg(long)]
+    pub arch: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One line per package, then one per choice.
+    Text,
+    /// The closure as JSON.
+    Json,
+    /// A deb-closure.pl-compatible Nix expression.
+    Nix,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BaseArg {
+    /// Only the request.
+    None,
+    /// Add every Essential: yes package.
+    Essential,
+    /// Add every Essential: yes and Priority: required package.
+    Required,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ResolveArgs {
+    #[command(flatten)]
+    pub index: IndexArgs,
+    /// Packages to install: NAME, NAME=VERSION or NAME/SUITE.
+    #[arg(value_name = "PACKAGE", required = true)]
+    pub packages: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// URL prefix for the Nix output; repeatable, the first is used
+    /// [default: mirror://debian].
+    #[arg(long = "url-prefix", value_name = "URL")]
+    pub url_prefixes: Vec<String>,
+    /// Take PACKAGE for a virtual NAME or a group "a | b"; repeatable,
+    /// overrides --preferences and the built-in table (awk=mawk).
+    #[arg(long = "prefer", value_name = "NAME=PACKAGE")]
+    pub prefer: Vec<String>,
+    /// A TOML file of preferences: `awk = "mawk"`, `"a | b" = "b"`.
+    #[arg(long, value_name = "FILE")]
+    pub preferences: Option<PathBuf>,
+    /// Never add PACKAGE; a dependency only it meets is assumed present;
+    /// repeatable.
+    #[arg(long, value_name = "PACKAGE")]
+    pub exclude: Vec<String>,
+    /// Follow Recommends too.
+    #[arg(long)]
+    pub with_recommends: bool,
+    /// Fail instead of picking a provider by Priority or name.
+    #[arg(long)]
+    pub strict: bool,
+    /// Packages added besides the request.
+    #[arg(long, value_enum, default_value_t = BaseArg::None)]
+    pub base: BaseArg,
+    /// Write the output to FILE (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}

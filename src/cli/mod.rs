@@ -1,0 +1,98 @@
+//! The command line: argument definitions, one function per subcommand, and
+//! the one place where errors become messages and exit codes.
+
+mod args;
+mod resolve;
+
+use std::io::Write;
+use std::path::Path;
+
+use clap::Parser;
+
+use args::{Args, Command};
+
+/// Exit codes, as `diff` and `grep` use them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Success.
+    Success = 0,
+    /// A comparison found a difference.
+    Different = 1,
+    /// Any error.
+    Error = 2,
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn run() -> i32 {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitStatus::Error as i32 } else { 0 };
+        }
+    };
+    let result = match args.command {
+        Command::Resolve(a) => resolve::run(a),
+        Command::Stats(a) => resolve::stats(a),
+    };
+    match result {
+        Ok(status) => status as i32,
+        Err(e) => {
+            report(&e);
+            ExitStatus::Error as i32
+        }
+    }
+}
+
+/// Prints an error with its causes and any hint on stderr.
+fn report(e: &anyhow::Error) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "error: {e}");
+    for cause in e.chain().skip(1) {
+        let _ = writeln!(err, "  caused by: {cause}");
+    }
+    if let Some(hint) = hint(e) {
+        let _ = writeln!(err, "hint: {hint}");
+    }
+}
+
+fn hint(e: &anyhow::Error) -> Option<String> {
+    for cause in e.chain() {
+        if let Some(r) = cause.downcast_ref::<debclosure::resolve::ResolveError>() {
+            if let Some(h) = r.hint() {
+                return Some(h);
+            }
+        }
+        if cause.downcast_ref::<debclosure::index::IndexError>().is_some() {
+            return Some("the file must be a Debian Packages index (plain, .xz or .gz); fix or replace it, or fetch it again".into());
+        }
+    }
+    None
+}
+
+/// Writes `text` to `path` atomically (a temporary file in the same
+/// directory, renamed into place), or to stdout when `path` is `None`.
+fn write_output(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
+    match path {
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).context("cannot write to standard output")?;
+            out.flush().context("cannot write to standard output")
+        }
+        Some(path) => {
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)
+                .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+            tmp.write_all(text.as_bytes())
+                .and_then(|()| tmp.as_file().sync_all())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            tmp.persist(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Reading index files that may be compressed: plain, `.xz` or `.gz`, told
+//! apart by their magic bytes rather than by their names.
+//!
+//! Output is bounded while streaming, so a small file that expands to
+//! gigabytes fails early with a clear error instead of exhausting memory.
+
+use std::io::{self, Read};
+use std::path::Path;
+
+/// The default bound on a decompressed index: far above any real Packages file
+/// (bookworm main amd64 is about 50 MB).
+pub const DEFAULT_LIMIT: u64 = 2 << 30;
+
+/// How a file is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Not compressed.
+    None,
+    /// xz (`.xz`).
+    Xz,
+    /// gzip (`.gz`).
+    Gzip,
+}
+
+impl Compression {
+    /// Detects the compression from the first bytes of a file.
+    pub fn detect(data: &[u8]) -> Compression {
+        if data.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+            Compression::Xz
+        } else if data.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else {
+            Compression::None
+        }
+    }
+}
+
+/// Why a file could not be read or decompressed.
+#[derive(Debug, thiserror::Error)]
+pub enum DecompressError {
+    /// The file could not be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// The compressed data is corrupt or truncated.
+    #[error("{path}: corrupt or truncated {kind} data")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// "xz" or "gzip".
+        kind: &'static str,
+        /// The decoder's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The content expands beyond the limit.
+    #[error("{path}: decompressed content exceeds {limit} bytes")]
+    TooLarge {
+        /// The file.
+        path: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The content is not UTF-8 text.
+    #[error("{path}: not UTF-8 text (first bad byte at offset {offset})")]
+    NotText {
+        /// The file.
+        path: String,
+        /// Offset of the first invalid byte.
+        offset: usize,
+    },
+}
+
+/// Reads a file and decompresses it into text.
+pub fn read_text(path: &Path, limit: u64) -> Result<String, DecompressError> {
+    let label = path.display().to_string();
+    let data = std::fs::read(path).map_err(|source| DecompressError::Read {
+        path: label.clone(),
+        source,
+    })?;
+    decompress_text(&data, &label, limit)
+}
+
+/// Decompresses `data` (of any supported compression) into text; `label`
+/// names it in errors.
+pub fn decompress_text(data: &[u8], label: &str, limit: u64) -> Result<String, DecompressError> {
+    let bytes = decompress(data, label, limit)?;
+    String::from_utf8(bytes).map_err(|e| DecompressError::NotText {
+        path: label.to_owned(),
+        offset: e.utf8_error().valid_up_to(),
+    })
+}
+
+/// Decompresses `data` into bytes, at most `limit` of them.
+pub fn decompress(data: &[u8], label: &str, limit: u64) -> Result<Vec<u8>, DecompressError> {
+    let too_large = || DecompressError::TooLarge {
+        path: label.to_owned(),
+        limit,
+    };
+    let corrupt = |kind: &'static str, source: io::Error| DecompressError::Corrupt {
+        path: label.to_owned(),
+        kind,
+        source,
+    };
+    let mut out = Vec::with_capacity(data.len().saturating_mul(6).min(limit as usize));
+    match Compression::detect(data) {
+        Compression::None => {
+            if data.len() as u64 > limit {
+                return Err(too_large());
+            }
+            out.extend_from_slice(data);
+        }
+        Compression::Gzip => {
+            flate2::read::MultiGzDecoder::new(data)
+                .take(limit.saturating_add(1))
+                .read_to_end(&mut out)
+                .map_err(|e| corrupt("gzip", e))?;
+        }
+        Compression::Xz => {
+            // A file may hold several concatenated streams, with zero padding
+            // between them; anything else after a stream is an error.
+            let mut rest = data;
+            while !rest.is_empty() {
+                let stream = xz_decoder().map_err(|e| corrupt("xz", e))?;
+                let mut decoder = liblzma::bufread::XzDecoder::new_stream(rest, stream);
+                let room = (limit + 1).saturating_sub(out.len() as u64);
+                (&mut decoder)
+                    .take(room)
+                    .read_to_end(&mut out)
+                    .map_err(|e| corrupt("xz", e))?;
+                if out.len() as u64 > limit {
+                    break;
+                }
+                rest = decoder.into_inner();
+                rest = &rest[rest.iter().take_while(|b| **b == 0).count()..];
+                if !rest.is_empty() && Compression::detect(rest) != Compression::Xz {
+                    let msg = format!("{} bytes of trailing data after the xz stream", rest.len());
+                    return Err(corrupt("xz", io::Error::new(io::ErrorKind::InvalidData, msg)));
+                }
+            }
+        }
+    }
+    if out.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(out)
+}
+
+/// A multi-threaded xz decoder: files with several blocks whose sizes are in
+/// their headers (as Debian's `Packages.xz`) decode in parallel; others
+/// decode on one thread. Both memory limits must be set, or liblzma refuses
+/// (neither) or silently stays single-threaded (only one).
+fn xz_decoder() -> io::Result<liblzma::stream::Stream> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8)) as u32;
+    liblzma::stream::MtStreamBuilder::new()
+        .threads(threads)
+        .timeout_ms(0)
+        .memlimit_threading(1 << 30)
+        .memlimit_stop(1 << 30)
+        .decoder()
+        .map_err(io::Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn xz(data: &[u8]) -> Vec<u8> {
+        let mut enc = liblzma::write::XzEncoder::new(Vec::new(), 6);
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn round_trips_each_format() {
+        let text = "Package: a\n".repeat(1000);
+        for data in [text.as_bytes().to_vec(), xz(text.as_bytes()), gz(text.as_bytes())] {
+            assert_eq!(decompress_text(&data, "f", DEFAULT_LIMIT).unwrap(), text);
+        }
+        let mut two = gz(b"a\n");
+        two.extend(gz(b"b\n"));
+        assert_eq!(decompress_text(&two, "f", 100).unwrap(), "a\nb\n");
+    }
+
+    #[test]
+    fn bad_data_is_an_error() {
+        let text = "Package: a\n".repeat(1000);
+        let packed = xz(text.as_bytes());
+        let truncated = &packed[..packed.len() - 20];
+        assert!(matches!(decompress(truncated, "f", DEFAULT_LIMIT), Err(DecompressError::Corrupt { .. })));
+        let mut flipped = packed.clone();
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 0x55;
+        assert!(matches!(decompress(&flipped, "f", DEFAULT_LIMIT), Err(DecompressError::Corrupt { .. })));
+        let err = decompress(&packed, "f", 100).unwrap_err();
+        assert!(matches!(err, DecompressError::TooLarge { limit: 100, .. }), "{err}");
+        let mut trailing = packed.clone();
+        trailing.extend_from_slice(b"junk");
+        assert!(matches!(decompress(&trailing, "f", DEFAULT_LIMIT), Err(DecompressError::Corrupt { .. })));
+        let mut two = packed.clone();
+        two.extend_from_slice(&[0; 8]);
+        two.extend_from_slice(&packed);
+        assert_eq!(decompress(&two, "f", DEFAULT_LIMIT).unwrap().len(), 2 * text.len());
+        let err = decompress_text(&gz(b"a\xffb"), "f", 100).unwrap_err();
+        assert!(matches!(err, DecompressError::NotText { offset: 1, .. }), "{err}");
+    }
+}

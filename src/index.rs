@@ -1,0 +1,509 @@
+//! `Packages` indices merged into one view of the archive for one architecture.
+//!
+//! Each stanza of the target architecture or `all` becomes a [`Package`] that
+//! borrows its text from the loaded file. Cheap fields are validated at load
+//! (name, version, file name, hash, size, Provides), so that a bad index fails
+//! at once with its file and line; relationship fields are parsed lazily, only
+//! for the packages a closure walks.
+//!
+//! For each name the *candidate* is the highest version from an automatic
+//! source; a not-automatic source (e.g. backports) is used only when a request
+//! names it (`name/suite` or `name=version`). Ties are broken by file name and
+//! hash, never by the order of files or stanzas.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::deb822::{self, Deb822Error, Stanza};
+use crate::relation::{self, Dependency, RelationError};
+use crate::version;
+
+/// One loaded `Packages` file.
+#[derive(Debug, Clone)]
+pub struct IndexSource {
+    /// Where it came from (a path or URL), for messages.
+    pub label: String,
+    /// The suite it belongs to (`bookworm`, `bookworm-backports`), if known;
+    /// requests may name it as `name/suite`.
+    pub suite: Option<String>,
+    /// False for a `NotAutomatic: yes` suite.
+    pub automatic: bool,
+    /// The decompressed text.
+    pub text: String,
+}
+
+/// Errors while building the index; each names the file and line.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// The text is not valid deb822.
+    #[error("{file}:{}", .source)]
+    Syntax {
+        /// The source label.
+        file: String,
+        /// The parse error with its line.
+        #[source]
+        source: Deb822Error,
+    },
+    /// A field that every package needs is missing.
+    #[error("{file}:{line}: stanza has no {field} field")]
+    MissingField {
+        /// The source label.
+        file: String,
+        /// Line of the stanza.
+        line: usize,
+        /// The missing field.
+        field: &'static str,
+    },
+    /// A field has a value that is not allowed.
+    #[error("{file}:{line}: package {package}: field {field}: {problem}")]
+    BadField {
+        /// The source label.
+        file: String,
+        /// Line of the field.
+        line: usize,
+        /// The package of the stanza, as written.
+        package: String,
+        /// The field name.
+        field: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// `Priority:` of a package, most important first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    /// `required`
+    Required,
+    /// `important`
+    Important,
+    /// `standard`
+    Standard,
+    /// `optional`
+    Optional,
+    /// `extra` (obsolete)
+    Extra,
+    /// Absent or unknown.
+    Unknown,
+}
+
+impl Priority {
+    fn parse(s: &str) -> Priority {
+        match s {
+            "required" => Priority::Required,
+            "important" => Priority::Important,
+            "standard" => Priority::Standard,
+            "optional" => Priority::Optional,
+            "extra" => Priority::Extra,
+            _ => Priority::Unknown,
+        }
+    }
+}
+
+/// `Multi-Arch:` of a package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MultiArch {
+    /// Absent or `no`.
+    No,
+    /// `same`
+    Same,
+    /// `foreign`
+    Foreign,
+    /// `allowed`: may satisfy `name:any`.
+    Allowed,
+}
+
+/// Identifies a package in an [`Index`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PackageId(pub u32);
+
+/// A relationship field of a package, kept as text until needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RelationField {
+    /// `Pre-Depends`
+    PreDepends,
+    /// `Depends`
+    Depends,
+    /// `Recommends`
+    Recommends,
+    /// `Conflicts`
+    Conflicts,
+    /// `Breaks`
+    Breaks,
+}
+
+impl RelationField {
+    /// The field name as Debian writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RelationField::PreDepends => "Pre-Depends",
+            RelationField::Depends => "Depends",
+            RelationField::Recommends => "Recommends",
+            RelationField::Conflicts => "Conflicts",
+            RelationField::Breaks => "Breaks",
+        }
+    }
+}
+
+impl fmt::Display for RelationField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One binary package stanza of the target architecture or `all`.
+#[derive(Debug, Clone)]
+pub struct Package<'a> {
+    /// `Package:`
+    pub name: &'a str,
+    /// `Version:`, validated.
+    pub version: &'a str,
+    /// `Architecture:` (the target or `all`).
+    pub architecture: &'a str,
+    /// `Multi-Arch:`
+    pub multi_arch: MultiArch,
+    /// `Priority:`
+    pub priority: Priority,
+    /// `Essential: yes`
+    pub essential: bool,
+    /// `Filename:`, archive-relative and checked to be safe.
+    pub filename: &'a str,
+    /// `SHA256:`, 64 lower-case hex digits.
+    pub sha256: &'a str,
+    /// `Size:`
+    pub size: u64,
+    /// `Provides:`, parsed.
+    pub provides: Vec<Dependency<'a>>,
+    relations: [&'a str; 5],
+    /// Index of the [`IndexSource`] this stanza came from.
+    pub source: usize,
+    /// Line of the stanza in its source.
+    pub line: usize,
+    offset: usize,
+}
+
+impl<'a> Package<'a> {
+    /// The raw text of a relationship field (empty when absent).
+    pub fn relation_text(&self, field: RelationField) -> &'a str {
+        self.relations[field as usize]
+    }
+}
+
+/// The packages of several `Packages` files for one architecture.
+pub struct Index<'a> {
+    sources: &'a [IndexSource],
+    architecture: String,
+    packages: Vec<Package<'a>>,
+    /// Name -> stanzas, best first (automatic before not, then highest version).
+    by_name: HashMap<&'a str, Vec<PackageId>>,
+    /// Virtual name -> stanzas providing it, with the provided version.
+    providers: HashMap<&'a str, Vec<(PackageId, Option<&'a str>)>>,
+}
+
+/// Checks that an archive-relative file name is safe to join to a URL or a
+/// directory and to write into Nix: relative, no `.`/`..` or empty component,
+/// no control character or backslash.
+pub fn check_filename(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("file name is empty".into());
+    }
+    if name.starts_with('/') {
+        return Err(format!("file name {name:?} is absolute"));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control() || *c == '\\') {
+        return Err(format!("file name {name:?} contains the character {c:?}"));
+    }
+    if name.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+        return Err(format!("file name {name:?} has an empty, '.' or '..' component"));
+    }
+    Ok(())
+}
+
+fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+}
+
+impl<'a> Index<'a> {
+    /// Reads every source for `architecture` (plus `all`).
+    pub fn build(sources: &'a [IndexSource], architecture: &str) -> Result<Self, IndexError> {
+        let mut packages = Vec::new();
+        for (n, source) in sources.iter().enumerate() {
+            for stanza in deb822::parse(&source.text) {
+                let stanza = stanza.map_err(|source_err| IndexError::Syntax {
+                    file: source.label.clone(),
+                    source: source_err,
+                })?;
+                if let Some(p) = read_package(source, n, &stanza, architecture)? {
+                    packages.push(p);
+                }
+            }
+        }
+        let mut by_name: HashMap<&'a str, Vec<PackageId>> = HashMap::new();
+        let mut providers: HashMap<&'a str, Vec<(PackageId, Option<&'a str>)>> = HashMap::new();
+        for (i, p) in packages.iter().enumerate() {
+            let id = PackageId(i as u32);
+            by_name.entry(p.name).or_default().push(id);
+            for d in &p.provides {
+                providers
+                    .entry(d.name)
+                    .or_default()
+                    .push((id, d.constraint.map(|(_, v)| v)));
+            }
+        }
+        let rank = |id: &PackageId| {
+            let p = &packages[id.0 as usize];
+            (!sources[p.source].automatic, std::cmp::Reverse(VersionKey(p.version)), p.filename, p.sha256)
+        };
+        for ids in by_name.values_mut() {
+            ids.sort_by(|a, b| rank(a).cmp(&rank(b)));
+        }
+        for list in providers.values_mut() {
+            list.sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then(a.1.cmp(&b.1)));
+        }
+        Ok(Index {
+            sources,
+            architecture: architecture.to_owned(),
+            packages,
+            by_name,
+            providers,
+        })
+    }
+
+    /// The target architecture.
+    pub fn architecture(&self) -> &str {
+        &self.architecture
+    }
+
+    /// The loaded sources.
+    pub fn sources(&self) -> &'a [IndexSource] {
+        self.sources
+    }
+
+    /// Number of stanzas taken.
+    pub fn len(&self) -> usize {
+        self.packages.len()
+    }
+
+    /// Whether no stanza was taken.
+    pub fn is_empty(&self) -> bool {
+        self.packages.is_empty()
+    }
+
+    /// The package with this id.
+    pub fn package(&self, id: PackageId) -> &Package<'a> {
+        &self.packages[id.0 as usize]
+    }
+
+    /// All ids, in load order.
+    pub fn ids(&self) -> impl Iterator<Item = PackageId> {
+        (0..self.packages.len() as u32).map(PackageId)
+    }
+
+    /// Every stanza of this name, best first: automatic sources before
+    /// not-automatic ones, then by descending version.
+    pub fn versions(&self, name: &str) -> &[PackageId] {
+        self.by_name.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The default candidate for a name: the highest version from an
+    /// automatic source.
+    pub fn candidate(&self, name: &str) -> Option<PackageId> {
+        self.versions(name)
+            .first()
+            .copied()
+            .filter(|id| self.sources[self.package(*id).source].automatic)
+    }
+
+    /// Every stanza providing `name`, with the provided version if any.
+    pub fn providers(&self, name: &str) -> &[(PackageId, Option<&'a str>)] {
+        self.providers.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// Parses a relationship field of a package, naming file and line on error.
+    pub fn relations(
+        &self,
+        id: PackageId,
+        field: RelationField,
+    ) -> Result<Vec<relation::Alternatives<'a>>, IndexError> {
+        let p = self.package(id);
+        relation::parse_relations(p.relation_text(field))
+            .map_err(|e| self.field_error(p, field.name(), e))
+    }
+
+    fn field_error(&self, p: &Package<'a>, field: &str, e: RelationError) -> IndexError {
+        let source = &self.sources[p.source];
+        let line = deb822::parse_from(&source.text, p.offset, p.line)
+            .next()
+            .and_then(Result::ok)
+            .and_then(|st| st.field(field).map(|f| f.line))
+            .unwrap_or(p.line);
+        IndexError::BadField {
+            file: source.label.clone(),
+            line,
+            package: p.name.to_owned(),
+            field: field.to_owned(),
+            problem: e.to_string(),
+        }
+    }
+}
+
+/// Orders version strings the dpkg way.
+#[derive(PartialEq, Eq)]
+struct VersionKey<'a>(&'a str);
+
+impl Ord for VersionKey<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        version::compare(self.0, other.0)
+    }
+}
+
+impl PartialOrd for VersionKey<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+fn read_package<'a>(
+    source: &'a IndexSource,
+    n: usize,
+    stanza: &Stanza<'a>,
+    architecture: &str,
+) -> Result<Option<Package<'a>>, IndexError> {
+    let mut f: [Option<&deb822::Field<'a>>; 16] = [None; 16];
+    const NAMES: [&str; 16] = [
+        "Package", "Version", "Architecture", "Multi-Arch", "Priority", "Essential",
+        "Filename", "SHA256", "Size", "Provides", "Pre-Depends", "Depends", "Recommends",
+        "Conflicts", "Breaks", "",
+    ];
+    for field in &stanza.fields {
+        let slot = NAMES[..15]
+            .iter()
+            .position(|n| *n == field.name)
+            .or_else(|| NAMES[..15].iter().position(|n| n.eq_ignore_ascii_case(field.name)));
+        if let Some(i) = slot {
+            f[i] = Some(field);
+        }
+    }
+    let missing = |field: &'static str| IndexError::MissingField {
+        file: source.label.clone(),
+        line: stanza.line,
+        field,
+    };
+    let arch = f[2].ok_or_else(|| missing("Architecture"))?.value;
+    if arch != architecture && arch != "all" {
+        return Ok(None);
+    }
+    let name_field = f[0].ok_or_else(|| missing("Package"))?;
+    let name = name_field.value;
+    let bad = |field: &deb822::Field<'_>, problem: String| IndexError::BadField {
+        file: source.label.clone(),
+        line: field.line,
+        package: name.to_owned(),
+        field: field.name.to_owned(),
+        problem,
+    };
+    if !relation::is_valid_package_name(name) {
+        return Err(bad(name_field, format!("{name:?} is not a valid package name")));
+    }
+    let version_field = f[1].ok_or_else(|| missing("Version"))?;
+    version::validate(version_field.value).map_err(|e| bad(version_field, e.to_string()))?;
+    let filename_field = f[6].ok_or_else(|| missing("Filename"))?;
+    check_filename(filename_field.value).map_err(|e| bad(filename_field, e))?;
+    let sha_field = f[7].ok_or_else(|| missing("SHA256"))?;
+    if !is_sha256(sha_field.value) {
+        return Err(bad(sha_field, "expected 64 lower-case hex digits".into()));
+    }
+    let size_field = f[8].ok_or_else(|| missing("Size"))?;
+    let size = size_field
+        .value
+        .parse::<u64>()
+        .map_err(|_| bad(size_field, format!("{:?} is not a size in bytes", size_field.value)))?;
+    let provides = match f[9] {
+        Some(field) => relation::parse_provides(field.value).map_err(|e| bad(field, e.to_string()))?,
+        None => Vec::new(),
+    };
+    let multi_arch = match f[3].map(|f| f.value) {
+        Some("same") => MultiArch::Same,
+        Some("foreign") => MultiArch::Foreign,
+        Some("allowed") => MultiArch::Allowed,
+        _ => MultiArch::No,
+    };
+    let text = |i: usize| f[i].map_or("", |f| f.value);
+    Ok(Some(Package {
+        name,
+        version: version_field.value,
+        architecture: arch,
+        multi_arch,
+        priority: Priority::parse(text(4)),
+        essential: text(5) == "yes",
+        filename: filename_field.value,
+        sha256: sha_field.value,
+        size,
+        provides,
+        relations: [text(10), text(11), text(12), text(13), text(14)],
+        source: n,
+        line: stanza.line,
+        offset: stanza.offset,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(label: &str, automatic: bool, text: &str) -> IndexSource {
+        IndexSource {
+            label: label.into(),
+            suite: None,
+            automatic,
+            text: text.into(),
+        }
+    }
+
+    fn stanza(name: &str, version: &str, arch: &str, extra: &str) -> String {
+        format!(
+            "Package: {name}\nVersion: {version}\nArchitecture: {arch}\nFilename: pool/{name}_{version}.deb\nSize: 1\nSHA256: {}\n{extra}\n",
+            "ab".repeat(32)
+        )
+    }
+
+    #[test]
+    fn highest_automatic_version_wins() {
+        let a = src("a", true, &(stanza("x", "2", "amd64", "") + "\n" + &stanza("y", "1", "i386", "")));
+        let b = src("b", true, &stanza("x", "10", "all", "Provides: v (= 3)"));
+        let c = src("c", false, &stanza("x", "99", "amd64", ""));
+        for order in [vec![a.clone(), b.clone(), c.clone()], vec![c, b, a]] {
+            let idx = Index::build(&order, "amd64").unwrap();
+            assert_eq!(idx.len(), 3, "i386 stanza is skipped");
+            let cand = idx.package(idx.candidate("x").unwrap());
+            assert_eq!((cand.version, cand.architecture), ("10", "all"));
+            assert_eq!(idx.versions("x").len(), 3);
+            assert_eq!(idx.providers("v")[0].1, Some("3"));
+            assert!(idx.candidate("y").is_none());
+        }
+    }
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let cases = [
+            (stanza("x", "1", "amd64", "Provides: a |"), "f:7: package x: field Provides"),
+            (stanza("X", "1", "amd64", ""), "f:1: package X: field Package"),
+            (stanza("x", "1 2", "amd64", ""), "f:2: package x: field Version"),
+            (stanza("x", "1", "amd64", "").replace("pool/", "/pool/"), "f:4: package x: field Filename"),
+            (stanza("x", "1", "amd64", "").replace("pool/", "../"), "f:4: package x: field Filename"),
+            (stanza("x", "1", "amd64", "").replace("Size: 1", "Size: -1"), "f:5: package x: field Size"),
+            (stanza("x", "1", "amd64", "").replace("abab", "ABAB"), "f:6: package x: field SHA256"),
+            ("Package: x\nArchitecture: amd64\n".into(), "f:1: stanza has no Version field"),
+            ("Package: x\n bad\nnot a field\n".into(), "f:3: expected"),
+        ];
+        for (text, want) in cases {
+            let sources = [src("f", true, &text)];
+            let err = Index::build(&sources, "amd64").err().expect(&text).to_string();
+            assert!(err.starts_with(want), "{err}");
+        }
+        let sources = [src("f", true, &stanza("x", "1", "amd64", "Depends: a,\n b (>= )"))];
+        let idx = Index::build(&sources, "amd64").unwrap();
+        let err = idx.relations(PackageId(0), RelationField::Depends).unwrap_err();
+        assert!(err.to_string().starts_with("f:7: package x: field Depends: column"), "{err}");
+    }
+}

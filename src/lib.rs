@@ -1,0 +1,18 @@
+//! debclosure computes the dependency closure of a list of Debian or Ubuntu
+//! packages, deterministically and by Debian's rules, and turns it into input
+//! for Nix.
+//!
+//! The pipeline runs one way: [`deb822`] parses `Packages` stanzas, [`index`]
+//! merges several files into one view for one architecture, [`resolve`] walks
+//! Pre-Depends and Depends from the requested packages and groups the result in
+//! install order, and [`output`] writes it as text, JSON or a Nix expression.
+#![warn(missing_docs)]
+
+pub mod deb822;
+pub mod decompress;
+pub mod index;
+pub mod nix;
+pub mod output;
+pub mod relation;
+pub mod resolve;
+pub mod version;
