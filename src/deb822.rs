@@ -54,6 +54,7 @@ impl<'a> Stanza<'a> {
 pub struct Parser<'a> {
     text: &'a str,
     pos: usize,
+    end: usize,
     line: usize,
     failed: bool,
 }
@@ -63,24 +64,50 @@ pub fn parse(text: &str) -> Parser<'_> {
     parse_from(text, 0, 1)
 }
 
-/// Parses `text` from byte `offset`, which is at line `line`: re-reads one
-/// stanza whose position is known (e.g. to find a field's line for an error).
+/// Parses `text` from byte `offset`, which is at line `line`: re-reads a
+/// stanza whose position is known, or one chunk of a text parsed in parallel
+/// (see [`Parser::until`]).
 pub fn parse_from(text: &str, offset: usize, line: usize) -> Parser<'_> {
     Parser {
         text,
         pos: offset.min(text.len()),
+        end: text.len(),
         line,
         failed: false,
     }
 }
 
+/// Splits `text` into up to `parts` byte ranges that each start at the start
+/// of a stanza (just after a blank line), for parsing in parallel.
+pub fn split_stanzas(text: &str, parts: usize) -> Vec<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut cuts = vec![0];
+    for k in 1..parts.max(1) {
+        let from = (text.len() * k / parts).max(*cuts.last().expect("cuts starts with 0"));
+        match memchr::memmem::find(&bytes[from..], b"\n\n") {
+            Some(i) => cuts.push(from + i + 2),
+            None => break,
+        }
+    }
+    cuts.push(text.len());
+    cuts.dedup();
+    cuts.windows(2).map(|w| w[0]..w[1]).collect()
+}
+
 impl<'a> Parser<'a> {
+    /// Stops at byte `end`, which must be the start of a line.
+    #[must_use]
+    pub fn until(mut self, end: usize) -> Self {
+        self.end = end.min(self.text.len());
+        self
+    }
+
     /// Takes the next line without its newline; `None` at the end.
     fn next_line(&mut self) -> Option<(usize, &'a str)> {
-        if self.pos >= self.text.len() {
+        if self.pos >= self.end {
             return None;
         }
-        let rest = &self.text[self.pos..];
+        let rest = &self.text[self.pos..self.end];
         let len = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
         let start = self.pos;
         self.pos += (len + 1).min(rest.len());
@@ -88,9 +115,66 @@ impl<'a> Parser<'a> {
         Some((start, &rest[..len]))
     }
 
-    fn error(&mut self, line: usize, problem: String) -> Option<Result<Stanza<'a>, Deb822Error>> {
-        self.failed = true;
-        Some(Err(Deb822Error { line, problem }))
+    /// Reads the next stanza into `stanza`, reusing its allocation; false at
+    /// the end of the text. After an error the parser stays at the end.
+    pub fn read_into(&mut self, stanza: &mut Stanza<'a>) -> Result<bool, Deb822Error> {
+        if self.failed {
+            return Ok(false);
+        }
+        let result = self.read_stanza(stanza);
+        self.failed = result.is_err();
+        result
+    }
+
+    fn read_stanza(&mut self, stanza: &mut Stanza<'a>) -> Result<bool, Deb822Error> {
+        stanza.fields.clear();
+        // Byte range of the open field's value in `text`.
+        let mut open: Option<(usize, usize)> = None;
+        while let Some((start, line)) = self.next_line() {
+            let number = self.line - 1;
+            let first = line.as_bytes().first().copied();
+            if first == Some(b'#') {
+                continue;
+            }
+            if is_blank(line) {
+                if stanza.fields.is_empty() {
+                    continue;
+                }
+                break;
+            }
+            if first == Some(b' ') || first == Some(b'\t') {
+                match &mut open {
+                    Some((_, end)) => *end = start + line.len(),
+                    None => return Err(Deb822Error { line: number, problem: "continuation line outside a field".into() }),
+                }
+                continue;
+            }
+            let Some(colon) = memchr::memchr(b':', line.as_bytes()) else {
+                return Err(Deb822Error {
+                    line: number,
+                    problem: format!("expected `Field: value`, found {:?}", truncate(line)),
+                });
+            };
+            let name = &line[..colon];
+            if name.is_empty() || name.bytes().any(|c| c <= b' ' || c == 0x7f) {
+                return Err(Deb822Error { line: number, problem: format!("bad field name {:?}", truncate(name)) });
+            }
+            if let Some((from, to)) = open.take() {
+                close_field(self.text, stanza, from, to);
+            } else {
+                stanza.line = number;
+                stanza.offset = start;
+            }
+            if stanza.fields.iter().any(|f| f.name.eq_ignore_ascii_case(name)) {
+                return Err(Deb822Error { line: number, problem: format!("field {name} appears twice in one stanza") });
+            }
+            stanza.fields.push(Field { name, value: "", line: number });
+            open = Some((start + colon + 1, start + line.len()));
+        }
+        if let Some((from, to)) = open {
+            close_field(self.text, stanza, from, to);
+        }
+        Ok(!stanza.fields.is_empty())
     }
 }
 
@@ -102,63 +186,12 @@ impl<'a> Iterator for Parser<'a> {
     type Item = Result<Stanza<'a>, Deb822Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
+        let mut stanza = Stanza { line: 0, offset: 0, fields: Vec::new() };
+        match self.read_into(&mut stanza) {
+            Ok(true) => Some(Ok(stanza)),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
         }
-        let mut stanza: Option<Stanza<'a>> = None;
-        // Byte range of the open field's value in `text`.
-        let mut open: Option<(usize, usize)> = None;
-        loop {
-            let Some((start, line)) = self.next_line() else { break };
-            let number = self.line - 1;
-            let first = line.as_bytes().first().copied();
-            if first == Some(b'#') {
-                continue;
-            }
-            if is_blank(line) {
-                if stanza.is_some() {
-                    break;
-                }
-                continue;
-            }
-            if first == Some(b' ') || first == Some(b'\t') {
-                match (&mut stanza, &mut open) {
-                    (Some(_), Some((_, end))) => *end = start + line.len(),
-                    _ => {
-                        return self.error(number, "continuation line outside a field".to_owned())
-                    }
-                }
-                continue;
-            }
-            let Some(colon) = memchr::memchr(b':', line.as_bytes()) else {
-                return self.error(number, format!("expected `Field: value`, found {:?}", truncate(line)));
-            };
-            let name = &line[..colon];
-            if name.is_empty() || name.bytes().any(|c| c <= b' ' || c == 0x7f) {
-                return self.error(number, format!("bad field name {:?}", truncate(name)));
-            }
-            let st = stanza.get_or_insert_with(|| Stanza {
-                line: number,
-                offset: start,
-                fields: Vec::with_capacity(24),
-            });
-            if let Some((from, to)) = open.take() {
-                close_field(self.text, st, from, to);
-            }
-            if st.fields.iter().any(|f| f.name.eq_ignore_ascii_case(name)) {
-                return self.error(number, format!("field {name} appears twice in one stanza"));
-            }
-            st.fields.push(Field {
-                name,
-                value: "",
-                line: number,
-            });
-            open = Some((start + colon + 1, start + line.len()));
-        }
-        if let (Some(st), Some((from, to))) = (&mut stanza, open) {
-            close_field(self.text, st, from, to);
-        }
-        stanza.map(Ok)
     }
 }
 
@@ -204,6 +237,21 @@ mod tests {
         for (text, line) in cases {
             let err = parse(text).find_map(Result::err).expect(text);
             assert_eq!(err.line, line, "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn split_chunks_parse_like_the_whole() {
+        let text: String = (0..50).map(|i| format!("Package: p{i}\nDepends: x,\n y\n\n")).collect();
+        let whole: Vec<_> = parse(&text).collect::<Result<_, _>>().unwrap();
+        for parts in [1, 2, 3, 7, 100] {
+            let mut got = Vec::new();
+            let mut line = 1;
+            for range in split_stanzas(&text, parts) {
+                got.extend(parse_from(&text, range.start, line).until(range.end).map(Result::unwrap));
+                line += text[range].matches('\n').count();
+            }
+            assert_eq!(got, whole, "{parts} parts");
         }
     }
 

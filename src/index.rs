@@ -36,13 +36,12 @@ pub struct IndexSource {
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
     /// The text is not valid deb822.
-    #[error("{file}:{}", .source)]
+    #[error("{file}:{}: {}", .error.line, .error.problem)]
     Syntax {
         /// The source label.
         file: String,
         /// The parse error with its line.
-        #[source]
-        source: Deb822Error,
+        error: Deb822Error,
     },
     /// A field that every package needs is missing.
     #[error("{file}:{line}: stanza has no {field} field")]
@@ -229,9 +228,9 @@ impl<'a> Index<'a> {
         let mut packages = Vec::new();
         for (n, source) in sources.iter().enumerate() {
             for stanza in deb822::parse(&source.text) {
-                let stanza = stanza.map_err(|source_err| IndexError::Syntax {
+                let stanza = stanza.map_err(|error| IndexError::Syntax {
                     file: source.label.clone(),
-                    source: source_err,
+                    error,
                 })?;
                 if let Some(p) = read_package(source, n, &stanza, architecture)? {
                     packages.push(p);

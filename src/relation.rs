@@ -132,11 +132,11 @@ pub struct RelationError {
 }
 
 /// Whether `name` is a valid Debian package name (Policy §5.6.1): lower-case
-/// letters, digits, `+`, `-`, `.`; at least two characters; starting with a
-/// letter or digit.
+/// letters, digits, `+`, `-`, `.`, starting with a letter or digit. Policy
+/// also asks for two characters; dpkg accepts one, and so do we.
 pub fn is_valid_package_name(name: &str) -> bool {
     let b = name.as_bytes();
-    b.len() >= 2
+    !b.is_empty()
         && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
         && b.iter()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"+-.".contains(c))
@@ -226,6 +226,7 @@ impl<'a> Cursor<'a> {
                 _ => return Err(self.error("expected a version operator (<< <= = >= >>)")),
             };
             self.pos += len;
+            self.skip_space();
             let at = self.pos;
             let ver = self.word(b")");
             version::validate(ver).map_err(|e| {
@@ -387,7 +388,7 @@ mod tests {
             ("a (>= 1", 8),
             ("a:", 3),
             ("a [amd64 !i386]", 15),
-            ("x", 1),
+            ("-x", 1),
         ];
         for (input, column) in cases {
             let err = parse_relations(input).expect_err(input);

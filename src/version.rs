@@ -280,7 +280,8 @@ mod tests {
             }
             let (va, vb) = (Version::parse(&a).unwrap(), Version::parse(&b).unwrap());
             prop_assert_eq!(va == vb, compare(&a, &b) == Ordering::Equal);
-            prop_assert_eq!(Version::parse(&va.to_string()).unwrap().as_str(), a.as_str());
+            let again = Version::parse(&va.to_string()).unwrap();
+            prop_assert_eq!(again.as_str(), a.as_str());
         }
     }
 }
