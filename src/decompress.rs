@@ -83,17 +83,26 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, DecompressError> {
         path: label.clone(),
         source,
     })?;
+    if Compression::detect(&data) == Compression::None {
+        if data.len() as u64 > limit {
+            return Err(DecompressError::TooLarge { path: label, limit });
+        }
+        return into_text(data, &label);
+    }
     decompress_text(&data, &label, limit)
+}
+
+fn into_text(bytes: Vec<u8>, label: &str) -> Result<String, DecompressError> {
+    String::from_utf8(bytes).map_err(|e| DecompressError::NotText {
+        path: label.to_owned(),
+        offset: e.utf8_error().valid_up_to(),
+    })
 }
 
 /// Decompresses `data` (of any supported compression) into text; `label`
 /// names it in errors.
 pub fn decompress_text(data: &[u8], label: &str, limit: u64) -> Result<String, DecompressError> {
-    let bytes = decompress(data, label, limit)?;
-    String::from_utf8(bytes).map_err(|e| DecompressError::NotText {
-        path: label.to_owned(),
-        offset: e.utf8_error().valid_up_to(),
-    })
+    into_text(decompress(data, label, limit)?, label)
 }
 
 /// Decompresses `data` into bytes, at most `limit` of them.

@@ -11,8 +11,10 @@
 //! names it (`name/suite` or `name=version`). Ties are broken by file name and
 //! hash, never by the order of files or stanzas.
 
-use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
+
+use rustc_hash::FxHashMap;
 
 use crate::deb822::{self, Deb822Error, Stanza};
 use crate::relation::{self, Dependency, RelationError};
@@ -194,9 +196,9 @@ pub struct Index<'a> {
     architecture: String,
     packages: Vec<Package<'a>>,
     /// Name -> stanzas, best first (automatic before not, then highest version).
-    by_name: HashMap<&'a str, Vec<PackageId>>,
+    by_name: FxHashMap<&'a str, Vec<PackageId>>,
     /// Virtual name -> stanzas providing it, with the provided version.
-    providers: HashMap<&'a str, Vec<(PackageId, Option<&'a str>)>>,
+    providers: FxHashMap<&'a str, Vec<(PackageId, Option<&'a str>)>>,
 }
 
 /// Checks that an archive-relative file name is safe to join to a URL or a
@@ -223,22 +225,47 @@ fn is_sha256(s: &str) -> bool {
 }
 
 impl<'a> Index<'a> {
-    /// Reads every source for `architecture` (plus `all`).
+    /// Reads every source for `architecture` (plus `all`). Large texts are
+    /// cut at stanza boundaries and parsed on all cores; the result does not
+    /// depend on how they were cut.
     pub fn build(sources: &'a [IndexSource], architecture: &str) -> Result<Self, IndexError> {
-        let mut packages = Vec::new();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut chunks = Vec::new();
         for (n, source) in sources.iter().enumerate() {
-            for stanza in deb822::parse(&source.text) {
-                let stanza = stanza.map_err(|error| IndexError::Syntax {
-                    file: source.label.clone(),
-                    error,
-                })?;
-                if let Some(p) = read_package(source, n, &stanza, architecture)? {
-                    packages.push(p);
-                }
-            }
+            // Below ~4 MB a second thread costs more than it saves.
+            let parts = (source.text.len() >> 22).clamp(1, threads);
+            chunks.extend(deb822::split_stanzas(&source.text, parts).into_iter().map(|r| (n, r)));
         }
-        let mut by_name: HashMap<&'a str, Vec<PackageId>> = HashMap::new();
-        let mut providers: HashMap<&'a str, Vec<(PackageId, Option<&'a str>)>> = HashMap::new();
+        let parsed: Vec<Result<(Vec<Package<'a>>, usize), IndexError>> = if chunks.len() == 1 {
+            chunks.iter().map(|(n, r)| read_chunk(&sources[*n], *n, r.clone(), architecture)).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = chunks
+                    .iter()
+                    .map(|(n, r)| scope.spawn(move || read_chunk(&sources[*n], *n, r.clone(), architecture)))
+                    .collect();
+                handles.into_iter().map(|h| h.join().expect("parsing does not panic")).collect()
+            })
+        };
+        // Chunks were parsed from line 1; shift each by the lines before it.
+        let mut packages = Vec::new();
+        let mut line_shift = 0;
+        let mut current = usize::MAX;
+        for ((n, _), result) in chunks.iter().zip(parsed) {
+            if *n != current {
+                current = *n;
+                line_shift = 0;
+            }
+            let (mut chunk, lines) = result.map_err(|e| e.shifted(line_shift))?;
+            for p in &mut chunk {
+                p.line += line_shift;
+            }
+            line_shift += lines;
+            packages.append(&mut chunk);
+        }
+        let mut by_name: FxHashMap<&'a str, Vec<PackageId>> = FxHashMap::default();
+        by_name.reserve(packages.len());
+        let mut providers: FxHashMap<&'a str, Vec<(PackageId, Option<&'a str>)>> = FxHashMap::default();
         for (i, p) in packages.iter().enumerate() {
             let id = PackageId(i as u32);
             by_name.entry(p.name).or_default().push(id);
@@ -254,7 +281,9 @@ impl<'a> Index<'a> {
             (!sources[p.source].automatic, std::cmp::Reverse(VersionKey(p.version)), p.filename, p.sha256)
         };
         for ids in by_name.values_mut() {
-            ids.sort_by(|a, b| rank(a).cmp(&rank(b)));
+            if ids.len() > 1 {
+                ids.sort_by(|a, b| rank(a).cmp(&rank(b)));
+            }
         }
         for list in providers.values_mut() {
             list.sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then(a.1.cmp(&b.1)));
@@ -362,24 +391,86 @@ impl PartialOrd for VersionKey<'_> {
     }
 }
 
+impl IndexError {
+    /// Moves a line number found in a chunk parsed from line 1.
+    fn shifted(self, by: usize) -> Self {
+        match self {
+            IndexError::Syntax { file, mut error } => {
+                error.line += by;
+                IndexError::Syntax { file, error }
+            }
+            IndexError::MissingField { file, line, field } => IndexError::MissingField { file, line: line + by, field },
+            IndexError::BadField { file, line, package, field, problem } => {
+                IndexError::BadField { file, line: line + by, package, field, problem }
+            }
+        }
+    }
+}
+
+/// Parses one chunk of a source; returns its packages and its line count,
+/// with line numbers counted from the chunk's start.
+fn read_chunk<'a>(
+    source: &'a IndexSource,
+    n: usize,
+    range: Range<usize>,
+    architecture: &str,
+) -> Result<(Vec<Package<'a>>, usize), IndexError> {
+    let lines = memchr::memchr_iter(b'\n', source.text[range.clone()].as_bytes()).count();
+    let mut parser = deb822::parse_from(&source.text, range.start, 1).until(range.end);
+    let mut stanza = Stanza { line: 0, offset: 0, fields: Vec::with_capacity(32) };
+    let mut packages = Vec::with_capacity(range.len() / 700);
+    loop {
+        match parser.read_into(&mut stanza) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(error) => return Err(IndexError::Syntax { file: source.label.clone(), error }),
+        }
+        if let Some(p) = read_package(source, n, &stanza, architecture)? {
+            packages.push(p);
+        }
+    }
+    Ok((packages, lines))
+}
+
+/// Slot of a field [`read_package`] uses, by its canonical name.
+fn slot(name: &str) -> Option<usize> {
+    Some(match name {
+        "Package" => 0,
+        "Version" => 1,
+        "Architecture" => 2,
+        "Multi-Arch" => 3,
+        "Priority" => 4,
+        "Essential" => 5,
+        "Filename" => 6,
+        "SHA256" => 7,
+        "Size" => 8,
+        "Provides" => 9,
+        "Pre-Depends" => 10,
+        "Depends" => 11,
+        "Recommends" => 12,
+        "Conflicts" => 13,
+        "Breaks" => 14,
+        _ => return None,
+    })
+}
+
+/// Field names as Debian writes them, by slot.
+const SLOT_NAMES: [&str; 15] = [
+    "Package", "Version", "Architecture", "Multi-Arch", "Priority", "Essential", "Filename", "SHA256",
+    "Size", "Provides", "Pre-Depends", "Depends", "Recommends", "Conflicts", "Breaks",
+];
+
 fn read_package<'a>(
     source: &'a IndexSource,
     n: usize,
     stanza: &Stanza<'a>,
     architecture: &str,
 ) -> Result<Option<Package<'a>>, IndexError> {
-    let mut f: [Option<&deb822::Field<'a>>; 16] = [None; 16];
-    const NAMES: [&str; 16] = [
-        "Package", "Version", "Architecture", "Multi-Arch", "Priority", "Essential",
-        "Filename", "SHA256", "Size", "Provides", "Pre-Depends", "Depends", "Recommends",
-        "Conflicts", "Breaks", "",
-    ];
+    let mut f: [Option<&deb822::Field<'a>>; 15] = [None; 15];
     for field in &stanza.fields {
-        let slot = NAMES[..15]
-            .iter()
-            .position(|n| *n == field.name)
-            .or_else(|| NAMES[..15].iter().position(|n| n.eq_ignore_ascii_case(field.name)));
-        if let Some(i) = slot {
+        // Field names are case-insensitive; archives write them one way.
+        let i = slot(field.name).or_else(|| SLOT_NAMES.iter().position(|n| n.eq_ignore_ascii_case(field.name)));
+        if let Some(i) = i {
             f[i] = Some(field);
         }
     }

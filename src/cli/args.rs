@@ -61,8 +61,12 @@ pub struct ResolveArgs {
     #[command(flatten)]
     pub index: IndexArgs,
     /// Packages to install: NAME, NAME=VERSION or NAME/SUITE.
-    #[arg(value_name = "PACKAGE", required = true)]
+    #[arg(value_name = "PACKAGE", required_unless_present = "request_files")]
     pub packages: Vec<String>,
+    /// Read more packages from FILE: one per line, `#` starts a comment;
+    /// repeatable.
+    #[arg(long = "request-file", value_name = "FILE")]
+    pub request_files: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

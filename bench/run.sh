@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Benchmarks debclosure on the real Debian bookworm main amd64 index, each
+# figure against a peer run in the same invocation on the same files:
+#   parse+index of Packages        vs  cat Packages > /dev/null
+#   decompress+parse of Packages.xz vs  xz -T0 -dc Packages.xz > /dev/null
+#   resolve of the common request   vs  apt-get install -s (apt's cache built)
+#   peak memory of resolve (RSS)
+# The index comes from $DEBCLOSURE_BENCH_DIR (Packages.xz there), else it is
+# downloaded from $DEBCLOSURE_MIRROR, else from the first Debian mirror in the
+# machine's apt sources. Usage: bench/run.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-7}
+
+command -v /usr/bin/time >/dev/null || { echo "needs GNU time: apt-get install time" >&2; exit 2; }
+work=${DEBCLOSURE_BENCH_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/debclosure-bench}
+mkdir -p "$work"
+if [ ! -s "$work/Packages.xz" ]; then
+    mirror=${DEBCLOSURE_MIRROR:-$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)}
+    [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list)
+    curl -sSf -o "$work/Packages.xz.part" "$mirror/dists/bookworm/main/binary-amd64/Packages.xz"
+    mv "$work/Packages.xz.part" "$work/Packages.xz"
+fi
+[ -s "$work/Packages" ] || xz -dc "$work/Packages.xz" > "$work/Packages"
+
+cargo build --release --locked -q
+bin=target/release/debclosure
+request=$(grep -v '^#' examples/common-debian.txt | tr '\n' ' ')
+
+# apt with its own root over the same index, cache built before timing.
+aptroot="$work/aptroot"
+rm -rf "$aptroot"
+mkdir -p "$aptroot"/{repo,etc/apt/sources.list.d,etc/apt/preferences.d,var/lib/dpkg,var/lib/apt/lists/partial,var/cache/apt/archives/partial}
+cp "$work/Packages" "$aptroot/repo/Packages"
+: > "$aptroot/var/lib/dpkg/status"
+echo "deb [trusted=yes] file:$aptroot/repo ./" > "$aptroot/etc/apt/sources.list"
+apt=(apt-get -q -o "Dir=$aptroot" -o "Dir::State::status=$aptroot/var/lib/dpkg/status"
+     -o APT::Architecture=amd64 -o APT::Architectures=amd64 -o Debug::NoLocking=1
+     -o "Dir::Etc::SourceParts=$aptroot/etc/apt/sources.list.d")
+"${apt[@]}" update >/dev/null
+"${apt[@]}" install -s --no-install-recommends $request >/dev/null
+
+# Median wall time in milliseconds of a command over $runs runs.
+median_ms() {
+    local times=() start end
+    for _ in $(seq "$runs"); do
+        start=$(date +%s%N)
+        "$@" >/dev/null
+        end=$(date +%s%N)
+        times+=($(( (end - start) / 1000000 )))
+    done
+    printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
+}
+peak_mb() {
+    /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%.0f", $1 / 1024}'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+
+a_ours=$(median_ms "$bin" stats --arch amd64 --packages-file "$work/Packages")
+a_peer=$(median_ms cat "$work/Packages")
+b_ours=$(median_ms "$bin" stats --arch amd64 --packages-file "$work/Packages.xz")
+b_peer=$(median_ms xz -T0 -dc "$work/Packages.xz")
+c_ours=$(median_ms "$bin" resolve --arch amd64 --packages-file "$work/Packages" $request)
+c_peer=$(median_ms "${apt[@]}" install -s --no-install-recommends $request)
+m_plain=$(peak_mb "$bin" resolve --arch amd64 --packages-file "$work/Packages" $request)
+m_xz=$(peak_mb "$bin" resolve --arch amd64 --packages-file "$work/Packages.xz" $request)
+
+echo "debclosure benchmark: bookworm main amd64, $(nproc) cores, median of $runs runs"
+printf '%-44s %8s %8s %8s\n' "measure" "ours" "peer" "ratio"
+printf '%-44s %6sms %6sms %7sx\n' "(a) parse+index Packages vs cat" "$a_ours" "$a_peer" "$(ratio "$a_ours" "$a_peer")"
+printf '%-44s %6sms %6sms %7sx\n' "(b) xz+parse+index vs xz -T0 -dc" "$b_ours" "$b_peer" "$(ratio "$b_ours" "$b_peer")"
+printf '%-44s %6sms %6sms %7sx\n' "(c) resolve vs apt-get install -s" "$c_ours" "$c_peer" "$(ratio "$c_peer" "$c_ours")"
+printf '%-44s %6sMB\n' "peak RSS, resolve from Packages" "$m_plain"
+printf '%-44s %6sMB\n' "peak RSS, resolve from Packages.xz" "$m_xz"
+echo "(c) ratio is apt / ours (higher is better); (a) and (b) are ours / peer."
