@@ -57,6 +57,7 @@ pub struct Parser<'a> {
     end: usize,
     line: usize,
     failed: bool,
+    check_duplicates: bool,
 }
 
 /// Parses `text` as deb822 stanzas, starting at line 1.
@@ -74,6 +75,7 @@ pub fn parse_from(text: &str, offset: usize, line: usize) -> Parser<'_> {
         end: text.len(),
         line,
         failed: false,
+        check_duplicates: true,
     }
 }
 
@@ -99,6 +101,15 @@ impl<'a> Parser<'a> {
     #[must_use]
     pub fn until(mut self, end: usize) -> Self {
         self.end = end.min(self.text.len());
+        self
+    }
+
+    /// Skips the check that field names are unique, for a caller that checks
+    /// the fields it uses itself: the check is quadratic in the stanza size
+    /// and dominates the parsing of a large index.
+    #[must_use]
+    pub fn allow_duplicates(mut self) -> Self {
+        self.check_duplicates = false;
         self
     }
 
@@ -165,7 +176,7 @@ impl<'a> Parser<'a> {
                 stanza.line = number;
                 stanza.offset = start;
             }
-            if stanza.fields.iter().any(|f| f.name.eq_ignore_ascii_case(name)) {
+            if self.check_duplicates && stanza.fields.iter().any(|f| f.name.eq_ignore_ascii_case(name)) {
                 return Err(Deb822Error { line: number, problem: format!("field {name} appears twice in one stanza") });
             }
             stanza.fields.push(Field { name, value: "", line: number });
@@ -197,7 +208,8 @@ impl<'a> Iterator for Parser<'a> {
 
 fn close_field<'a>(text: &'a str, stanza: &mut Stanza<'a>, from: usize, to: usize) {
     let field = stanza.fields.last_mut().expect("an open field was pushed");
-    field.value = text[from..to].trim();
+    let blank = |c: char| c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    field.value = text[from..to].trim_matches(blank);
 }
 
 fn truncate(s: &str) -> &str {

@@ -79,7 +79,7 @@ pub enum DecompressError {
 /// Reads a file and decompresses it into text.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, DecompressError> {
     let label = path.display().to_string();
-    let data = std::fs::read(path).map_err(|source| DecompressError::Read {
+    let data = read_parallel(path).map_err(|source| DecompressError::Read {
         path: label.clone(),
         source,
     })?;
@@ -90,6 +90,40 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, DecompressError> {
         return into_text(data, &label);
     }
     decompress_text(&data, &label, limit)
+}
+
+/// Reads a whole file, large ones in parallel pieces: for a 50 MB index the
+/// kernel's copy and the page faults of the new buffer are a large share of
+/// the load time, and they spread over cores.
+fn read_parallel(path: &Path) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len() as usize;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parts = (len >> 23).clamp(1, threads);
+    if parts == 1 {
+        let mut data = Vec::with_capacity(len + 1);
+        (&file).read_to_end(&mut data)?;
+        return Ok(data);
+    }
+    let mut data = vec![0u8; len];
+    let piece = len.div_ceil(parts);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = data
+            .chunks_mut(piece)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let file = &file;
+                s.spawn(move || file.read_exact_at(chunk, (i * piece) as u64))
+            })
+            .collect();
+        handles.into_iter().try_for_each(|h| h.join().expect("reading does not panic"))
+    })?;
+    // The file may have grown since its size was read.
+    let mut rest = &file;
+    io::Seek::seek(&mut rest, io::SeekFrom::Start(len as u64))?;
+    rest.read_to_end(&mut data)?;
+    Ok(data)
 }
 
 fn into_text(bytes: Vec<u8>, label: &str) -> Result<String, DecompressError> {
@@ -201,6 +235,18 @@ mod tests {
         let mut two = gz(b"a\n");
         two.extend(gz(b"b\n"));
         assert_eq!(decompress_text(&two, "f", 100).unwrap(), "a\nb\n");
+    }
+
+    #[test]
+    fn large_files_read_in_pieces_are_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("Packages");
+        let text: String = (0..800_000).map(|i| format!("Package: p{i}\nVersion: 1\n\n")).collect();
+        assert!(text.len() > 16 << 20, "large enough to be read in pieces");
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(read_text(&path, DEFAULT_LIMIT).unwrap(), text);
+        let err = read_text(&path, 1000).unwrap_err();
+        assert!(matches!(err, DecompressError::TooLarge { limit: 1000, .. }), "{err}");
     }
 
     #[test]

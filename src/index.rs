@@ -416,7 +416,9 @@ fn read_chunk<'a>(
     architecture: &str,
 ) -> Result<(Vec<Package<'a>>, usize), IndexError> {
     let lines = memchr::memchr_iter(b'\n', source.text[range.clone()].as_bytes()).count();
-    let mut parser = deb822::parse_from(&source.text, range.start, 1).until(range.end);
+    let mut parser = deb822::parse_from(&source.text, range.start, 1)
+        .until(range.end)
+        .allow_duplicates();
     let mut stanza = Stanza { line: 0, offset: 0, fields: Vec::with_capacity(32) };
     let mut packages = Vec::with_capacity(range.len() / 700);
     loop {
@@ -471,6 +473,15 @@ fn read_package<'a>(
         // Field names are case-insensitive; archives write them one way.
         let i = slot(field.name).or_else(|| SLOT_NAMES.iter().position(|n| n.eq_ignore_ascii_case(field.name)));
         if let Some(i) = i {
+            if f[i].is_some() {
+                return Err(IndexError::BadField {
+                    file: source.label.clone(),
+                    line: field.line,
+                    package: f[0].map_or("", |f| f.value).to_owned(),
+                    field: field.name.to_owned(),
+                    problem: "the field appears twice in one stanza".into(),
+                });
+            }
             f[i] = Some(field);
         }
     }
@@ -584,6 +595,7 @@ mod tests {
             (stanza("x", "1", "amd64", "").replace("Size: 1", "Size: -1"), "f:5: package x: field Size"),
             (stanza("x", "1", "amd64", "").replace("abab", "ABAB"), "f:6: package x: field SHA256"),
             ("Package: x\nArchitecture: amd64\n".into(), "f:1: stanza has no Version field"),
+            (stanza("x", "1", "amd64", "Depends: a\ndepends: b"), "f:8: package x: field depends: the field appears twice"),
             ("Package: x\n bad\nnot a field\n".into(), "f:3: expected"),
         ];
         for (text, want) in cases {
