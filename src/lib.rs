@@ -10,9 +10,14 @@
 
 pub mod deb822;
 pub mod decompress;
+pub mod fetch;
 pub mod index;
 pub mod nix;
 pub mod output;
 pub mod relation;
+pub mod release;
+pub mod report;
 pub mod resolve;
+pub mod signature;
+pub mod sources;
 pub mod version;
