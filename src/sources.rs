@@ -1,1 +1,297 @@
-//! (in progress)
+//! Which archives to read: apt's own source lists (the one-line
+//! `sources.list` format and the deb822 `.sources` format, see
+//! sources.list(5)), a `--source "URL SUITE COMPONENT..."` argument, or a
+//! mirror with suites and components.
+//!
+//! An archive is named by the last segment of its URL path (`debian`,
+//! `debian-security`, `ubuntu`), so that records and locks can name it
+//! without naming a host.
+
+use std::path::{Path, PathBuf};
+
+use crate::deb822;
+
+/// Why a source list or argument is invalid.
+#[derive(Debug, thiserror::Error)]
+pub enum SourcesError {
+    /// A source file could not be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line or stanza is malformed.
+    #[error("{file}:{line}: {problem}")]
+    Syntax {
+        /// The file (or "--source").
+        file: String,
+        /// Line, from 1.
+        line: usize,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// One archive and the suites and components to read from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveSource {
+    /// Base URL of the archive (the directory holding `dists/` and `pool/`),
+    /// without a trailing slash.
+    pub uri: String,
+    /// Suites (`bookworm`, `bookworm-updates`).
+    pub suites: Vec<String>,
+    /// Components (`main`, `universe`).
+    pub components: Vec<String>,
+    /// A keyring file named by `signed-by`, if any.
+    pub signed_by: Option<PathBuf>,
+}
+
+impl ArchiveSource {
+    /// The archive's name: the last segment of its URL path.
+    pub fn archive(&self) -> String {
+        archive_name(&self.uri)
+    }
+}
+
+/// The last non-empty segment of a URL's path (`debian-security` for
+/// `http://host/debian-security/`); the whole URL if it has no path.
+pub fn archive_name(uri: &str) -> String {
+    let without_scheme = uri.split_once("://").map_or(uri, |(_, rest)| rest);
+    let path = without_scheme.split_once('/').map_or("", |(_, p)| p);
+    path.rsplit('/')
+        .find(|s| !s.is_empty())
+        .unwrap_or(without_scheme)
+        .to_owned()
+}
+
+fn check_uri(uri: &str, file: &str, line: usize) -> Result<String, SourcesError> {
+    let ok = ["http://", "https://", "file:/"].iter().any(|s| uri.starts_with(s));
+    if !ok || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(SourcesError::Syntax {
+            file: file.to_owned(),
+            line,
+            problem: format!("{uri:?} is not an http, https or file URL"),
+        });
+    }
+    Ok(uri.trim_end_matches('/').to_owned())
+}
+
+fn check_suite(suite: &str, file: &str, line: usize) -> Result<(), SourcesError> {
+    if suite.ends_with('/') || suite.is_empty() || suite.contains("..") {
+        return Err(SourcesError::Syntax {
+            file: file.to_owned(),
+            line,
+            problem: format!("suite {suite:?} is not supported (flat repositories are not)"),
+        });
+    }
+    Ok(())
+}
+
+/// Parses the one-line format: `deb [option=value ...] URI SUITE COMPONENT...`.
+/// `deb-src` lines and comments are skipped.
+pub fn parse_sources_list(text: &str, file: &str) -> Result<Vec<ArchiveSource>, SourcesError> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let content = raw.split('#').next().unwrap_or_default().trim();
+        if content.is_empty() {
+            continue;
+        }
+        let syntax = |problem: String| SourcesError::Syntax { file: file.to_owned(), line, problem };
+        let (kind, rest) = content.split_once(char::is_whitespace).unwrap_or((content, ""));
+        match kind {
+            "deb-src" => continue,
+            "deb" => {}
+            other => return Err(syntax(format!("expected `deb` or `deb-src`, found {other:?}"))),
+        }
+        let mut rest = rest.trim_start();
+        let mut signed_by = None;
+        if let Some(opts) = rest.strip_prefix('[') {
+            let (opts, after) = opts.split_once(']').ok_or_else(|| syntax("unclosed `[`".into()))?;
+            for opt in opts.split_whitespace() {
+                if let Some(path) = opt.strip_prefix("signed-by=") {
+                    signed_by = Some(PathBuf::from(path));
+                }
+            }
+            rest = after;
+        }
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        if words.len() < 3 {
+            return Err(syntax("expected URI, suite and at least one component".into()));
+        }
+        check_suite(words[1], file, line)?;
+        out.push(ArchiveSource {
+            uri: check_uri(words[0], file, line)?,
+            suites: vec![words[1].to_owned()],
+            components: words[2..].iter().map(|s| (*s).to_owned()).collect(),
+            signed_by,
+        });
+    }
+    Ok(out)
+}
+
+/// Parses the deb822 format (`Types:`, `URIs:`, `Suites:`, `Components:`,
+/// `Signed-By:`, `Enabled:`). Stanzas without `deb` in `Types` or with
+/// `Enabled: no` are skipped; an inline `Signed-By` key is not used.
+pub fn parse_deb822_sources(text: &str, file: &str) -> Result<Vec<ArchiveSource>, SourcesError> {
+    let mut out = Vec::new();
+    for stanza in deb822::parse(text) {
+        let stanza = stanza.map_err(|e| SourcesError::Syntax { file: file.to_owned(), line: e.line, problem: e.problem })?;
+        let words = |name: &str| -> Vec<String> {
+            stanza.get(name).map(|v| v.split_whitespace().map(str::to_owned).collect()).unwrap_or_default()
+        };
+        if !words("Types").iter().any(|t| t == "deb") || stanza.get("Enabled") == Some("no") {
+            continue;
+        }
+        let line = stanza.line;
+        let missing = |what: &str| SourcesError::Syntax {
+            file: file.to_owned(),
+            line,
+            problem: format!("stanza has no {what}"),
+        };
+        let (uris, suites, components) = (words("URIs"), words("Suites"), words("Components"));
+        if uris.is_empty() {
+            return Err(missing("URIs"));
+        }
+        if suites.is_empty() {
+            return Err(missing("Suites"));
+        }
+        if components.is_empty() {
+            return Err(missing("Components"));
+        }
+        for suite in &suites {
+            check_suite(suite, file, line)?;
+        }
+        let signed_by = stanza
+            .get("Signed-By")
+            .filter(|v| !v.contains('\n') && !v.trim().is_empty())
+            .map(|v| PathBuf::from(v.trim()));
+        for uri in &uris {
+            out.push(ArchiveSource {
+                uri: check_uri(uri, file, line)?,
+                suites: suites.clone(),
+                components: components.clone(),
+                signed_by: signed_by.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Parses a `--source "URI SUITE COMPONENT..."` argument.
+pub fn parse_source_arg(arg: &str) -> Result<ArchiveSource, SourcesError> {
+    let mut sources = parse_sources_list(&format!("deb {arg}"), "--source")?;
+    Ok(sources.remove(0))
+}
+
+/// The machine's apt sources under `root` (normally `/`):
+/// `etc/apt/sources.list`, then `etc/apt/sources.list.d/*.list` and
+/// `*.sources` in file-name order. Entries for one URI are merged.
+pub fn system_sources(root: &Path) -> Result<Vec<ArchiveSource>, SourcesError> {
+    let etc = root.join("etc/apt");
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|source| SourcesError::Read { path: path.display().to_string(), source })
+    };
+    let mut out = Vec::new();
+    let main = etc.join("sources.list");
+    if main.is_file() {
+        out.extend(parse_sources_list(&read(&main)?, &main.display().to_string())?);
+    }
+    let dir = etc.join("sources.list.d");
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(_) => Vec::new(),
+    };
+    files.sort();
+    for path in files {
+        let label = path.display().to_string();
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("list") => out.extend(parse_sources_list(&read(&path)?, &label)?),
+            Some("sources") => out.extend(parse_deb822_sources(&read(&path)?, &label)?),
+            _ => {}
+        }
+    }
+    Ok(merge(out))
+}
+
+/// Merges entries with the same URI, keeping the first-seen order of suites
+/// and components.
+fn merge(sources: Vec<ArchiveSource>) -> Vec<ArchiveSource> {
+    let mut out: Vec<ArchiveSource> = Vec::new();
+    for s in sources {
+        match out.iter_mut().find(|o| o.uri == s.uri) {
+            Some(o) => {
+                for suite in s.suites {
+                    if !o.suites.contains(&suite) {
+                        o.suites.push(suite);
+                    }
+                }
+                for c in s.components {
+                    if !o.components.contains(&c) {
+                        o.components.push(c);
+                    }
+                }
+                o.signed_by = o.signed_by.take().or(s.signed_by);
+            }
+            None => out.push(s),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIST: &str = "# comment\ndeb http://mirror.test/debian bookworm main contrib\n\
+        deb-src http://mirror.test/debian bookworm main\n\
+        deb [arch=amd64 signed-by=/k.gpg] https://mirror.test/debian-security/ bookworm-security main # tail\n";
+
+    #[test]
+    fn one_line_format() {
+        let s = parse_sources_list(LIST, "l").unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].components, ["main", "contrib"]);
+        assert_eq!(s[1].uri, "https://mirror.test/debian-security");
+        assert_eq!(s[1].archive(), "debian-security");
+        assert_eq!(s[1].signed_by.as_deref(), Some(Path::new("/k.gpg")));
+        for (bad, line) in [("deb http://x/d\n", 1), ("\nrpm http://x/d a b\n", 2), ("deb ftp://x/d a b\n", 1), ("deb http://x/d ./ \n", 1)] {
+            match parse_sources_list(bad, "l") {
+                Err(SourcesError::Syntax { line: l, .. }) => assert_eq!(l, line, "{bad:?}"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn deb822_format() {
+        let text = "Types: deb deb-src\nURIs: http://mirror.test/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/k.gpg\n\n\
+            Types: deb-src\nURIs: http://mirror.test/debian\nSuites: bookworm\nComponents: main\n\n\
+            Types: deb\nEnabled: no\nURIs: http://other.test/x\nSuites: a\nComponents: b\n";
+        let s = parse_deb822_sources(text, "s").unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].suites, ["bookworm", "bookworm-updates"]);
+        assert_eq!(s[0].archive(), "debian");
+        let err = parse_deb822_sources("\nTypes: deb\nURIs: http://x/d\nSuites: a\n", "s").unwrap_err();
+        assert_eq!(err.to_string(), "s:2: stanza has no Components");
+    }
+
+    #[test]
+    fn system_sources_merge_files_in_order() {
+        let root = tempfile::tempdir().unwrap();
+        let d = root.path().join("etc/apt/sources.list.d");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(root.path().join("etc/apt/sources.list"), "deb http://m.test/debian bookworm main\n").unwrap();
+        std::fs::write(d.join("b.sources"), "Types: deb\nURIs: http://m.test/debian/\nSuites: bookworm-updates\nComponents: main\n").unwrap();
+        std::fs::write(d.join("a.list"), "deb http://m.test/debian-security bookworm-security main\n").unwrap();
+        std::fs::write(d.join("c.list.disabled"), "deb http://no.test/x a b\n").unwrap();
+        let s = system_sources(root.path()).unwrap();
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!(s[0].suites, ["bookworm", "bookworm-updates"]);
+        assert_eq!(s[1].archive(), "debian-security");
+        assert_eq!(parse_source_arg("http://m.test/ubuntu noble main universe").unwrap().components, ["main", "universe"]);
+    }
+}
