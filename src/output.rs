@@ -4,11 +4,58 @@ use std::fmt::Write as _;
 
 use crate::resolve::{Closure, Rule};
 
-/// Stable JSON: fixed field order, two-space indent, trailing newline.
+/// Stable, diff-friendly JSON: fields in declaration order, objects indented
+/// by two spaces, except that an object inside an array is written on one
+/// line, so a lock or closure has one line per package, choice or record.
+/// Ends with a newline.
 pub fn render_json<T: serde::Serialize>(value: &T) -> String {
-    let mut s = serde_json::to_string_pretty(value).expect("closure types serialize without error");
-    s.push('\n');
-    s
+    let value = serde_json::to_value(value).expect("closure and lock types serialize to JSON");
+    let mut out = String::new();
+    write_value(&value, 0, &mut out);
+    out.push('\n');
+    out
+}
+
+fn write_value(value: &serde_json::Value, depth: usize, out: &mut String) {
+    use serde_json::Value;
+    let pad = "  ".repeat(depth + 1);
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            out.push_str("{\n");
+            for (i, (k, v)) in map.iter().enumerate() {
+                let _ = write!(out, "{pad}{}: ", Value::String(k.clone()));
+                write_value(v, depth + 1, out);
+                out.push_str(if i + 1 < map.len() { ",\n" } else { "\n" });
+            }
+            let _ = write!(out, "{}}}", "  ".repeat(depth));
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push_str("[\n");
+            for (i, v) in items.iter().enumerate() {
+                let _ = write!(out, "{pad}{}", compact(v));
+                out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+            }
+            let _ = write!(out, "{}]", "  ".repeat(depth));
+        }
+        other => out.push_str(&compact(other)),
+    }
+}
+
+/// One-line JSON with a space after `:` and `,`, for readability.
+fn compact(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let parts: Vec<String> =
+                map.iter().map(|(k, v)| format!("{}: {}", Value::String(k.clone()), compact(v))).collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(compact).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        other => other.to_string(),
+    }
 }
 
 fn rule_text(rule: Rule) -> &'static str {
@@ -46,4 +93,24 @@ pub fn render_text(closure: &Closure) -> String {
         let _ = writeln!(out, "assumed: {} (excluded) for {}: {}", a.name, a.required_by, a.relation);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_has_one_line_per_array_element_and_parses_back() {
+        let value = serde_json::json!({
+            "version": 1,
+            "packages": [{"name": "a", "why": {"kind": "requested"}}, {"name": "b\"", "n": [1, 2]}],
+            "empty": [],
+            "nested": {"x": {}, "y": null}
+        });
+        let text = render_json(&value);
+        let want = "{\n  \"version\": 1,\n  \"packages\": [\n    {\"name\": \"a\", \"why\": {\"kind\": \"requested\"}},\n    {\"name\": \"b\\\"\", \"n\": [1, 2]}\n  ],\n  \"empty\": [],\n  \"nested\": {\n    \"x\": {},\n    \"y\": null\n  }\n}\n";
+        assert_eq!(text, want);
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
+    }
 }
