@@ -8,6 +8,7 @@
 //! install order, and [`output`] writes it as text, JSON or a Nix expression.
 #![warn(missing_docs)]
 
+pub mod archive;
 pub mod deb822;
 pub mod decompress;
 pub mod fetch;

@@ -2,7 +2,28 @@
 
 use std::fmt::Write as _;
 
-use crate::resolve::{Closure, Rule};
+use serde::Serialize;
+
+use crate::archive::{IndexRecord, ReleaseRecord};
+use crate::resolve::{Assumed, Choice, Closure, ClosurePackage, Rule};
+
+/// What `resolve --format json` writes: the closure with the records of the
+/// indices it was computed from (the same shape a lock holds).
+#[derive(Debug, Serialize)]
+pub struct ResolveReport<'a> {
+    /// Target architecture.
+    pub architecture: &'a str,
+    /// Release files used (empty for local files).
+    pub releases: &'a [ReleaseRecord],
+    /// Indices used (empty for local files).
+    pub indices: &'a [IndexRecord],
+    /// The closure, sorted by group then name.
+    pub packages: &'a [ClosurePackage],
+    /// Choices between several candidates.
+    pub choices: &'a [Choice],
+    /// Dependencies assumed met (excluded packages).
+    pub assumed: &'a [Assumed],
+}
 
 /// Stable, diff-friendly JSON: fields in declaration order, objects indented
 /// by two spaces, except that an object inside an array is written on one

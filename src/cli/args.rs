@@ -34,6 +34,56 @@ pub struct IndexArgs {
     /// Target architecture [default: the host's dpkg architecture].
     #[arg(long)]
     pub arch: Option<String>,
+    #[command(flatten)]
+    pub online: OnlineArgs,
+}
+
+/// Where to download indices from, when no --packages-file is given. With
+/// neither --source nor --suite, the machine's apt sources are read.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OnlineArgs {
+    /// Archive base URL for --suite/--component [default: $DEBCLOSURE_MIRROR,
+    /// else the first archive of the machine's apt sources].
+    #[arg(long, value_name = "URL")]
+    pub mirror: Option<String>,
+    /// A suite of --mirror (bookworm, bookworm-updates); repeatable.
+    #[arg(long = "suite", value_name = "NAME")]
+    pub suites: Vec<String>,
+    /// A component (main, universe); repeatable [default: main].
+    #[arg(long = "component", value_name = "NAME")]
+    pub components: Vec<String>,
+    /// "URL SUITE COMPONENT..." for one more archive (e.g. a security
+    /// archive); repeatable.
+    #[arg(long = "source", value_name = "\"URL SUITE COMPONENT...\"")]
+    pub sources: Vec<String>,
+    /// An OpenPGP keyring to verify Release files with; repeatable [default:
+    /// the system's Debian and Ubuntu archive keyrings].
+    #[arg(long = "keyring", value_name = "FILE")]
+    pub keyrings: Vec<PathBuf>,
+    /// Skip signature checks. Hashes are still checked, but nothing proves
+    /// the Release files came from the archive.
+    #[arg(long)]
+    pub insecure_no_verify: bool,
+    /// Cache directory [default: $XDG_CACHE_HOME/debclosure].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Make no network request; fail naming the first file not in the cache.
+    #[arg(long, conflicts_with = "refresh")]
+    pub offline: bool,
+    /// Download Release files again even when the cache has them.
+    #[arg(long)]
+    pub refresh: bool,
+    /// Read the archives as they were at TIMESTAMP (e.g. 20250520T000000Z)
+    /// from a snapshot archive (see --snapshot-base).
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub snapshot: Option<String>,
+    /// Base URL of a snapshot archive; files are read from
+    /// BASE/archive/ARCHIVE/TIMESTAMP/ [default: $DEBCLOSURE_SNAPSHOT_BASE].
+    #[arg(long, value_name = "URL")]
+    pub snapshot_base: Option<String>,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

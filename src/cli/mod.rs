@@ -2,6 +2,8 @@
 //! the one place where errors become messages and exit codes.
 
 mod args;
+mod load;
+mod progress;
 mod resolve;
 
 use std::io::Write;

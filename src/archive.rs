@@ -1,0 +1,363 @@
+//! From archives to verified indices: the chain of trust.
+//!
+//! For each suite: download `InRelease` (or `Release` + `Release.gpg`),
+//! verify its signature against the keyring, check `Date` and `Valid-Until`;
+//! then for each component take `Packages.xz`, `.gz` or plain, as the Release
+//! lists them (through `by-hash` when it says `Acquire-By-Hash: yes`), check
+//! size and SHA256 against the Release, decompress, and check the SHA256 of
+//! the content where the Release lists it. Nothing unverified is used or
+//! cached. Decompressed indices are cached by content hash, so a warm run
+//! does not decompress again.
+//!
+//! Records name files by archive-relative paths, never by mirror, so the
+//! same inputs give the same records whichever mirror served them.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::decompress::{self, DEFAULT_LIMIT};
+use crate::fetch::{Cache, CacheMode, Conditional, FetchError, Fetcher};
+use crate::index::IndexSource;
+use crate::release::{parse_release, Release};
+use crate::report::Reporter;
+use crate::signature::{self, Keyring};
+use crate::sources::ArchiveSource;
+
+/// Cache buckets.
+const RELEASE_BUCKET: &str = "release-v1";
+const PACKAGES_BUCKET: &str = "packages-v1";
+
+/// A Release file as used: where it is in its archive and what it was.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ReleaseRecord {
+    /// The archive's name (last segment of its URL path), e.g. `debian`.
+    pub archive: String,
+    /// The suite as requested (`bookworm`).
+    pub suite: String,
+    /// Archive-relative path: `dists/bookworm/InRelease`.
+    pub path: String,
+    /// SHA256 of the file as downloaded.
+    pub sha256: String,
+    /// Its `Date:` field as written.
+    pub date: String,
+}
+
+/// A Packages index as used.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct IndexRecord {
+    /// The archive's name.
+    pub archive: String,
+    /// The suite as requested.
+    pub suite: String,
+    /// The component.
+    pub component: String,
+    /// Archive-relative canonical path (never the by-hash path):
+    /// `dists/bookworm/main/binary-amd64/Packages.xz`.
+    pub path: String,
+    /// SHA256 of the file as downloaded.
+    pub sha256: String,
+    /// Size of the file as downloaded.
+    pub size: u64,
+    /// SHA256 of the decompressed content.
+    pub content_sha256: String,
+    /// False for a NotAutomatic suite.
+    pub automatic: bool,
+}
+
+/// Where and how to fetch.
+#[derive(Debug, Clone)]
+pub struct ArchiveOptions {
+    /// Target architecture.
+    pub architecture: String,
+    /// `None` skips signature checks (`--insecure-no-verify`).
+    pub keyring: Option<Keyring>,
+    /// Use the cache, refresh it, or stay offline.
+    pub mode: CacheMode,
+    /// The current time, for `Date` and `Valid-Until`.
+    pub now: i64,
+}
+
+/// Verified indices, their texts and their records, in the order of the
+/// archives, suites and components given.
+#[derive(Debug, Default)]
+pub struct FetchedIndices {
+    /// The texts, ready for [`crate::index::Index::build`].
+    pub sources: Vec<IndexSource>,
+    /// One record per Release file.
+    pub releases: Vec<ReleaseRecord>,
+    /// One record per index, parallel to `sources`.
+    pub indices: Vec<IndexRecord>,
+}
+
+/// Why indices could not be fetched or trusted.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// A download failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// A signature did not verify.
+    #[error(transparent)]
+    Verify(#[from] signature::VerifyError),
+    /// A Release file is malformed, expired or from the future.
+    #[error(transparent)]
+    Release(#[from] crate::release::ReleaseError),
+    /// A downloaded index does not decompress.
+    #[error(transparent)]
+    Decompress(#[from] decompress::DecompressError),
+    /// The cache could not be written.
+    #[error(transparent)]
+    Cache(#[from] crate::fetch::CacheError),
+    /// The Release lists no Packages index for a component.
+    #[error("{release}: no Packages index for {component}/binary-{architecture} (the Release lists none); check the component and --arch")]
+    NoIndex {
+        /// The Release file's URL.
+        release: String,
+        /// The component.
+        component: String,
+        /// The architecture.
+        architecture: String,
+    },
+    /// The decompressed content does not match the Release.
+    #[error("{url}: decompressed content has SHA256 {actual}, but the Release lists {expected} for {path}")]
+    ContentMismatch {
+        /// The index URL.
+        url: String,
+        /// The Release entry.
+        path: String,
+        /// From the Release.
+        expected: String,
+        /// Computed.
+        actual: String,
+    },
+}
+
+/// Hex SHA256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    let digest = Sha256::digest(data);
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Fetches, verifies and decompresses every index of `archives`.
+pub async fn fetch_indices(
+    fetcher: &Fetcher,
+    cache: &Cache,
+    archives: &[ArchiveSource],
+    options: &ArchiveOptions,
+    reporter: &dyn Reporter,
+) -> Result<FetchedIndices, ArchiveError> {
+    let suites: Vec<(&ArchiveSource, &str)> = archives
+        .iter()
+        .flat_map(|a| a.suites.iter().map(move |s| (a, s.as_str())))
+        .collect();
+    let releases = futures_util::future::try_join_all(
+        suites.iter().map(|(a, s)| fetch_release(fetcher, cache, a, s, options, reporter)),
+    )
+    .await?;
+    let mut jobs = Vec::new();
+    for ((archive, suite), (release, record)) in suites.iter().zip(&releases) {
+        for component in &archive.components {
+            jobs.push((*archive, *suite, component.as_str(), release, record));
+        }
+    }
+    let fetched = futures_util::future::try_join_all(jobs.iter().map(|(a, s, c, release, record)| {
+        fetch_packages(fetcher, cache, a, s, c, release, record, options, reporter)
+    }))
+    .await?;
+    let mut out = FetchedIndices {
+        releases: releases.into_iter().map(|(_, r)| r).collect(),
+        ..Default::default()
+    };
+    for (source, record) in fetched {
+        out.sources.push(source);
+        out.indices.push(record);
+    }
+    Ok(out)
+}
+
+/// Downloads and verifies one suite's Release.
+async fn fetch_release(
+    fetcher: &Fetcher,
+    cache: &Cache,
+    archive: &ArchiveSource,
+    suite: &str,
+    options: &ArchiveOptions,
+    reporter: &dyn Reporter,
+) -> Result<(Release, ReleaseRecord), ArchiveError> {
+    let name = archive.archive();
+    let inrelease_path = format!("dists/{suite}/InRelease");
+    let url = format!("{}/{inrelease_path}", archive.uri);
+    let key = format!("{name}/{inrelease_path}");
+    let cached = cache.get_url(RELEASE_BUCKET, &key);
+    // (body, validators to store when it is new)
+    let body = match options.mode {
+        CacheMode::Offline => match cached {
+            Some((bytes, _)) => Some((bytes, None)),
+            None => return Err(FetchError::Offline { url: crate::fetch::redact_url(&url) }.into()),
+        },
+        mode => {
+            let validators = cached.as_ref().filter(|_| mode == CacheMode::Use).map(|(_, v)| v);
+            match fetcher.get_conditional(&url, validators, reporter).await {
+                Ok(Conditional::NotModified) => cached.map(|(bytes, _)| (bytes, None)),
+                Ok(Conditional::Body { bytes, validators }) => Some((bytes, Some(validators))),
+                Err(FetchError::NotFound { .. }) => None,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let (text, path, sha256) = match body {
+        Some((bytes, fresh)) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let release_text = match &options.keyring {
+                Some(keyring) => signature::verify_inrelease(keyring, &text, &url)?.text,
+                None => signature::inrelease_text(&text, &url)?,
+            };
+            if let Some(validators) = fresh {
+                cache.put_url(RELEASE_BUCKET, &key, &bytes, &validators)?;
+            }
+            (release_text, inrelease_path, sha256_hex(&bytes))
+        }
+        None => fetch_detached_release(fetcher, cache, archive, suite, options, reporter).await?,
+    };
+    let release = parse_release(&text, &url)?;
+    release.check_dates(options.now, &url)?;
+    let date = release.date.as_ref().map(|d| d.text.clone()).unwrap_or_default();
+    let record = ReleaseRecord { archive: name, suite: suite.to_owned(), path, sha256, date };
+    Ok((release, record))
+}
+
+/// The fallback when a suite has no InRelease: `Release` + `Release.gpg`.
+/// Returns the Release text, its archive-relative path and its SHA256.
+async fn fetch_detached_release(
+    fetcher: &Fetcher,
+    cache: &Cache,
+    archive: &ArchiveSource,
+    suite: &str,
+    options: &ArchiveOptions,
+    reporter: &dyn Reporter,
+) -> Result<(String, String, String), ArchiveError> {
+    let name = archive.archive();
+    let path = format!("dists/{suite}/Release");
+    let url = format!("{}/{path}", archive.uri);
+    let key = format!("{name}/{path}");
+    let (release, signature) = match options.mode {
+        CacheMode::Offline => {
+            let get = |k: &str, u: &str| {
+                cache
+                    .get_url(RELEASE_BUCKET, k)
+                    .map(|(b, _)| b)
+                    .ok_or_else(|| FetchError::Offline { url: crate::fetch::redact_url(u) })
+            };
+            (get(&key, &url)?, get(&format!("{key}.gpg"), &format!("{url}.gpg"))?)
+        }
+        _ => {
+            let release = fetcher.get(&url, reporter).await?;
+            let signature = match &options.keyring {
+                Some(_) => fetcher.get(&format!("{url}.gpg"), reporter).await?,
+                None => Vec::new(),
+            };
+            (release, signature)
+        }
+    };
+    let text = match &options.keyring {
+        Some(keyring) => signature::verify_detached(keyring, &release, &signature, &url)?.text,
+        None => String::from_utf8_lossy(&release).into_owned(),
+    };
+    if options.mode != CacheMode::Offline {
+        let none = Default::default();
+        cache.put_url(RELEASE_BUCKET, &key, &release, &none)?;
+        if options.keyring.is_some() {
+            cache.put_url(RELEASE_BUCKET, &format!("{key}.gpg"), &signature, &none)?;
+        }
+    }
+    Ok((text, path, sha256_hex(&release)))
+}
+
+/// Downloads, verifies and decompresses one component's Packages index.
+#[allow(clippy::too_many_arguments)]
+async fn fetch_packages(
+    fetcher: &Fetcher,
+    cache: &Cache,
+    archive: &ArchiveSource,
+    suite: &str,
+    component: &str,
+    release: &Release,
+    release_record: &ReleaseRecord,
+    options: &ArchiveOptions,
+    reporter: &dyn Reporter,
+) -> Result<(IndexSource, IndexRecord), ArchiveError> {
+    let dir = format!("{component}/binary-{}", options.architecture);
+    let plain = format!("{dir}/Packages");
+    let release_url = format!("{}/{}", archive.uri, release_record.path);
+    let entry = ["Packages.xz", "Packages.gz", "Packages"]
+        .iter()
+        .find_map(|f| release.file(&format!("{dir}/{f}")))
+        .ok_or_else(|| ArchiveError::NoIndex {
+            release: crate::fetch::redact_url(&release_url),
+            component: component.to_owned(),
+            architecture: options.architecture.clone(),
+        })?;
+    let content = release.file(&plain).map(|f| f.sha256.clone());
+    let path = format!("dists/{suite}/{}", entry.path);
+    let url = format!("{}/{path}", archive.uri);
+    let label = format!("{}/{path}", archive.archive());
+    let cached = content.as_deref().and_then(|h| cache.get_path(PACKAGES_BUCKET, h));
+    let (text, content_sha256) = match (cached, options.mode) {
+        (Some(file), _) => {
+            let text = decompress::read_text(&file, DEFAULT_LIMIT)?;
+            (text, content.clone().expect("cached entries are keyed by content hash"))
+        }
+        (None, CacheMode::Offline) => {
+            return Err(FetchError::Offline { url: crate::fetch::redact_url(&url) }.into());
+        }
+        (None, _) => {
+            let bytes = if release.acquire_by_hash {
+                let by_hash = format!("{}/dists/{suite}/{dir}/by-hash/SHA256/{}", archive.uri, entry.sha256);
+                match fetcher.get_verified(&by_hash, Some(entry.size), &entry.sha256, reporter).await {
+                    Err(FetchError::NotFound { .. }) => {
+                        fetcher.get_verified(&url, Some(entry.size), &entry.sha256, reporter).await?
+                    }
+                    other => other?,
+                }
+            } else {
+                fetcher.get_verified(&url, Some(entry.size), &entry.sha256, reporter).await?
+            };
+            let text = decompress::decompress_text(&bytes, &url, DEFAULT_LIMIT)?;
+            drop(bytes);
+            let actual = sha256_hex(text.as_bytes());
+            if let Some(expected) = &content {
+                if *expected != actual {
+                    return Err(ArchiveError::ContentMismatch {
+                        url: crate::fetch::redact_url(&url),
+                        path: plain,
+                        expected: expected.clone(),
+                        actual,
+                    });
+                }
+                cache.put(PACKAGES_BUCKET, &actual, text.as_bytes())?;
+            }
+            (text, actual)
+        }
+    };
+    let automatic = !release.not_automatic;
+    let source = IndexSource {
+        label,
+        suite: Some(suite.to_owned()),
+        automatic,
+        text,
+    };
+    let record = IndexRecord {
+        archive: archive.archive(),
+        suite: suite.to_owned(),
+        component: component.to_owned(),
+        path,
+        sha256: entry.sha256.clone(),
+        size: entry.size,
+        content_sha256,
+        automatic,
+    };
+    Ok((source, record))
+}
