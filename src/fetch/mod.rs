@@ -1,1 +1,112 @@
-//! (in progress)
+//! Downloading archive files, and keeping them in a local cache.
+//!
+//! This is the only module that touches the network. [`Fetcher`] does HTTP:
+//! one shared client, stall timeouts, retries with backoff, size and SHA256
+//! checks while the body streams in, conditional requests. [`Cache`] keeps
+//! what was downloaded, keyed by SHA256 where the hash is known from a
+//! verified Release file, and by a mirror-independent key (with `ETag` and
+//! `Last-Modified`) for the Release files themselves. [`CacheMode`] decides
+//! how the two meet; [`Fetcher::get_cached`] and [`Fetcher::get_keyed`]
+//! combine them.
+//!
+//! Nothing here checks signatures: the caller verifies an InRelease file
+//! before trusting the hashes it lists (see [`crate::signature`]).
+
+mod cache;
+mod http;
+
+pub use cache::{Bucket, Cache, CacheError};
+pub use http::{
+    map_bounded, redact_url, sha256_hex, Conditional, EnvError, FetchError, FetchOptions, Fetcher, Validators,
+    DEFAULT_MAX_BODY_SIZE, ENV_BACKOFF_MS, ENV_CONCURRENCY, ENV_CONNECT_TIMEOUT_MS, ENV_READ_TIMEOUT_MS, ENV_RETRIES,
+};
+
+use crate::report::Reporter;
+
+/// How downloads use the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CacheMode {
+    /// Use intact cached content; revalidate Release files with a
+    /// conditional request.
+    #[default]
+    Use,
+    /// Ignore cached content and download everything again (the results are
+    /// still stored).
+    Refresh,
+    /// Never touch the network; content missing from the cache is a
+    /// [`FetchError::Offline`] naming its URL.
+    Offline,
+}
+
+impl Fetcher {
+    /// Content whose size and SHA256 are known (a Packages file, a `.deb`):
+    /// from the cache if it is there and intact, else downloaded, verified
+    /// and stored. Failing to store is a warning, not an error.
+    ///
+    /// The cache is read and written synchronously on the calling task.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn get_cached(
+        &self,
+        cache: &Cache,
+        mode: CacheMode,
+        bucket: Bucket,
+        url: &str,
+        expected_size: Option<u64>,
+        expected_sha256: &str,
+        reporter: &dyn Reporter,
+    ) -> Result<Vec<u8>, FetchError> {
+        if mode != CacheMode::Refresh {
+            if let Some(bytes) = cache.get(bucket, expected_sha256, reporter) {
+                if expected_size.map_or(true, |size| size == bytes.len() as u64) {
+                    return Ok(bytes);
+                }
+            }
+        }
+        if mode == CacheMode::Offline {
+            return Err(FetchError::Offline { url: redact_url(url) });
+        }
+        let bytes = self.get_verified(url, expected_size, expected_sha256, reporter).await?;
+        if let Err(e) = cache.put(bucket, expected_sha256, &bytes) {
+            warn_not_cached(url, &e, reporter);
+        }
+        Ok(bytes)
+    }
+
+    /// A file whose hash is not known in advance (Release, InRelease), cached
+    /// under `key`, a name for it that does not depend on the mirror. With
+    /// [`CacheMode::Use`] a cached copy is revalidated with a conditional
+    /// request, and kept if the server answers 304.
+    ///
+    /// The result is unverified: check its signature before trusting it.
+    pub async fn get_keyed(
+        &self,
+        cache: &Cache,
+        mode: CacheMode,
+        bucket: Bucket,
+        url: &str,
+        key: &str,
+        reporter: &dyn Reporter,
+    ) -> Result<Vec<u8>, FetchError> {
+        let cached = match mode {
+            CacheMode::Refresh => None,
+            CacheMode::Use | CacheMode::Offline => cache.get_url(bucket, key, reporter),
+        };
+        if mode == CacheMode::Offline {
+            return cached.map(|(bytes, _)| bytes).ok_or_else(|| FetchError::Offline { url: redact_url(url) });
+        }
+        let (cached_bytes, validators) = cached.unzip();
+        match self.get_conditional(url, validators.as_ref(), reporter).await? {
+            Conditional::NotModified => Ok(cached_bytes.expect("a conditional request is only sent for a cached body")),
+            Conditional::Body { bytes, validators } => {
+                if let Err(e) = cache.put_url(bucket, key, &bytes, &validators) {
+                    warn_not_cached(url, &e, reporter);
+                }
+                Ok(bytes)
+            }
+        }
+    }
+}
+
+fn warn_not_cached(url: &str, e: &CacheError, reporter: &dyn Reporter) {
+    reporter.warning(&format!("cannot cache {}: {}", redact_url(url), http::error_chain(e)));
+}
