@@ -133,7 +133,8 @@ fn dose_check_catches_broken_sets() {
     assert!(err.contains("broken-tuples"), "{err}");
 }
 
-/// Opt-in: the main request on a full index, e.g.
+/// Opt-in: the main request on a full index, and, when the fixture was cut
+/// from that index, the fixture's faithfulness for every request, e.g.
 /// `DEBCLOSURE_REAL_INDEX=/path/to/Packages.xz cargo test --test apt_reference real_index`.
 #[test]
 fn real_index_main_request_equals_apt() {
@@ -157,11 +158,39 @@ fn real_index_main_request_equals_apt() {
         ours.len()
     );
     eprintln!("{}: {} packages, same as apt ({:.1?})", main.label(), ours.len(), started.elapsed());
+    let text = debclosure::decompress::read_text(index, debclosure::decompress::DEFAULT_LIMIT)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", index.display()));
     if dose_available("real_index_main_request_equals_apt") {
-        let text = debclosure::decompress::read_text(index, debclosure::decompress::DEFAULT_LIMIT)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", index.display()));
         let stanzas = stanzas_by_key(&text);
         let tmp = tempfile::tempdir().expect("temporary directory");
         dose_check(tmp.path(), &stanzas, &ours).unwrap_or_else(|e| panic!("{e}"));
     }
+
+    // When the fixture was cut from this very index, the fixture must also
+    // be faithful for debclosure: the same output, choices included, for
+    // every request.
+    let real: std::collections::HashSet<String> = support::split_stanzas(&text).into_iter().collect();
+    let fixture = fixture_packages();
+    let fixture_text = std::fs::read_to_string(&fixture).expect("read the fixture");
+    let foreign = support::split_stanzas(&fixture_text).into_iter().filter(|s| !real.contains(s)).count();
+    if foreign > 0 {
+        eprintln!("NOTICE: {foreign} fixture stanzas are not in {}: another snapshot; not comparing the fixture with it", index.display());
+        return;
+    }
+    let mut failures = String::new();
+    for request in read_requests() {
+        let run = |file: &Path| {
+            let mut args = vec!["resolve".to_owned(), "--packages-file".to_owned(), file.display().to_string()];
+            args.extend(["--arch", support::ARCH, "--format", "json"].map(str::to_owned));
+            args.extend(request.packages.iter().cloned());
+            let out = support::debclosure(&args.iter().map(String::as_str).collect::<Vec<_>>());
+            assert!(out.status.success(), "debclosure {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).expect("UTF-8 output")
+        };
+        if run(index) != run(&fixture) {
+            let _ = writeln!(failures, "requests.txt:{}: {}: output differs between the fixture and {}", request.line, request.label(), index.display());
+        }
+    }
+    assert!(failures.is_empty(), "the fixture is not faithful to the index it was cut from:\n{failures}");
+    eprintln!("every request gives the same output on the fixture as on the full index ({:.1?})", started.elapsed());
 }
