@@ -139,7 +139,7 @@ fn dose_check_catches_broken_sets() {
 #[test]
 fn real_index_main_request_equals_apt() {
     let Some(path) = std::env::var_os("DEBCLOSURE_REAL_INDEX").filter(|p| !p.is_empty()) else {
-        eprintln!("NOTICE: real_index_main_request_equals_apt skipped: set DEBCLOSURE_REAL_INDEX=/path/to/Packages[.xz] to run it");
+        support::notice("real_index_main_request_equals_apt skipped: set DEBCLOSURE_REAL_INDEX=/path/to/Packages[.xz] to run it");
         return;
     };
     require_apt();
@@ -174,7 +174,7 @@ fn real_index_main_request_equals_apt() {
     let fixture_text = std::fs::read_to_string(&fixture).expect("read the fixture");
     let foreign = support::split_stanzas(&fixture_text).into_iter().filter(|s| !real.contains(s)).count();
     if foreign > 0 {
-        eprintln!("NOTICE: {foreign} fixture stanzas are not in {}: another snapshot; not comparing the fixture with it", index.display());
+        support::notice(&format!("{foreign} fixture stanzas are not in {}: another snapshot; not comparing the fixture with it", index.display()));
         return;
     }
     let mut failures = String::new();

@@ -146,8 +146,15 @@ pub fn dose_available(test: &str) -> bool {
     if in_ci() {
         panic!("dose-distcheck is not installed, and CI is set: install it (the Debian package dose-distcheck)");
     }
-    eprintln!("NOTICE: {test}: dose-distcheck is not installed; skipping the dose checks (install dose-distcheck to run them)");
+    notice(&format!("{test}: dose-distcheck is not installed; skipping the dose checks (install dose-distcheck to run them)"));
     false
+}
+
+/// Prints a notice past the test harness's output capture, so that a skip is
+/// seen even when the test passes.
+pub fn notice(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "NOTICE: {text}");
 }
 
 /// Runs the built `debclosure` binary.
