@@ -14,7 +14,19 @@ and keeps, verbatim and in the order of the full file:
   3. for each such candidate that apt did not take, the stanzas of apt's own
      closure of that candidate alone, so that the candidate is installable in
      the fixture too and a resolver that picks it is not silently saved by a
-     dead end (skip with --no-candidate-closures).
+     dead end (skip with --no-candidate-closures);
+  4. for each package that provides a virtual name with several providers,
+     the stanza of the full file that mentions that package first (see
+     "apt's tie-break" below).
+
+apt's tie-break: where several providers of a virtual name have the same
+Priority (and none is essential, important or installed), apt takes the one
+whose package record it created last while reading the index, that is the one
+whose first mention (as a stanza, or as a name in a relationship field or in
+Provides) comes last in the file. A cut changes which stanza mentions a name
+first, and with it apt's choice. Keeping, for every such provider, the stanza
+that mentions it first in the full file, in the full file's order, keeps the
+relative order of those first mentions, and so apt's choice.
 
 It then runs apt again on the fixture and fails unless, for every request,
 apt installs exactly the same `name version` set as on the full index.
@@ -40,6 +52,9 @@ import sys
 import tempfile
 
 DEP_FIELDS = ("Pre-Depends", "Depends")
+# The fields whose names apt records as packages while reading a stanza.
+MENTION_FIELDS = ("Pre-Depends", "Depends", "Conflicts", "Breaks", "Suggests",
+                  "Recommends", "Enhances", "Replaces", "Obsoletes", "Provides")
 
 
 def read_index(path):
@@ -114,7 +129,12 @@ class Index:
         self.by_key = {}
         self.by_name = {}
         self.providers = {}
+        self.first_mention = {}  # name -> first stanza that names it
         for i, (_, f) in enumerate(self.stanzas):
+            self.first_mention.setdefault(f["Package"], i)
+            for field in MENTION_FIELDS:
+                for name in relation_names(f.get(field, ""), arch):
+                    self.first_mention.setdefault(name, i)
             self.by_key[(f["Package"], f["Version"])] = i
             self.by_name.setdefault(f["Package"], []).append(i)
             for name in relation_names(f.get("Provides", ""), arch):
@@ -184,7 +204,9 @@ def read_requests(path):
     out = []
     with open(path, encoding="utf-8") as f:
         for line in f:
-            line = line.split("#", 1)[0].strip()
+            # '!' marks a request on which debclosure is known to differ
+            # from apt; the fixture is cut for it all the same.
+            line = line.split("#", 1)[0].strip().lstrip("!").strip()
             if line:
                 out.append(line.split())
     return out
@@ -244,6 +266,15 @@ def main():
                         print(f"  not installable alone: {index.stanzas[i][1]['Package']}", file=sys.stderr)
                         continue
                     keep |= {index.by_key[k] for k in closure}
+
+        # Anchors for apt's tie-break between providers (see the top).
+        anchors = set()
+        for name, providers in index.providers.items():
+            kept = {index.stanzas[i][1]["Package"] for i in providers if i in keep}
+            if len(kept) > 1:
+                anchors |= {index.first_mention[p] for p in kept}
+        print(f"{len(anchors - keep)} stanzas added as first mentions of providers", file=sys.stderr)
+        keep |= anchors
 
         fixture = "".join(index.stanzas[i][0] + "\n\n" for i in sorted(keep))
         fixture_apt = AptRoot(fixture, args.arch, os.path.join(tmp, "fixture"))

@@ -1,17 +1,30 @@
 //! The walk: depth-first from the request, marking each package before its
-//! dependencies, with undo when a choice leads to a conflict.
+//! dependencies, as apt does from an empty system.
+//!
+//! The walk is driven by an explicit agenda (a stack of relation groups still
+//! to meet) rather than recursion, so that a choice made long ago can be
+//! revisited: every group with several candidates is a choice point that
+//! saves the state before its first try. When a package cannot be added (a
+//! conflict, or nothing meets a relation), the failure names the choice points
+//! that led to it (those on the reason chains of both sides), and the search
+//! jumps back to the most recent of them and tries its next candidate
+//! (conflict-directed backjumping). A Recommends group has one more
+//! candidate, "skip", so a recommendation never makes a request fail.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
+use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
 
 use super::order::install_groups;
 use super::policy::{Base, RequestedPackage, ResolveOptions};
 use super::{Assumed, Choice, Closure, ClosurePackage, ResolveError, Rule, Why};
 use crate::index::{Index, MultiArch, PackageId, RelationField};
-use crate::relation::{display_group, ArchQualifier, Dependency};
+use crate::relation::{display_group, Alternatives, ArchQualifier, Dependency};
 
-/// How many packages the search may try to add before it gives up; far above
-/// what any real request needs (the common request marks about 300).
+/// How many candidates the search may try before it gives up; far above
+/// what any real request needs (the common request tries about 300).
 const STEP_LIMIT: usize = 200_000;
 
 /// Computes the closure of `request` in `index`.
@@ -22,18 +35,11 @@ pub fn resolve_closure(
 ) -> Result<Closure, ResolveError> {
     let mut walker = Walker::new(index, options);
     let roots = walker.roots(request)?;
-    for (id, why) in &roots {
-        if !walker.marked.contains_key(id) {
-            walker.mark(*id, why.clone()).map_err(|f| walker.unsatisfiable(*id, f))?;
-        }
-    }
-    for (id, _) in &roots {
-        walker.walk(*id).map_err(|f| walker.unsatisfiable(*id, f))?;
-    }
+    walker.run(&roots)?;
     walker.finish()
 }
 
-/// Why a package was marked, by id.
+/// Why a package was marked.
 #[derive(Debug, Clone)]
 enum Reason {
     Requested,
@@ -45,29 +51,20 @@ enum Reason {
     },
 }
 
-/// A failed attempt, kept to explain an unsatisfiable request.
+/// A marked package: why, and which choice point picked it (none when it
+/// was the only candidate).
+#[derive(Debug, Clone)]
+struct Mark {
+    reason: Reason,
+    choice_point: Option<usize>,
+}
+
+/// A dead end: what went wrong, explained while the state that caused it is
+/// still in place, and the choice points that could change it.
 #[derive(Debug)]
-enum Failure {
-    /// Not recoverable by another choice (a bad field, too many steps).
-    Fatal(ResolveError),
-    /// Nothing can satisfy a relation.
-    Missing { from: PackageId, field: RelationField, relation: String },
-    /// `package` conflicts with `other`, already in the closure.
-    Conflict { package: PackageId, other: PackageId, field: RelationField, relation: String },
-    /// Every candidate for a relation failed.
-    Exhausted { from: PackageId, field: RelationField, relation: String, tried: Vec<(PackageId, Failure)> },
-}
-
-impl From<ResolveError> for Failure {
-    fn from(e: ResolveError) -> Self {
-        Failure::Fatal(e)
-    }
-}
-
-impl From<crate::index::IndexError> for Failure {
-    fn from(e: crate::index::IndexError) -> Self {
-        Failure::Fatal(e.into())
-    }
+struct Failure {
+    culprits: BTreeSet<usize>,
+    message: String,
 }
 
 /// What provides a name among the marked packages.
@@ -87,37 +84,71 @@ impl Holder<'_> {
     }
 }
 
-/// A candidate for a relation and why it stands where it does.
+/// A candidate for a relation and why it stands where it does; `id` is
+/// `None` for "skip this recommendation".
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
-    id: PackageId,
+    id: Option<PackageId>,
     rule: Rule,
 }
 
-/// Lengths of the undo-able vectors at a choice point.
+/// One relation group still to meet: group `index` of `from`'s relations.
+#[derive(Debug, Clone, Copy)]
+struct Task {
+    from: PackageId,
+    index: usize,
+}
+
+/// The state to return to when a choice point tries its next candidate.
+#[derive(Debug)]
 struct Save {
     trail: usize,
     edges: usize,
     choices: usize,
     assumed: usize,
+    agenda: Vec<Task>,
 }
+
+/// A group with several candidates.
+#[derive(Debug)]
+struct ChoicePoint {
+    task: Task,
+    relation: String,
+    candidates: Vec<Candidate>,
+    /// The next candidate to try.
+    next: usize,
+    save: Save,
+    /// Choice points blamed by failures under this one, besides itself.
+    culprits: BTreeSet<usize>,
+    /// Why each candidate tried so far failed, for the error.
+    failures: Vec<String>,
+}
+
+/// A package's relation groups in walk order.
+type Relations<'a> = Rc<Vec<(RelationField, Alternatives<'a>)>>;
 
 struct Walker<'i, 'a> {
     index: &'i Index<'a>,
     options: &'i ResolveOptions,
     /// Candidates fixed by the request (`name=version`, `name/suite`).
     pins: HashMap<&'a str, PackageId>,
-    marked: HashMap<PackageId, Reason>,
+    marked: HashMap<PackageId, Mark>,
     /// Marked packages in marking order, for undo.
     trail: Vec<PackageId>,
     /// Name (real or virtual) -> marked packages that satisfy it.
-    holders: HashMap<&'a str, Vec<Holder<'a>>>,
+    holders: FxHashMap<&'a str, Vec<Holder<'a>>>,
     /// Name -> marked packages that conflict with or break it.
-    conflicts: HashMap<&'a str, Vec<(PackageId, Dependency<'a>, RelationField)>>,
+    conflicts: FxHashMap<&'a str, Vec<(PackageId, Dependency<'a>, RelationField)>>,
+    /// Parsed relations, by package.
+    relations: FxHashMap<PackageId, Relations<'a>>,
+    agenda: Vec<Task>,
+    choice_points: Vec<ChoicePoint>,
     /// (from, to, field) for install order.
     edges: Vec<(PackageId, PackageId, RelationField)>,
     choices: Vec<Choice>,
     assumed: Vec<Assumed>,
+    /// Choice points that ran out of candidates, described, for the error.
+    exhausted: Vec<String>,
     steps: usize,
 }
 
@@ -129,11 +160,15 @@ impl<'i, 'a> Walker<'i, 'a> {
             pins: HashMap::new(),
             marked: HashMap::new(),
             trail: Vec::new(),
-            holders: HashMap::new(),
-            conflicts: HashMap::new(),
+            holders: FxHashMap::default(),
+            conflicts: FxHashMap::default(),
+            relations: FxHashMap::default(),
+            agenda: Vec::new(),
+            choice_points: Vec::new(),
             edges: Vec::new(),
             choices: Vec::new(),
             assumed: Vec::new(),
+            exhausted: Vec::new(),
             steps: 0,
         }
     }
@@ -215,9 +250,12 @@ impl<'i, 'a> Walker<'i, 'a> {
             base.sort_by_key(|id| index.package(*id).name);
             roots.extend(base.into_iter().map(|id| (id, Reason::Base)));
         }
-        for r in request {
-            let id = match self.candidate(&r.name) {
-                Some(id) => id,
+        // Real packages first, so that a requested virtual name can be met
+        // by a package the request also names.
+        let concrete: Vec<Option<PackageId>> = request.iter().map(|r| self.candidate(&r.name)).collect();
+        for (r, real) in request.iter().zip(&concrete) {
+            let id = match real {
+                Some(id) => *id,
                 None => {
                     let dep = Dependency {
                         name: &r.name,
@@ -225,40 +263,49 @@ impl<'i, 'a> Walker<'i, 'a> {
                         constraint: None,
                         restriction: Vec::new(),
                     };
-                    let cands = self.alternative_candidates(&dep);
+                    let mut cands = self.alternative_candidates(&dep);
+                    if let Some(pos) = cands.iter().position(|c| concrete.contains(&c.id)) {
+                        let mut c = cands.remove(pos);
+                        c.rule = Rule::Requested;
+                        cands.insert(0, c);
+                    }
                     let first = *cands.first().ok_or_else(|| unknown(index, r))?;
-                    if self.options.strict && matches!(first.rule, Rule::Priority | Rule::Name) {
+                    if self.options.strict && cands.len() > 1 && matches!(first.rule, Rule::Priority | Rule::Name) {
                         return Err(self.ambiguous(&r.name, "the request", &cands));
                     }
                     if cands.len() > 1 {
                         self.choices.push(Choice {
                             required_by: None,
                             relation: r.name.clone(),
-                            candidates: cands.iter().map(|c| self.name(c.id).to_owned()).collect(),
-                            chosen: self.name(first.id).to_owned(),
+                            candidates: cands.iter().map(|c| self.candidate_name(c).to_owned()).collect(),
+                            chosen: self.candidate_name(&first).to_owned(),
                             rule: first.rule,
                         });
                     }
-                    first.id
+                    first.id.expect("alternative candidates are packages")
                 }
             };
-            if let Some(pos) = roots.iter().position(|(r, _)| *r == id) {
-                roots.remove(pos);
-            }
             roots.push((id, Reason::Requested));
         }
         // Base packages come first, then the request in its own order; a
-        // package named twice keeps its first place.
+        // package named twice keeps its first place, requested wins over base.
+        let requested: HashSet<PackageId> =
+            roots.iter().filter(|(_, r)| matches!(r, Reason::Requested)).map(|(id, _)| *id).collect();
+        roots.retain(|(id, r)| matches!(r, Reason::Requested) || !requested.contains(id));
         let mut seen = HashSet::new();
         roots.retain(|(id, _)| seen.insert(*id));
         Ok(roots)
+    }
+
+    fn candidate_name(&self, c: &Candidate) -> &'a str {
+        c.id.map_or("(skip)", |id| self.name(id))
     }
 
     fn ambiguous(&self, relation: &str, required_by: &str, cands: &[Candidate]) -> ResolveError {
         ResolveError::Ambiguous {
             relation: relation.to_owned(),
             required_by: required_by.to_owned(),
-            providers: cands.iter().map(|c| self.name(c.id).to_owned()).collect(),
+            providers: cands.iter().map(|c| self.candidate_name(c).to_owned()).collect(),
         }
     }
 
@@ -271,7 +318,7 @@ impl<'i, 'a> Walker<'i, 'a> {
             .candidate(dep.name)
             .filter(|id| self.holder_meets(dep, Holder::Real(*id)));
         if let Some(id) = real {
-            out.push(Candidate { id, rule: Rule::RealPackage });
+            out.push(Candidate { id: Some(id), rule: Rule::RealPackage });
         }
         let mut providers: Vec<PackageId> = index
             .providers(dep.name)
@@ -293,48 +340,19 @@ impl<'i, 'a> Walker<'i, 'a> {
                 Some(next) if index.package(*next).priority > index.package(*id).priority => Rule::Priority,
                 _ => Rule::Name,
             };
-            out.push(Candidate { id: *id, rule });
+            out.push(Candidate { id: Some(*id), rule });
         }
         if out.len() == 1 && real.is_none() {
             out[0].rule = Rule::FirstAlternative;
         }
         if let Some(preferred) = self.options.preferences.get(dep.name) {
-            if let Some(pos) = out.iter().position(|c| self.name(c.id) == preferred) {
+            if let Some(pos) = out.iter().position(|c| self.candidate_name(c) == preferred) {
                 let mut c = out.remove(pos);
                 c.rule = Rule::Preference;
                 out.insert(0, c);
             }
         }
         out
-    }
-
-    fn save(&self) -> Save {
-        Save {
-            trail: self.trail.len(),
-            edges: self.edges.len(),
-            choices: self.choices.len(),
-            assumed: self.assumed.len(),
-        }
-    }
-
-    fn undo(&mut self, save: &Save) {
-        while self.trail.len() > save.trail {
-            let id = self.trail.pop().expect("trail is longer than the save point");
-            self.marked.remove(&id);
-            for list in self.holders.values_mut() {
-                if list.last().is_some_and(|h| h.id() == id) {
-                    list.retain(|h| h.id() != id);
-                }
-            }
-            for list in self.conflicts.values_mut() {
-                if list.last().is_some_and(|c| c.0 == id) {
-                    list.retain(|c| c.0 != id);
-                }
-            }
-        }
-        self.edges.truncate(save.edges);
-        self.choices.truncate(save.choices);
-        self.assumed.truncate(save.assumed);
     }
 
     /// A marked package that meets `dep`, if any.
@@ -346,196 +364,54 @@ impl<'i, 'a> Walker<'i, 'a> {
             .map(|h| h.id())
     }
 
-    /// A marked package, other than `id`, that `dep` (a Conflicts or Breaks
-    /// of `id`) hits. Debian ignores a package's conflict with itself.
-    fn conflict_target(&self, id: PackageId, dep: &Dependency<'_>) -> Option<PackageId> {
-        self.holders
-            .get(dep.name)?
-            .iter()
-            .find(|h| h.id() != id && self.holder_meets(dep, **h))
-            .map(|h| h.id())
+    /// Whether a Conflicts or Breaks relation `dep` hits `holder`. dpkg lets
+    /// `:any` there match a package whatever its Multi-Arch.
+    fn conflict_hits(&self, dep: &Dependency<'_>, holder: Holder<'_>) -> bool {
+        if dep.arch == ArchQualifier::Any {
+            let plain = Dependency { arch: ArchQualifier::None, ..dep.clone() };
+            return self.holder_meets(&plain, holder);
+        }
+        self.holder_meets(dep, holder)
     }
 
-    /// Checks `id` against the marked packages, both ways.
-    fn check_conflicts(&self, id: PackageId) -> Result<(), Failure> {
-        let arch = self.index.architecture();
-        for field in [RelationField::Conflicts, RelationField::Breaks] {
-            for group in self.index.relations(id, field)? {
-                for dep in group.iter().filter(|d| d.applies_to(arch)) {
-                    if let Some(other) = self.conflict_target(id, dep) {
-                        return Err(Failure::Conflict { package: id, other, field, relation: dep.to_string() });
-                    }
-                }
-            }
+    /// The relation groups of a package in walk order: Pre-Depends, Depends,
+    /// then Recommends when they are followed. Parsed once.
+    fn relations_of(&mut self, id: PackageId) -> Result<Relations<'a>, ResolveError> {
+        if let Some(r) = self.relations.get(&id) {
+            return Ok(Rc::clone(r));
         }
-        let p = self.index.package(id);
-        let names = std::iter::once((p.name, Holder::Real(id)))
-            .chain(p.provides.iter().map(|d| (d.name, Holder::Provided(id, d.constraint.map(|c| c.1)))));
-        for (name, holder) in names {
-            for (other, dep, field) in self.conflicts.get(name).into_iter().flatten() {
-                if *other != id && self.holder_meets(dep, holder) {
-                    return Err(Failure::Conflict { package: *other, other: id, field: *field, relation: dep.to_string() });
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Adds `id` to the closure without walking its dependencies.
-    fn mark(&mut self, id: PackageId, why: Reason) -> Result<(), Failure> {
-        self.steps += 1;
-        if self.steps > STEP_LIMIT {
-            return Err(ResolveError::TooManySteps(STEP_LIMIT).into());
-        }
-        self.check_conflicts(id)?;
-        let arch = self.index.architecture();
-        let p = self.index.package(id);
-        let mut conflicts = Vec::new();
-        for field in [RelationField::Conflicts, RelationField::Breaks] {
-            for group in self.index.relations(id, field)? {
-                conflicts.extend(group.into_iter().filter(|d| d.applies_to(arch)).map(|d| (d, field)));
-            }
-        }
-        self.marked.insert(id, why);
-        self.trail.push(id);
-        self.holders.entry(p.name).or_default().push(Holder::Real(id));
-        for d in &p.provides {
-            let held = Holder::Provided(id, d.constraint.map(|c| c.1));
-            self.holders.entry(d.name).or_default().push(held);
-        }
-        for (dep, field) in conflicts {
-            self.conflicts.entry(dep.name).or_default().push((id, dep, field));
-        }
-        Ok(())
-    }
-
-    /// Walks the dependencies of a marked package.
-    fn walk(&mut self, id: PackageId) -> Result<(), Failure> {
         let mut fields = vec![RelationField::PreDepends, RelationField::Depends];
         if self.options.with_recommends {
             fields.push(RelationField::Recommends);
         }
+        let mut groups = Vec::new();
         for field in fields {
-            for group in self.index.relations(id, field)? {
-                match self.satisfy(id, field, &group) {
-                    // An unmet recommendation is skipped, as apt does.
-                    Err(Failure::Fatal(e)) => return Err(Failure::Fatal(e)),
-                    Err(_) if field == RelationField::Recommends => {}
-                    other => other?,
-                }
-            }
+            groups.extend(self.index.relations(id, field)?.into_iter().map(|g| (field, g)));
         }
-        Ok(())
+        let groups = Rc::new(groups);
+        self.relations.insert(id, Rc::clone(&groups));
+        Ok(groups)
     }
 
-    /// Meets one relation group of `from`.
-    fn satisfy(&mut self, from: PackageId, field: RelationField, group: &[Dependency<'a>]) -> Result<(), Failure> {
-        let arch = self.index.architecture();
-        let alts: Vec<&Dependency<'a>> = group.iter().filter(|d| d.applies_to(arch)).collect();
-        if alts.is_empty() {
-            return Ok(());
-        }
-        let relation = display_group(group);
-        for dep in &alts {
-            if let Some(holder) = self.marked_holder(dep) {
-                self.edges.push((from, holder, field));
-                if alts.len() > 1 {
-                    let rule = match self.marked[&holder] {
-                        Reason::Requested | Reason::Base => Rule::Requested,
-                        Reason::Dependency { .. } => Rule::AlreadyChosen,
-                    };
-                    self.choices.push(Choice {
-                        required_by: Some(self.name(from).to_owned()),
-                        relation: relation.clone(),
-                        candidates: alts.iter().map(|d| d.name.to_owned()).collect(),
-                        chosen: self.name(holder).to_owned(),
-                        rule,
-                    });
-                }
-                return Ok(());
+    /// The choice points on the reason chain of a marked package.
+    fn blame(&self, mut id: PackageId, out: &mut BTreeSet<usize>) {
+        let mut seen = HashSet::new();
+        while seen.insert(id) {
+            let Some(mark) = self.marked.get(&id) else { break };
+            out.extend(mark.choice_point);
+            match mark.reason {
+                Reason::Dependency { from, .. } => id = from,
+                Reason::Requested | Reason::Base => break,
             }
         }
-        let mut cands: Vec<Candidate> = Vec::new();
-        for dep in &alts {
-            for mut c in self.alternative_candidates(dep) {
-                if cands.iter().all(|x| x.id != c.id) {
-                    if alts.len() > 1 && !matches!(c.rule, Rule::Preference | Rule::Priority | Rule::Name) {
-                        c.rule = Rule::FirstAlternative;
-                    }
-                    cands.push(c);
-                }
-            }
-        }
-        if alts.len() > 1 {
-            let key: Vec<&str> = alts.iter().map(|d| d.name).collect();
-            if let Some(preferred) = self.options.preferences.get(&key.join(" | ")) {
-                if let Some(pos) = cands.iter().position(|c| self.name(c.id) == preferred) {
-                    let mut c = cands.remove(pos);
-                    c.rule = Rule::Preference;
-                    cands.insert(0, c);
-                }
-            }
-        }
-        let before = cands.len();
-        cands.retain(|c| !self.options.exclude.contains(self.name(c.id)));
-        if cands.is_empty() {
-            if before > 0 {
-                let excluded: BTreeSet<&str> = alts
-                    .iter()
-                    .flat_map(|d| self.alternative_candidates(d))
-                    .map(|c| self.name(c.id))
-                    .collect();
-                for name in excluded {
-                    self.assumed.push(Assumed {
-                        name: name.to_owned(),
-                        required_by: self.name(from).to_owned(),
-                        relation: relation.clone(),
-                    });
-                }
-                return Ok(());
-            }
-            return Err(Failure::Missing { from, field, relation });
-        }
-        if self.options.strict && matches!(cands[0].rule, Rule::Priority | Rule::Name) && cands.len() > 1 {
-            return Err(self.ambiguous(&relation, self.name(from), &cands).into());
-        }
-        let mut tried = Vec::new();
-        for (k, cand) in cands.iter().enumerate() {
-            let save = self.save();
-            let slot = self.choices.len();
-            if cands.len() > 1 {
-                self.choices.push(Choice {
-                    required_by: Some(self.name(from).to_owned()),
-                    relation: relation.clone(),
-                    candidates: cands.iter().map(|c| self.name(c.id).to_owned()).collect(),
-                    chosen: self.name(cand.id).to_owned(),
-                    rule: if k == 0 { cand.rule } else { Rule::EarlierCandidatesFailed },
-                });
-            }
-            let why = Reason::Dependency { from, field, relation: relation.clone() };
-            let result = self.mark(cand.id, why).and_then(|()| self.walk(cand.id));
-            match result {
-                Ok(()) => {
-                    self.edges.push((from, cand.id, field));
-                    return Ok(());
-                }
-                Err(Failure::Fatal(e)) => return Err(Failure::Fatal(e)),
-                Err(f) => {
-                    self.undo(&save);
-                    debug_assert!(self.choices.len() <= slot);
-                    tried.push((cand.id, f));
-                }
-            }
-        }
-        Err(Failure::Exhausted { from, field, relation, tried })
     }
 
-    /// The chain of reasons from a marked package back to the request.
+    /// The chain of reasons from the request to a marked package.
     fn chain(&self, mut id: PackageId) -> String {
         let mut parts = vec![self.name(id).to_owned()];
         let mut seen = HashSet::new();
         while seen.insert(id) {
-            match self.marked.get(&id) {
+            match self.marked.get(&id).map(|m| &m.reason) {
                 Some(Reason::Dependency { from, .. }) => {
                     id = *from;
                     parts.push(self.name(id).to_owned());
@@ -556,57 +432,327 @@ impl<'i, 'a> Walker<'i, 'a> {
         format!("{} {}", p.name, p.version)
     }
 
-    fn render(&self, failure: &Failure, depth: usize, out: &mut String) {
-        let pad = "  ".repeat(depth);
-        match failure {
-            Failure::Fatal(e) => {
-                let _ = writeln!(out, "{pad}{e}");
-            }
-            Failure::Missing { from, field, relation } => {
-                let _ = writeln!(
-                    out,
-                    "{pad}{} {field}: {relation}: no package of architecture {} or all satisfies it",
-                    self.describe(*from),
-                    self.index.architecture()
-                );
-            }
-            Failure::Conflict { package, other, field, relation } => {
-                let _ = writeln!(out, "{pad}{} {field}: {relation}", self.describe(*package));
-                let (marked, new) = if self.marked.contains_key(other) { (*other, *package) } else { (*package, *other) };
-                let _ = writeln!(
-                    out,
-                    "{pad}  but {} is in the closure: {}",
-                    self.describe(marked),
-                    self.chain(marked)
-                );
-                if !self.marked.contains_key(&new) {
-                    let _ = writeln!(out, "{pad}  and {} was being added", self.describe(new));
+    /// A marked package that `id`'s Conflicts or Breaks hits, or that hits
+    /// `id`: (holder of the relation, its field, the relation, the other).
+    /// Debian ignores a package's conflict with itself.
+    fn find_conflict(&self, id: PackageId) -> Result<Option<(PackageId, RelationField, String, PackageId)>, ResolveError> {
+        let arch = self.index.architecture();
+        for field in [RelationField::Conflicts, RelationField::Breaks] {
+            for group in self.index.relations(id, field)? {
+                for dep in group.iter().filter(|d| d.applies_to(arch)) {
+                    let hit = self.holders.get(dep.name).into_iter().flatten().find(|h| h.id() != id && self.conflict_hits(dep, **h));
+                    if let Some(other) = hit {
+                        return Ok(Some((id, field, dep.to_string(), other.id())));
+                    }
                 }
             }
-            Failure::Exhausted { from, field, relation, tried } => {
-                let _ = writeln!(out, "{pad}{} {field}: {relation}", self.describe(*from));
-                if depth > 12 {
-                    let _ = writeln!(out, "{pad}  ...");
-                    return;
+        }
+        let p = self.index.package(id);
+        let names = std::iter::once((p.name, Holder::Real(id)))
+            .chain(p.provides.iter().map(|d| (d.name, Holder::Provided(id, d.constraint.map(|c| c.1)))));
+        for (name, holder) in names {
+            for (other, dep, field) in self.conflicts.get(name).into_iter().flatten() {
+                if *other != id && self.conflict_hits(dep, holder) {
+                    return Ok(Some((*other, *field, dep.to_string(), *other)));
                 }
-                for (id, f) in tried.iter().take(6) {
-                    let _ = writeln!(out, "{pad}  - {} fails:", self.describe(*id));
-                    self.render(f, depth + 2, out);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Adds `id` to the closure (its dependencies go on the agenda), or
+    /// explains why it cannot be: it conflicts with a marked package.
+    fn mark(&mut self, id: PackageId, reason: Reason, choice_point: Option<usize>) -> Result<Result<(), Failure>, ResolveError> {
+        self.steps += 1;
+        if self.steps > STEP_LIMIT {
+            return Err(ResolveError::TooManySteps(STEP_LIMIT));
+        }
+        if let Some((holder, field, relation, other)) = self.find_conflict(id)? {
+            let mut culprits = BTreeSet::new();
+            culprits.extend(choice_point);
+            self.blame(other, &mut culprits);
+            let added = match &reason {
+                Reason::Dependency { from, .. } => {
+                    self.blame(*from, &mut culprits);
+                    format!("{} -> {}", self.chain(*from), self.name(id))
                 }
-                if tried.len() > 6 {
-                    let _ = writeln!(out, "{pad}  - and {} more candidates", tried.len() - 6);
+                _ => self.name(id).to_owned(),
+            };
+            let mut message = format!("{} {field}: {relation}\n", self.describe(holder));
+            let _ = writeln!(message, "  but {} is in the closure: {}", self.describe(other), self.chain(other));
+            let _ = write!(message, "  and {} was being added: {added}", self.describe(id));
+            return Ok(Err(Failure { culprits, message }));
+        }
+        let arch = self.index.architecture();
+        let p = self.index.package(id);
+        let mut conflicts = Vec::new();
+        for field in [RelationField::Conflicts, RelationField::Breaks] {
+            for group in self.index.relations(id, field)? {
+                conflicts.extend(group.into_iter().filter(|d| d.applies_to(arch)).map(|d| (d, field)));
+            }
+        }
+        self.marked.insert(id, Mark { reason, choice_point });
+        self.trail.push(id);
+        self.holders.entry(p.name).or_default().push(Holder::Real(id));
+        for d in &p.provides {
+            let held = Holder::Provided(id, d.constraint.map(|c| c.1));
+            self.holders.entry(d.name).or_default().push(held);
+        }
+        for (dep, field) in conflicts {
+            self.conflicts.entry(dep.name).or_default().push((id, dep, field));
+        }
+        let groups = self.relations_of(id)?;
+        self.agenda.extend((0..groups.len()).rev().map(|index| Task { from: id, index }));
+        Ok(Ok(()))
+    }
+
+    /// Marks the roots (as apt marks the whole command line before any
+    /// dependency), then meets relation groups until none is left,
+    /// backjumping on failures.
+    fn run(&mut self, roots: &[(PackageId, Reason)]) -> Result<(), ResolveError> {
+        for (id, reason) in roots {
+            if let Err(failure) = self.mark(*id, reason.clone(), None)? {
+                return Err(self.unsatisfiable(failure));
+            }
+        }
+        // Marking put each root's groups on the agenda after the previous
+        // root's; walk them in request order instead: first root on top.
+        self.agenda.clear();
+        for (id, _) in roots.iter().rev() {
+            let groups = self.relations_of(*id)?;
+            self.agenda.extend((0..groups.len()).rev().map(|index| Task { from: *id, index }));
+        }
+        while let Some(task) = self.agenda.pop() {
+            if let Err(failure) = self.step(task)? {
+                self.backjump(failure)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Meets one relation group.
+    fn step(&mut self, task: Task) -> Result<Result<(), Failure>, ResolveError> {
+        let groups = self.relations_of(task.from)?;
+        let (field, group) = &groups[task.index];
+        let field = *field;
+        let arch = self.index.architecture();
+        let alts: Vec<&Dependency<'a>> = group.iter().filter(|d| d.applies_to(arch)).collect();
+        if alts.is_empty() {
+            return Ok(Ok(()));
+        }
+        let from = task.from;
+        let relation = display_group(group);
+        for dep in &alts {
+            if let Some(holder) = self.marked_holder(dep) {
+                self.edges.push((from, holder, field));
+                if alts.len() > 1 {
+                    let rule = match self.marked[&holder].reason {
+                        Reason::Requested | Reason::Base => Rule::Requested,
+                        Reason::Dependency { .. } => Rule::AlreadyChosen,
+                    };
+                    self.choices.push(Choice {
+                        required_by: Some(self.name(from).to_owned()),
+                        relation: relation.clone(),
+                        candidates: alts.iter().map(|d| d.name.to_owned()).collect(),
+                        chosen: self.name(holder).to_owned(),
+                        rule,
+                    });
                 }
+                return Ok(Ok(()));
+            }
+        }
+        let mut cands: Vec<Candidate> = Vec::new();
+        for dep in &alts {
+            for mut c in self.alternative_candidates(dep) {
+                if cands.iter().all(|x| x.id != c.id) {
+                    if alts.len() > 1 && !matches!(c.rule, Rule::Preference | Rule::Priority | Rule::Name) {
+                        c.rule = Rule::FirstAlternative;
+                    }
+                    cands.push(c);
+                }
+            }
+        }
+        if alts.len() > 1 {
+            let key: Vec<&str> = alts.iter().map(|d| d.name).collect();
+            if let Some(preferred) = self.options.preferences.get(&key.join(" | ")) {
+                if let Some(pos) = cands.iter().position(|c| self.candidate_name(c) == preferred) {
+                    let mut c = cands.remove(pos);
+                    c.rule = Rule::Preference;
+                    cands.insert(0, c);
+                }
+            }
+        }
+        let before = cands.len();
+        cands.retain(|c| !self.options.exclude.contains(self.candidate_name(c)));
+        if cands.is_empty() && before > 0 {
+            let excluded: BTreeSet<&str> = alts
+                .iter()
+                .flat_map(|d| self.alternative_candidates(d))
+                .map(|c| self.candidate_name(&c))
+                .collect();
+            for name in excluded {
+                self.assumed.push(Assumed {
+                    name: name.to_owned(),
+                    required_by: self.name(from).to_owned(),
+                    relation: relation.clone(),
+                });
+            }
+            return Ok(Ok(()));
+        }
+        if field == RelationField::Recommends {
+            // A recommendation that cannot be met, or that gets in the way,
+            // is dropped, as apt does.
+            if cands.is_empty() {
+                return Ok(Ok(()));
+            }
+            cands.push(Candidate { id: None, rule: Rule::EarlierCandidatesFailed });
+        }
+        if cands.is_empty() {
+            let mut culprits = BTreeSet::new();
+            self.blame(from, &mut culprits);
+            let message = format!(
+                "{} {field}: {relation}: no package of architecture {} or all satisfies it\n  {} is in the closure: {}",
+                self.describe(from),
+                self.index.architecture(),
+                self.name(from),
+                self.chain(from)
+            );
+            return Ok(Err(Failure { culprits, message }));
+        }
+        if self.options.strict && cands.len() > 1 && matches!(cands[0].rule, Rule::Priority | Rule::Name) {
+            return Err(self.ambiguous(&relation, self.name(from), &cands));
+        }
+        if cands.len() == 1 {
+            let id = cands[0].id.expect("a lone candidate is a package");
+            let reason = Reason::Dependency { from, field, relation };
+            let result = self.mark(id, reason, None)?;
+            if result.is_ok() {
+                self.edges.push((from, id, field));
+            }
+            return Ok(result);
+        }
+        let save = Save {
+            trail: self.trail.len(),
+            edges: self.edges.len(),
+            choices: self.choices.len(),
+            assumed: self.assumed.len(),
+            agenda: self.agenda.clone(),
+        };
+        self.choice_points.push(ChoicePoint {
+            task,
+            relation,
+            candidates: cands,
+            next: 0,
+            save,
+            culprits: BTreeSet::new(),
+            failures: Vec::new(),
+        });
+        self.try_next(self.choice_points.len() - 1)
+    }
+
+    /// Tries the next candidate of choice point `k` (the state is as saved).
+    fn try_next(&mut self, k: usize) -> Result<Result<(), Failure>, ResolveError> {
+        let cp = &mut self.choice_points[k];
+        let i = cp.next;
+        cp.next += 1;
+        let cand = cp.candidates[i];
+        let (task, relation) = (cp.task, cp.relation.clone());
+        let groups = self.relations_of(task.from)?;
+        let field = groups[task.index].0;
+        let cp = &self.choice_points[k];
+        self.choices.push(Choice {
+            required_by: Some(self.name(task.from).to_owned()),
+            relation: relation.clone(),
+            candidates: cp.candidates.iter().map(|c| self.candidate_name(c).to_owned()).collect(),
+            chosen: self.candidate_name(&cand).to_owned(),
+            rule: if i == 0 { cand.rule } else { Rule::EarlierCandidatesFailed },
+        });
+        let Some(id) = cand.id else {
+            // Skipping a recommendation is not a choice worth reporting.
+            self.choices.pop();
+            return Ok(Ok(()));
+        };
+        let reason = Reason::Dependency { from: task.from, field, relation };
+        let result = self.mark(id, reason, Some(k))?;
+        if result.is_ok() {
+            self.edges.push((task.from, id, field));
+        }
+        Ok(result)
+    }
+
+    /// Returns to the state of choice point `k`.
+    fn restore(&mut self, k: usize) {
+        let save = &self.choice_points[k].save;
+        let (trail, edges, choices, assumed) = (save.trail, save.edges, save.choices, save.assumed);
+        self.agenda = save.agenda.clone();
+        while self.trail.len() > trail {
+            let id = self.trail.pop().expect("trail is longer than the save point");
+            self.marked.remove(&id);
+            let p = self.index.package(id);
+            for name in std::iter::once(p.name).chain(p.provides.iter().map(|d| d.name)) {
+                if let Some(list) = self.holders.get_mut(name) {
+                    list.retain(|h| h.id() != id);
+                }
+            }
+            for list in self.conflicts.values_mut() {
+                if list.last().is_some_and(|c| c.0 == id) {
+                    list.retain(|c| c.0 != id);
+                }
+            }
+        }
+        self.edges.truncate(edges);
+        self.choices.truncate(choices);
+        self.assumed.truncate(assumed);
+    }
+
+    /// Jumps back to the most recent choice point to blame that has a
+    /// candidate left, and tries it; fails when none is left.
+    fn backjump(&mut self, mut failure: Failure) -> Result<(), ResolveError> {
+        loop {
+            let Some(&k) = failure.culprits.iter().next_back() else {
+                return Err(self.unsatisfiable(failure));
+            };
+            debug_assert!(k < self.choice_points.len(), "blamed choice points exist");
+            self.choice_points.truncate(k + 1);
+            self.restore(k);
+            let cp = &mut self.choice_points[k];
+            cp.culprits.extend(failure.culprits.iter().filter(|c| **c < k));
+            cp.failures.push(failure.message.clone());
+            if cp.next < cp.candidates.len() {
+                match self.try_next(k)? {
+                    Ok(()) => return Ok(()),
+                    Err(f) => {
+                        let mut culprits = f.culprits;
+                        culprits.insert(k);
+                        culprits.extend(self.choice_points[k].culprits.iter().copied());
+                        failure = Failure { culprits, message: f.message };
+                    }
+                }
+            } else {
+                let cp = self.choice_points.pop().expect("k is the last choice point");
+                let mut text = format!("{} needs {}:", self.describe(cp.task.from), cp.relation);
+                for (c, why) in cp.candidates.iter().zip(&cp.failures) {
+                    let name = c.id.map_or_else(|| "(skip)".to_owned(), |id| self.describe(id));
+                    let _ = write!(text, "\n    {name} fails:");
+                    for line in why.lines() {
+                        let _ = write!(text, "\n      {line}");
+                    }
+                }
+                self.exhausted.push(text);
+                failure = Failure { culprits: cp.culprits, message: failure.message };
             }
         }
     }
 
-    fn unsatisfiable(&self, root: PackageId, failure: Failure) -> ResolveError {
-        if let Failure::Fatal(e) = failure {
-            return e;
+    fn unsatisfiable(&self, failure: Failure) -> ResolveError {
+        let mut tree = failure.message;
+        if !self.exhausted.is_empty() {
+            tree.push_str("\nevery candidate was tried for:");
+            for e in self.exhausted.iter().rev().take(10) {
+                let _ = write!(tree, "\n  {e}");
+            }
         }
-        let mut tree = format!("{} (requested)\n", self.describe(root));
-        self.render(&failure, 1, &mut tree);
-        ResolveError::Unsatisfiable { tree: tree.trim_end().to_owned() }
+        ResolveError::Unsatisfiable { tree }
     }
 
     fn finish(self) -> Result<Closure, ResolveError> {
@@ -624,7 +770,7 @@ impl<'i, 'a> Walker<'i, 'a> {
             .iter()
             .map(|id| {
                 let p = index.package(*id);
-                let why = match &self.marked[id] {
+                let why = match &self.marked[id].reason {
                     Reason::Requested => Why::Requested,
                     Reason::Base => Why::Base,
                     Reason::Dependency { from, field, relation } => Why::Dependency {
