@@ -5,6 +5,8 @@
 #   decompress+parse of Packages.xz vs  xz -T0 -dc Packages.xz > /dev/null
 #   resolve of the common request   vs  apt-get install -s (apt's cache built)
 #   peak memory of resolve (RSS)
+#   cold fetch+verify+decompress+parse  vs  curl + xz -T0 -dc of the same file
+#   warm-cache resolve (online sources)  vs  apt-get install -s
 # The index comes from $DEBCLOSURE_BENCH_DIR (Packages.xz there), else it is
 # downloaded from $DEBCLOSURE_MIRROR, else from the first Debian mirror in the
 # machine's apt sources. Usage: bench/run.sh [RUNS]
@@ -15,9 +17,9 @@ runs=${1:-7}
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time: apt-get install time" >&2; exit 2; }
 work=${DEBCLOSURE_BENCH_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/debclosure-bench}
 mkdir -p "$work"
+mirror=${DEBCLOSURE_MIRROR:-$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)}
+[ -n "$mirror" ] || mirror=$(awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
 if [ ! -s "$work/Packages.xz" ]; then
-    mirror=${DEBCLOSURE_MIRROR:-$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)}
-    [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list)
     curl -sSf -o "$work/Packages.xz.part" "$mirror/dists/bookworm/main/binary-amd64/Packages.xz"
     mv "$work/Packages.xz.part" "$work/Packages.xz"
 fi
@@ -65,6 +67,24 @@ c_peer=$(median_ms "${apt[@]}" install -s --no-install-recommends $request)
 m_plain=$(peak_mb "$bin" resolve --arch amd64 --packages-file "$work/Packages" $request)
 m_xz=$(peak_mb "$bin" resolve --arch amd64 --packages-file "$work/Packages.xz" $request)
 
+# Online: the same index through the fetch pipeline (mirror from the apt sources).
+online=(--arch amd64 --mirror "$mirror" --suite bookworm --quiet
+        --keyring /usr/share/keyrings/debian-archive-keyring.gpg)
+cold_fetch() {
+    local cache
+    cache=$(mktemp -d)
+    "$bin" stats "${online[@]}" --cache-dir "$cache"
+    rm -rf "$cache"
+}
+curl_xz() { curl -sSf "$mirror/dists/bookworm/main/binary-amd64/Packages.xz" | xz -T0 -dc; }
+d_ours=$(median_ms cold_fetch)
+d_peer=$(median_ms curl_xz)
+warm="$work/warm-cache"
+"$bin" stats "${online[@]}" --cache-dir "$warm" >/dev/null
+e_ours=$(median_ms "$bin" resolve "${online[@]}" --cache-dir "$warm" $request)
+e_off=$(median_ms "$bin" resolve "${online[@]}" --cache-dir "$warm" --offline $request)
+m_warm=$(peak_mb "$bin" resolve "${online[@]}" --cache-dir "$warm" $request)
+
 echo "debclosure benchmark: bookworm main amd64, $(nproc) cores, median of $runs runs"
 printf '%-44s %8s %8s %8s\n' "measure" "ours" "peer" "ratio"
 printf '%-44s %6sms %6sms %7sx\n' "(a) parse+index Packages vs cat" "$a_ours" "$a_peer" "$(ratio "$a_ours" "$a_peer")"
@@ -72,4 +92,8 @@ printf '%-44s %6sms %6sms %7sx\n' "(b) xz+parse+index vs xz -T0 -dc" "$b_ours" "
 printf '%-44s %6sms %6sms %7sx\n' "(c) resolve vs apt-get install -s" "$c_ours" "$c_peer" "$(ratio "$c_peer" "$c_ours")"
 printf '%-44s %6sMB\n' "peak RSS, resolve from Packages" "$m_plain"
 printf '%-44s %6sMB\n' "peak RSS, resolve from Packages.xz" "$m_xz"
-echo "(c) ratio is apt / ours (higher is better); (a) and (b) are ours / peer."
+printf '%-44s %6sms %6sms %7sx\n' "(d) cold fetch+verify+parse vs curl|xz -T0" "$d_ours" "$d_peer" "$(ratio "$d_ours" "$d_peer")"
+printf '%-44s %6sms %6sms %7sx\n' "(e) warm resolve vs apt-get install -s" "$e_ours" "$c_peer" "$(ratio "$c_peer" "$e_ours")"
+printf '%-44s %6sms %6sms %7sx\n' "(e') warm --offline resolve vs apt" "$e_off" "$c_peer" "$(ratio "$c_peer" "$e_off")"
+printf '%-44s %6sMB\n' "peak RSS, warm resolve" "$m_warm"
+echo "(c) and (e) ratios are apt / ours (higher is better); (a), (b) and (d) are ours / peer."

@@ -13,19 +13,14 @@
 //! same inputs give the same records whichever mirror served them.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::decompress::{self, DEFAULT_LIMIT};
-use crate::fetch::{Cache, CacheMode, Conditional, FetchError, Fetcher};
+use crate::fetch::{redact_url, sha256_hex, Bucket, Cache, CacheMode, Conditional, FetchError, Fetcher};
 use crate::index::IndexSource;
 use crate::release::{parse_release, Release};
 use crate::report::Reporter;
 use crate::signature::{self, Keyring};
 use crate::sources::ArchiveSource;
-
-/// Cache buckets.
-const RELEASE_BUCKET: &str = "release-v1";
-const PACKAGES_BUCKET: &str = "packages-v1";
 
 /// A Release file as used: where it is in its archive and what it was.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -107,6 +102,17 @@ pub enum ArchiveError {
     /// The cache could not be written.
     #[error(transparent)]
     Cache(#[from] crate::fetch::CacheError),
+    /// An index could not be downloaded or failed its check.
+    #[error("{archive}/{path}: {source}")]
+    Index {
+        /// The archive.
+        archive: String,
+        /// Archive-relative canonical path of the index.
+        path: String,
+        /// What went wrong.
+        #[source]
+        source: FetchError,
+    },
     /// The Release lists no Packages index for a component.
     #[error("{release}: no Packages index for {component}/binary-{architecture} (the Release lists none); check the component and --arch")]
     NoIndex {
@@ -131,14 +137,19 @@ pub enum ArchiveError {
     },
 }
 
-/// Hex SHA256 of `data`.
-pub fn sha256_hex(data: &[u8]) -> String {
-    let digest = Sha256::digest(data);
-    let mut s = String::with_capacity(64);
-    for b in digest {
-        s.push_str(&format!("{b:02x}"));
+impl ArchiveError {
+    /// What the user can do about it, if there is advice.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ArchiveError::Fetch(e) | ArchiveError::Index { source: e, .. } => e.hint().map(str::to_owned),
+            ArchiveError::Verify(e) => e.hint(),
+            ArchiveError::Release(e) => e.hint(),
+            ArchiveError::Decompress(_) | ArchiveError::ContentMismatch { .. } => {
+                Some("the mirror serves a damaged index; try again later or use another mirror".into())
+            }
+            _ => None,
+        }
     }
-    s
 }
 
 /// Fetches, verifies and decompresses every index of `archives`.
@@ -191,13 +202,10 @@ async fn fetch_release(
     let inrelease_path = format!("dists/{suite}/InRelease");
     let url = format!("{}/{inrelease_path}", archive.uri);
     let key = format!("{name}/{inrelease_path}");
-    let cached = cache.get_url(RELEASE_BUCKET, &key);
+    let cached = cache.get_url(Bucket::Release, &key, reporter);
     // (body, validators to store when it is new)
     let body = match options.mode {
-        CacheMode::Offline => match cached {
-            Some((bytes, _)) => Some((bytes, None)),
-            None => return Err(FetchError::Offline { url: crate::fetch::redact_url(&url) }.into()),
-        },
+        CacheMode::Offline => cached.map(|(bytes, _)| (bytes, None)),
         mode => {
             let validators = cached.as_ref().filter(|_| mode == CacheMode::Use).map(|(_, v)| v);
             match fetcher.get_conditional(&url, validators, reporter).await {
@@ -208,29 +216,27 @@ async fn fetch_release(
             }
         }
     };
-    let (text, path, sha256) = match body {
-        Some((bytes, fresh)) => {
-            let text = String::from_utf8_lossy(&bytes);
-            let release_text = match &options.keyring {
-                Some(keyring) => signature::verify_inrelease(keyring, &text, &url)?.text,
-                None => signature::inrelease_text(&text, &url)?,
-            };
-            if let Some(validators) = fresh {
-                cache.put_url(RELEASE_BUCKET, &key, &bytes, &validators)?;
-            }
-            (release_text, inrelease_path, sha256_hex(&bytes))
-        }
-        None => fetch_detached_release(fetcher, cache, archive, suite, options, reporter).await?,
+    let Some((bytes, fresh)) = body else {
+        return fetch_detached_release(fetcher, cache, archive, suite, options, reporter).await;
     };
-    let release = parse_release(&text, &url)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let release_text = match &options.keyring {
+        Some(keyring) => signature::verify_inrelease(keyring, &text, &url)?.text,
+        None => signature::inrelease_text(&text, &url)?,
+    };
+    let release = parse_release(&release_text, &url)?;
     release.check_dates(options.now, &url)?;
+    // Only a verified, well-formed, current Release is cached.
+    if let Some(validators) = fresh {
+        cache.put_url(Bucket::Release, &key, &bytes, &validators)?;
+    }
+    let (path, sha256) = (inrelease_path, sha256_hex(&bytes));
     let date = release.date.as_ref().map(|d| d.text.clone()).unwrap_or_default();
     let record = ReleaseRecord { archive: name, suite: suite.to_owned(), path, sha256, date };
     Ok((release, record))
 }
 
 /// The fallback when a suite has no InRelease: `Release` + `Release.gpg`.
-/// Returns the Release text, its archive-relative path and its SHA256.
 async fn fetch_detached_release(
     fetcher: &Fetcher,
     cache: &Cache,
@@ -238,42 +244,46 @@ async fn fetch_detached_release(
     suite: &str,
     options: &ArchiveOptions,
     reporter: &dyn Reporter,
-) -> Result<(String, String, String), ArchiveError> {
+) -> Result<(Release, ReleaseRecord), ArchiveError> {
     let name = archive.archive();
     let path = format!("dists/{suite}/Release");
     let url = format!("{}/{path}", archive.uri);
     let key = format!("{name}/{path}");
-    let (release, signature) = match options.mode {
-        CacheMode::Offline => {
-            let get = |k: &str, u: &str| {
-                cache
-                    .get_url(RELEASE_BUCKET, k)
-                    .map(|(b, _)| b)
-                    .ok_or_else(|| FetchError::Offline { url: crate::fetch::redact_url(u) })
-            };
-            (get(&key, &url)?, get(&format!("{key}.gpg"), &format!("{url}.gpg"))?)
+    let offline = options.mode == CacheMode::Offline;
+    let (bytes, signature) = if offline {
+        let get = |k: &str| cache.get_url(Bucket::Release, k, reporter).map(|(b, _)| b);
+        match (get(&key), get(&format!("{key}.gpg"))) {
+            (Some(release), Some(signature)) => (release, signature),
+            (Some(release), None) if options.keyring.is_none() => (release, Vec::new()),
+            _ => {
+                let inrelease = format!("{}/dists/{suite}/InRelease", archive.uri);
+                return Err(FetchError::Offline { url: redact_url(&inrelease) }.into());
+            }
         }
-        _ => {
-            let release = fetcher.get(&url, reporter).await?;
-            let signature = match &options.keyring {
-                Some(_) => fetcher.get(&format!("{url}.gpg"), reporter).await?,
-                None => Vec::new(),
-            };
-            (release, signature)
-        }
+    } else {
+        let release = fetcher.get(&url, reporter).await?;
+        let signature = match &options.keyring {
+            Some(_) => fetcher.get(&format!("{url}.gpg"), reporter).await?,
+            None => Vec::new(),
+        };
+        (release, signature)
     };
     let text = match &options.keyring {
-        Some(keyring) => signature::verify_detached(keyring, &release, &signature, &url)?.text,
-        None => String::from_utf8_lossy(&release).into_owned(),
+        Some(keyring) => signature::verify_detached(keyring, &bytes, &signature, &url)?.text,
+        None => String::from_utf8_lossy(&bytes).into_owned(),
     };
-    if options.mode != CacheMode::Offline {
+    let release = parse_release(&text, &url)?;
+    release.check_dates(options.now, &url)?;
+    if !offline {
         let none = Default::default();
-        cache.put_url(RELEASE_BUCKET, &key, &release, &none)?;
+        cache.put_url(Bucket::Release, &key, &bytes, &none)?;
         if options.keyring.is_some() {
-            cache.put_url(RELEASE_BUCKET, &format!("{key}.gpg"), &signature, &none)?;
+            cache.put_url(Bucket::Release, &format!("{key}.gpg"), &signature, &none)?;
         }
     }
-    Ok((text, path, sha256_hex(&release)))
+    let date = release.date.as_ref().map(|d| d.text.clone()).unwrap_or_default();
+    let record = ReleaseRecord { archive: name, suite: suite.to_owned(), path, sha256: sha256_hex(&bytes), date };
+    Ok((release, record))
 }
 
 /// Downloads, verifies and decompresses one component's Packages index.
@@ -296,7 +306,7 @@ async fn fetch_packages(
         .iter()
         .find_map(|f| release.file(&format!("{dir}/{f}")))
         .ok_or_else(|| ArchiveError::NoIndex {
-            release: crate::fetch::redact_url(&release_url),
+            release: redact_url(&release_url),
             component: component.to_owned(),
             architecture: options.architecture.clone(),
         })?;
@@ -304,40 +314,42 @@ async fn fetch_packages(
     let path = format!("dists/{suite}/{}", entry.path);
     let url = format!("{}/{path}", archive.uri);
     let label = format!("{}/{path}", archive.archive());
-    let cached = content.as_deref().and_then(|h| cache.get_path(PACKAGES_BUCKET, h));
+    let cached = content.as_deref().and_then(|h| cache.get_path(Bucket::Packages, h, reporter));
     let (text, content_sha256) = match (cached, options.mode) {
         (Some(file), _) => {
             let text = decompress::read_text(&file, DEFAULT_LIMIT)?;
             (text, content.clone().expect("cached entries are keyed by content hash"))
         }
         (None, CacheMode::Offline) => {
-            return Err(FetchError::Offline { url: crate::fetch::redact_url(&url) }.into());
+            return Err(FetchError::Offline { url: redact_url(&url) }.into());
         }
         (None, _) => {
-            let bytes = if release.acquire_by_hash {
+            let size = Some(entry.size);
+            let result = if release.acquire_by_hash {
                 let by_hash = format!("{}/dists/{suite}/{dir}/by-hash/SHA256/{}", archive.uri, entry.sha256);
-                match fetcher.get_verified(&by_hash, Some(entry.size), &entry.sha256, reporter).await {
-                    Err(FetchError::NotFound { .. }) => {
-                        fetcher.get_verified(&url, Some(entry.size), &entry.sha256, reporter).await?
-                    }
-                    other => other?,
+                match fetcher.get_verified(&by_hash, size, &entry.sha256, reporter).await {
+                    // Mirrors may lag behind with by-hash; the canonical path
+                    // is checked against the same hash.
+                    Err(FetchError::NotFound { .. }) => fetcher.get_verified(&url, size, &entry.sha256, reporter).await,
+                    other => other,
                 }
             } else {
-                fetcher.get_verified(&url, Some(entry.size), &entry.sha256, reporter).await?
+                fetcher.get_verified(&url, size, &entry.sha256, reporter).await
             };
+            let bytes = result.map_err(|source| ArchiveError::Index { archive: archive.archive(), path: path.clone(), source })?;
             let text = decompress::decompress_text(&bytes, &url, DEFAULT_LIMIT)?;
             drop(bytes);
             let actual = sha256_hex(text.as_bytes());
             if let Some(expected) = &content {
                 if *expected != actual {
                     return Err(ArchiveError::ContentMismatch {
-                        url: crate::fetch::redact_url(&url),
+                        url: redact_url(&url),
                         path: plain,
                         expected: expected.clone(),
                         actual,
                     });
                 }
-                cache.put(PACKAGES_BUCKET, &actual, text.as_bytes())?;
+                cache.put(Bucket::Packages, &actual, text.as_bytes())?;
             }
             (text, actual)
         }
@@ -345,6 +357,7 @@ async fn fetch_packages(
     let automatic = !release.not_automatic;
     let source = IndexSource {
         label,
+        archive: Some(archive.archive()),
         suite: Some(suite.to_owned()),
         automatic,
         text,

@@ -25,6 +25,9 @@ use crate::version;
 pub struct IndexSource {
     /// Where it came from (a path or URL), for messages.
     pub label: String,
+    /// The archive it belongs to (`debian`, `debian-security`), when it was
+    /// downloaded; its packages' files are under that archive.
+    pub archive: Option<String>,
     /// The suite it belongs to (`bookworm`, `bookworm-backports`), if known;
     /// requests may name it as `name/suite`.
     pub suite: Option<String>,
@@ -555,6 +558,7 @@ mod tests {
     fn src(label: &str, automatic: bool, text: &str) -> IndexSource {
         IndexSource {
             label: label.into(),
+            archive: None,
             suite: None,
             automatic,
             text: text.into(),

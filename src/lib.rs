@@ -13,6 +13,7 @@ pub mod deb822;
 pub mod decompress;
 pub mod fetch;
 pub mod index;
+pub mod lock;
 pub mod nix;
 pub mod output;
 pub mod relation;

@@ -58,6 +58,7 @@ fn fixture() -> &'static Fixture {
 fn source(label: &str, text: String) -> IndexSource {
     IndexSource {
         label: label.to_owned(),
+        archive: None,
         suite: None,
         automatic: true,
         text,

@@ -57,6 +57,7 @@ impl File {
         }
         IndexSource {
             label: self.label.clone(),
+            archive: None,
             suite: self.suite.clone(),
             automatic: self.automatic,
             text: stanzas.join("\n"),

@@ -16,8 +16,22 @@ pub struct Args {
 pub enum Command {
     /// Compute the closure of PACKAGE... from Packages indices.
     Resolve(ResolveArgs),
+    /// Download the .deb files of a closure into a directory, verifying each SHA256.
+    FetchDebs(FetchDebsArgs),
     /// Parse and index Packages files and print counts (for benchmarks and checks).
     Stats(IndexArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FetchDebsArgs {
+    /// A lock file, or the output of `resolve --format json`.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// Directory to put the files in (created if missing).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub output_dir: PathBuf,
+    #[command(flatten)]
+    pub online: OnlineArgs,
 }
 
 /// Where the indices come from.

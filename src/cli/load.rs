@@ -56,6 +56,7 @@ fn load_files(args: &IndexArgs) -> Result<Vec<IndexSource>> {
                     let text = decompress::read_text(path, DEFAULT_LIMIT)?;
                     Ok(IndexSource {
                         label: path.display().to_string(),
+                        archive: None,
                         suite: suite_of(path),
                         automatic: *automatic,
                         text,
@@ -194,7 +195,7 @@ fn load_online(o: &OnlineArgs, arch: &str) -> Result<Loaded> {
         now: now(),
     };
     let cache = cache(o)?;
-    let fetcher = Fetcher::new(FetchOptions::from_env())?;
+    let fetcher = Fetcher::new(FetchOptions::from_env()?)?;
     let progress = Progress::new(o.quiet);
     let fetched = runtime()?.block_on(fetch_indices(&fetcher, &cache, &archives, &options, &progress))?;
     progress.finish();

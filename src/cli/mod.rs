@@ -2,6 +2,7 @@
 //! the one place where errors become messages and exit codes.
 
 mod args;
+mod fetch_debs;
 mod load;
 mod progress;
 mod resolve;
@@ -35,6 +36,7 @@ pub fn run() -> i32 {
     };
     let result = match args.command {
         Command::Resolve(a) => resolve::run(a),
+        Command::FetchDebs(a) => fetch_debs::run(a),
         Command::Stats(a) => resolve::stats(a),
     };
     match result {
@@ -59,14 +61,25 @@ fn report(e: &anyhow::Error) {
 }
 
 fn hint(e: &anyhow::Error) -> Option<String> {
+    use debclosure::{fetch::FetchError, index::IndexError, release::ReleaseError, resolve::ResolveError, signature::VerifyError};
     for cause in e.chain() {
-        if let Some(r) = cause.downcast_ref::<debclosure::resolve::ResolveError>() {
-            if let Some(h) = r.hint() {
-                return Some(h);
-            }
-        }
-        if cause.downcast_ref::<debclosure::index::IndexError>().is_some() {
-            return Some("the file must be a Debian Packages index (plain, .xz or .gz); fix or replace it, or fetch it again".into());
+        let hint = if let Some(a) = cause.downcast_ref::<debclosure::archive::ArchiveError>() {
+            a.hint()
+        } else if let Some(r) = cause.downcast_ref::<ResolveError>() {
+            r.hint()
+        } else if let Some(v) = cause.downcast_ref::<VerifyError>() {
+            v.hint()
+        } else if let Some(r) = cause.downcast_ref::<ReleaseError>() {
+            r.hint()
+        } else if let Some(f) = cause.downcast_ref::<FetchError>() {
+            f.hint().map(str::to_owned)
+        } else if cause.downcast_ref::<IndexError>().is_some() {
+            Some("the file must be a Debian Packages index (plain, .xz or .gz); fix or replace it, or fetch it again".into())
+        } else {
+            None
+        };
+        if hint.is_some() {
+            return hint;
         }
     }
     None

@@ -783,6 +783,7 @@ impl<'i, 'a> Walker<'i, 'a> {
                     name: p.name.to_owned(),
                     version: p.version.to_owned(),
                     architecture: p.architecture.to_owned(),
+                    archive: index.sources()[p.source].archive.clone(),
                     filename: p.filename.to_owned(),
                     sha256: p.sha256.to_owned(),
                     size: p.size,

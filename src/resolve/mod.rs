@@ -48,6 +48,9 @@ pub struct ClosurePackage {
     pub version: String,
     /// Architecture (the target or `all`).
     pub architecture: String,
+    /// The archive the `.deb` is in (absent for local index files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<String>,
     /// Archive-relative path of the `.deb`.
     pub filename: String,
     /// SHA256 of the `.deb`, lower-case hex.

@@ -1,0 +1,268 @@
+//! The lock file (`debclosure.lock`): a pinned closure and the whole request
+//! that produced it, in canonical form, so that `check`, `update`, `nix` and
+//! `fetch-debs` need nothing else.
+//!
+//! Format: JSON with a leading `version`, fields in a fixed order, one line
+//! per package, choice and record (see [`crate::output::render_json`]) and a
+//! trailing newline. It names no mirror: sources are archives (`debian`,
+//! `debian-security`) and files are archive-relative paths, so the same inputs
+//! give the same bytes on any machine and from any mirror.
+//!
+//! Reading goes through the same types, then [`LockFile::validate`] rejects
+//! what serde cannot: newer format versions, duplicate packages, bad hashes,
+//! unsafe paths, groups out of order, reasons that name no package.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::archive::{IndexRecord, ReleaseRecord};
+use crate::index::check_filename;
+use crate::output::render_json;
+use crate::relation::is_valid_package_name;
+use crate::resolve::{Assumed, Base, Choice, ClosurePackage, Preferences, RequestedPackage, ResolveOptions, Why};
+
+/// The format version this build writes and reads.
+pub const LOCK_VERSION: u32 = 1;
+
+/// Which distribution's conventions apply (default URL prefixes, keyrings).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Distribution {
+    /// Debian: `mirror://debian`.
+    #[default]
+    Debian,
+    /// Ubuntu: `mirror://ubuntu`.
+    Ubuntu,
+}
+
+impl Distribution {
+    /// nixpkgs' mirror scheme for the distribution's main archive.
+    pub fn mirror_scheme(self) -> &'static str {
+        match self {
+            Distribution::Debian => "mirror://debian",
+            Distribution::Ubuntu => "mirror://ubuntu",
+        }
+    }
+
+    /// The name of the distribution's main archive.
+    pub fn main_archive(self) -> &'static str {
+        match self {
+            Distribution::Debian => "debian",
+            Distribution::Ubuntu => "ubuntu",
+        }
+    }
+}
+
+/// One archive of a request, named without its host.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedSource {
+    /// The archive's name (`debian`, `debian-security`, `ubuntu`).
+    pub archive: String,
+    /// Suites, in the order given.
+    pub suites: Vec<String>,
+    /// Components, in the order given.
+    pub components: Vec<String>,
+}
+
+/// Everything a spec or the command line said, in canonical form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// Debian or Ubuntu.
+    pub distribution: Distribution,
+    /// Target architecture.
+    pub architecture: String,
+    /// Archives, suites and components.
+    pub sources: Vec<LockedSource>,
+    /// A snapshot timestamp, when the archives are read as of a date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// The requested packages, in request order (it matters to the walk).
+    pub packages: Vec<String>,
+    /// The whole preference table in effect, built-in entries included.
+    pub preferences: Preferences,
+    /// Excluded packages, sorted.
+    pub exclude: Vec<String>,
+    /// Whether Recommends are followed.
+    pub recommends: bool,
+    /// Whether `--strict` was given.
+    pub strict: bool,
+    /// The base set.
+    pub base: Base,
+    /// URL prefixes for the generated Nix, by archive, tried in order.
+    pub url_prefixes: BTreeMap<String, Vec<String>>,
+}
+
+impl Request {
+    /// SHA256 of the request's canonical JSON.
+    pub fn digest(&self) -> String {
+        crate::fetch::sha256_hex(render_json(self).as_bytes())
+    }
+
+    /// The requested packages, parsed.
+    pub fn requested(&self) -> Result<Vec<RequestedPackage>, LockError> {
+        self.packages
+            .iter()
+            .map(|p| RequestedPackage::parse(p).map_err(|e| LockError::invalid(e.to_string())))
+            .collect()
+    }
+
+    /// The resolver options the request stands for.
+    pub fn options(&self) -> ResolveOptions {
+        ResolveOptions {
+            preferences: self.preferences.clone(),
+            exclude: self.exclude.iter().cloned().collect(),
+            with_recommends: self.recommends,
+            strict: self.strict,
+            base: self.base,
+        }
+    }
+}
+
+/// A lock file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockFile {
+    /// Format version ([`LOCK_VERSION`]).
+    pub version: u32,
+    /// The request.
+    pub request: Request,
+    /// [`Request::digest`] when the lock was written.
+    pub request_sha256: String,
+    /// Release files used.
+    pub releases: Vec<ReleaseRecord>,
+    /// Indices used.
+    pub indices: Vec<IndexRecord>,
+    /// The closure, sorted by group then name.
+    pub packages: Vec<ClosurePackage>,
+    /// Choices between several candidates.
+    pub choices: Vec<Choice>,
+    /// Dependencies assumed met (excluded packages).
+    pub assumed: Vec<Assumed>,
+}
+
+/// Why a lock file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Not JSON, or not the lock's shape.
+    #[error("line {line}, column {column}: {message}")]
+    Syntax {
+        /// Line, from 1.
+        line: usize,
+        /// Column, from 1.
+        column: usize,
+        /// What serde said.
+        message: String,
+    },
+    /// Written by a newer debclosure.
+    #[error("lock format version {found} is newer than this debclosure reads ({LOCK_VERSION})")]
+    NewerVersion {
+        /// The version in the file.
+        found: u32,
+    },
+    /// Parses, but breaks a rule.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl LockError {
+    fn invalid(message: impl Into<String>) -> Self {
+        LockError::Invalid(message.into())
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            LockError::NewerVersion { .. } => "upgrade debclosure, or write the lock again with this version (`debclosure lock`)".into(),
+            _ => "the lock was edited by hand or damaged; restore it from version control or write it again with `debclosure lock`".into(),
+        }
+    }
+}
+
+fn is_hex64(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+}
+
+impl LockFile {
+    /// Parses and validates a lock.
+    pub fn parse(text: &str) -> Result<LockFile, LockError> {
+        #[derive(Deserialize)]
+        struct Version {
+            version: Option<u32>,
+        }
+        let syntax = |e: serde_json::Error| LockError::Syntax { line: e.line(), column: e.column(), message: e.to_string() };
+        // The version first, so that a newer format is named as such rather
+        // than as an unknown field.
+        let probe: Version = serde_json::from_str(text).map_err(syntax)?;
+        match probe.version {
+            Some(v) if v > LOCK_VERSION => return Err(LockError::NewerVersion { found: v }),
+            Some(0) | None => return Err(LockError::invalid("no format version (expected \"version\": 1)")),
+            _ => {}
+        }
+        let lock: LockFile = serde_json::from_str(text).map_err(syntax)?;
+        lock.validate()?;
+        Ok(lock)
+    }
+
+    /// The lock as written to disk.
+    pub fn render(&self) -> String {
+        render_json(self)
+    }
+
+    /// Checks the rules serde cannot.
+    pub fn validate(&self) -> Result<(), LockError> {
+        let bad = |m: String| Err(LockError::invalid(m));
+        if self.request.sources.is_empty() {
+            return bad("request.sources is empty".into());
+        }
+        for r in &self.releases {
+            if !is_hex64(&r.sha256) {
+                return bad(format!("release {}: sha256 {:?} is not 64 lower-case hex digits", r.path, r.sha256));
+            }
+            check_filename(&r.path).map_err(|e| LockError::invalid(format!("release path: {e}")))?;
+        }
+        for i in &self.indices {
+            for h in [&i.sha256, &i.content_sha256] {
+                if !is_hex64(h) {
+                    return bad(format!("index {}: sha256 {h:?} is not 64 lower-case hex digits", i.path));
+                }
+            }
+            check_filename(&i.path).map_err(|e| LockError::invalid(format!("index path: {e}")))?;
+        }
+        let mut names = BTreeSet::new();
+        let mut previous: Option<(u32, &str)> = None;
+        for p in &self.packages {
+            let at = format!("package {}", p.name);
+            if !is_valid_package_name(&p.name) {
+                return bad(format!("{at}: not a valid package name"));
+            }
+            if !names.insert((p.name.as_str(), p.architecture.as_str())) {
+                return bad(format!("{at}: listed twice"));
+            }
+            crate::version::validate(&p.version).map_err(|e| LockError::invalid(format!("{at}: {e}")))?;
+            if !is_hex64(&p.sha256) {
+                return bad(format!("{at}: sha256 {:?} is not 64 lower-case hex digits", p.sha256));
+            }
+            check_filename(&p.filename).map_err(|e| LockError::invalid(format!("{at}: {e}")))?;
+            let key = (p.group, p.name.as_str());
+            match previous {
+                None if p.group != 0 => return bad(format!("{at}: groups must start at 0")),
+                Some((g, _)) if p.group > g + 1 => return bad(format!("{at}: group {} skips group {}", p.group, g + 1)),
+                Some(prev) if key <= prev => return bad(format!("{at}: packages are not sorted by group, then name")),
+                _ => {}
+            }
+            previous = Some(key);
+        }
+        let present: BTreeSet<&str> = self.packages.iter().map(|p| p.name.as_str()).collect();
+        for p in &self.packages {
+            if let Why::Dependency { package, .. } = &p.why {
+                if !present.contains(package.as_str()) {
+                    return bad(format!("package {}: pulled in by {package}, which is not in the lock", p.name));
+                }
+            }
+        }
+        Ok(())
+    }
+}

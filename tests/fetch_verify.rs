@@ -1,0 +1,440 @@
+//! The chain of trust, end to end: the real binary fetches a repository that
+//! the test generates and signs with keys made at test time, served on
+//! 127.0.0.1, and each bad case ends with exit code 2, a message that names
+//! the file, and no unverified file in the cache.
+
+mod common;
+mod repo;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::TestServer;
+use repo::{now, write_suite, Deb, Key, Suite};
+
+/// A generated archive served over HTTP, a keyring and an empty cache.
+struct Archive {
+    dir: tempfile::TempDir,
+    server: TestServer,
+    key: Key,
+    keyring: PathBuf,
+}
+
+fn debs() -> Vec<Deb> {
+    vec![
+        Deb::new("app", "1.0-1", "Depends: libfoo (>= 1), awk"),
+        Deb::new("libfoo", "1.2-1", ""),
+        Deb::new("mawk", "1.3.4-1", "Provides: awk"),
+        Deb::new("gawk", "5.2-1", "Provides: awk"),
+    ]
+}
+
+impl Archive {
+    fn new(suites: &[Suite]) -> Archive {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Key::generate("archive");
+        let keyring = key.write_keyring(&dir.path().join("archive.gpg"));
+        for suite in suites {
+            write_suite(&dir.path().join("www/debian"), suite, &[&key]);
+        }
+        let server = TestServer::serve_dir(&dir.path().join("www"));
+        Archive { dir, server, key, keyring }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("www/debian")
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    fn mirror(&self) -> String {
+        self.server.url("/debian")
+    }
+
+    /// Runs `debclosure resolve --format json` against this archive.
+    fn resolve(&self, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "resolve".to_owned(),
+            "--format=json".into(),
+            "--arch=amd64".into(),
+            "--quiet".into(),
+            format!("--mirror={}", self.mirror()),
+            format!("--keyring={}", self.keyring.display()),
+            format!("--cache-dir={}", self.cache().display()),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        run(&args)
+    }
+
+    /// Files in the cache's content buckets.
+    fn cached(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for bucket in ["release-v1", "packages-v1", "debs-v1"] {
+            collect(&self.cache().join(bucket), &mut out);
+        }
+        out.retain(|p| !p.file_name().unwrap().to_string_lossy().starts_with(".tmp"));
+        out.sort();
+        out
+    }
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            collect(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+fn run(args: &[String]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_debclosure"))
+        .args(args)
+        .env_remove("DEBCLOSURE_MIRROR")
+        .env("NO_PROXY", "127.0.0.1")
+        .env("DEBCLOSURE_CONNECT_TIMEOUT_MS", "2000")
+        .env("DEBCLOSURE_READ_TIMEOUT_MS", "1000")
+        .env("DEBCLOSURE_RETRIES", "2")
+        .env("DEBCLOSURE_BACKOFF_MS", "10")
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts exit code 2 and a message containing every one of `needles`.
+fn assert_fails(out: &Output, needles: &[&str]) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "expected exit 2, stderr:\n{err}");
+    for n in needles {
+        assert!(err.contains(n), "stderr does not mention {n:?}:\n{err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{}", stderr(out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn names(v: &serde_json::Value) -> Vec<String> {
+    let mut n: Vec<String> =
+        v["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn good_fetch_records_archive_relative_paths() {
+    let a = Archive::new(&[Suite::new("stable", debs())]);
+    let v = json(&a.resolve(&["--suite=stable", "app"]));
+    assert_eq!(names(&v), ["app", "libfoo", "mawk"]);
+    let release = &v["releases"][0];
+    assert_eq!(release["path"], "dists/stable/InRelease");
+    assert_eq!(release["archive"], "debian");
+    let index = &v["indices"][0];
+    assert_eq!(index["path"], "dists/stable/main/binary-amd64/Packages.xz");
+    let served = std::fs::read(a.root().join("dists/stable/main/binary-amd64/Packages.xz")).unwrap();
+    assert_eq!(index["sha256"], repo::sha256(&served));
+    assert_eq!(index["size"], served.len());
+    let text = String::from_utf8(v.to_string().into_bytes()).unwrap();
+    assert!(!text.contains("127.0.0.1"), "records hold no host: {text}");
+    // by-hash was used, not the canonical path.
+    let by_hash = a.server.requests().iter().any(|r| r.path.contains("/by-hash/SHA256/"));
+    assert!(by_hash, "{:?}", a.server.requests());
+}
+
+#[test]
+fn gz_and_plain_indices_and_no_by_hash() {
+    for formats in [vec!["gz"], vec!["plain"]] {
+        let mut suite = Suite::new("stable", debs());
+        suite.formats = formats.clone();
+        suite.by_hash = false;
+        let a = Archive::new(&[suite]);
+        let v = json(&a.resolve(&["--suite=stable", "app"]));
+        assert_eq!(names(&v), ["app", "libfoo", "mawk"], "{formats:?}");
+        assert!(a.server.requests().iter().all(|r| !r.path.contains("by-hash")));
+    }
+}
+
+#[test]
+fn bad_signature_is_refused_and_nothing_is_cached() {
+    let a = Archive::new(&[Suite::new("stable", debs())]);
+    let path = a.root().join("dists/stable/InRelease");
+    let text = std::fs::read_to_string(&path).unwrap().replacen("Label: Test", "Label: Tezt", 1);
+    std::fs::write(&path, text).unwrap();
+    assert_fails(&a.resolve(&["--suite=stable", "app"]), &["dists/stable/InRelease"]);
+    assert_eq!(a.cached(), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn signature_by_a_key_outside_the_keyring_names_the_key() {
+    let a = Archive::new(&[]);
+    let stranger = Key::generate("stranger");
+    write_suite(&a.root(), &Suite::new("stable", debs()), &[&stranger]);
+    let out = a.resolve(&["--suite=stable", "app"]);
+    assert_fails(&out, &["dists/stable/InRelease", "--keyring"]);
+    assert_eq!(a.cached(), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn one_good_signature_of_two_is_enough() {
+    let a = Archive::new(&[]);
+    let stranger = Key::generate("stranger");
+    write_suite(&a.root(), &Suite::new("stable", debs()), &[&stranger, &a.key]);
+    assert_eq!(names(&json(&a.resolve(&["--suite=stable", "app"]))), ["app", "libfoo", "mawk"]);
+}
+
+#[test]
+fn expired_valid_until_is_refused() {
+    let mut suite = Suite::new("stable", debs());
+    suite.date = now() - 10 * 86_400;
+    suite.valid_until = Some(now() - 86_400);
+    let a = Archive::new(&[suite]);
+    assert_fails(&a.resolve(&["--suite=stable", "app"]), &["dists/stable/InRelease", "Valid-Until"]);
+}
+
+/// Rewrites the served Release (and re-signs it) so that it lists `entry`
+/// with a different size or hash.
+fn falsify_release(a: &Archive, suite: &str, edit: impl Fn(&str) -> String) {
+    let dists = a.root().join("dists").join(suite);
+    let release = std::fs::read_to_string(dists.join("Release")).unwrap();
+    let changed = edit(&release);
+    assert_ne!(changed, release, "the edit changed nothing");
+    std::fs::write(dists.join("InRelease"), repo::inrelease(&changed, &[&a.key])).unwrap();
+}
+
+#[test]
+fn wrong_size_and_wrong_hash_are_refused() {
+    let a = Archive::new(&[Suite::new("stable", debs())]);
+    let packages = std::fs::read(a.root().join("dists/stable/main/binary-amd64/Packages.xz")).unwrap();
+    let sha = repo::sha256(&packages);
+    let size = packages.len().to_string();
+    falsify_release(&a, "stable", |r| {
+        r.lines()
+            .map(|l| if l.contains(&sha) { l.replace(&size, &(packages.len() + 7).to_string()) } else { l.to_owned() })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    });
+    assert_fails(&a.resolve(&["--suite=stable", "app"]), &["Packages.xz"]);
+    assert!(a.cached().iter().all(|p| !p.starts_with(a.cache().join("packages-v1"))));
+
+    let a = Archive::new(&[Suite::new("stable", debs())]);
+    let mut suite = Suite::new("stable", debs());
+    suite.by_hash = false;
+    let a2 = Archive::new(&[suite]);
+    for archive in [&a, &a2] {
+        let path = archive.root().join("dists/stable/main/binary-amd64/Packages.xz");
+        let sha = repo::sha256(&std::fs::read(&path).unwrap());
+        falsify_release(archive, "stable", |r| r.replace(&sha, &"0".repeat(64)));
+        let out = archive.resolve(&["--suite=stable", "app"]);
+        assert_fails(&out, &["Packages.xz", &sha, &"0".repeat(64)]);
+        assert!(archive.cached().iter().all(|p| !p.starts_with(archive.cache().join("packages-v1"))));
+    }
+}
+
+#[test]
+fn wrong_decompressed_hash_is_refused() {
+    let a = Archive::new(&[Suite::new("stable", debs())]);
+    let plain = std::fs::read(a.root().join("dists/stable/main/binary-amd64/Packages.xz")).unwrap();
+    let content = repo::sha256(&liblzma::decode_all(&plain[..]).unwrap());
+    falsify_release(&a, "stable", |r| r.replace(&content, &"1".repeat(64)));
+    let out = a.resolve(&["--suite=stable", "app"]);
+    assert_fails(&out, &["decompressed", &content, &"1".repeat(64)]);
+    assert!(a.cached().iter().all(|p| !p.starts_with(a.cache().join("packages-v1"))));
+}
+
+#[test]
+fn truncated_xz_is_refused() {
+    let a = Archive::new(&[Suite::new("stable", debs())]);
+    let path = a.root().join("dists/stable/main/binary-amd64/Packages.xz");
+    let full = std::fs::read(&path).unwrap();
+    let cut = &full[..full.len() - 30];
+    let (sha_full, sha_cut) = (repo::sha256(&full), repo::sha256(cut));
+    // The archive itself serves (and signs) the truncated file.
+    std::fs::write(&path, cut).unwrap();
+    let by_hash = path.parent().unwrap().join("by-hash/SHA256");
+    std::fs::write(by_hash.join(&sha_cut), cut).unwrap();
+    falsify_release(&a, "stable", |r| {
+        r.replace(&sha_full, &sha_cut).replace(&format!(" {:>8} main/binary-amd64/Packages.xz", full.len()),
+            &format!(" {:>8} main/binary-amd64/Packages.xz", cut.len()))
+    });
+    assert_fails(&a.resolve(&["--suite=stable", "app"]), &["Packages.xz", "xz"]);
+    assert!(a.cached().iter().all(|p| !p.starts_with(a.cache().join("packages-v1"))));
+}
+
+#[test]
+fn server_faults_are_retried_or_reported() {
+    let a = Archive::new(&[Suite::new("stable", debs())]);
+    a.server.fail_status("/debian/dists/stable/InRelease", 500, 1);
+    a.server.drop_connection("/debian/dists/stable/InRelease", 1);
+    assert_eq!(names(&json(&a.resolve(&["--suite=stable", "app"]))), ["app", "libfoo", "mawk"]);
+    assert_eq!(a.server.count("/debian/dists/stable/InRelease"), 3, "{:?}", a.server.requests());
+
+    let a = Archive::new(&[Suite::new("stable", debs())]);
+    a.server.fail_status("/debian/dists/stable/InRelease", 503, 100);
+    assert_fails(&a.resolve(&["--suite=stable", "app"]), &["dists/stable/InRelease", "503"]);
+
+    let a = Archive::new(&[Suite::new("stable", debs())]);
+    a.server.stall("/debian/dists/stable/InRelease");
+    let start = std::time::Instant::now();
+    assert_fails(&a.resolve(&["--suite=stable", "app"]), &["dists/stable/InRelease"]);
+    assert!(start.elapsed().as_secs() < 30, "the stall was not cut short");
+
+    let a = Archive::new(&[Suite::new("stable", debs())]);
+    assert_fails(&a.resolve(&["--suite=nosuch", "app"]), &["dists/nosuch/Release", "not found"]);
+}
+
+#[test]
+fn offline_uses_a_warm_cache_and_names_what_is_missing() {
+    let a = Archive::new(&[Suite::new("stable", debs())]);
+    let cold = a.resolve(&["--suite=stable", "--offline", "app"]);
+    assert_fails(&cold, &["offline", "dists/stable/InRelease"]);
+    assert!(a.server.requests().is_empty(), "offline made requests: {:?}", a.server.requests());
+    let online = a.resolve(&["--suite=stable", "app"]);
+    let before = a.server.requests().len();
+    let offline = a.resolve(&["--suite=stable", "--offline", "app"]);
+    assert_eq!(a.server.requests().len(), before, "offline made requests");
+    assert_eq!(json(&offline), json(&online));
+}
+
+#[test]
+fn warm_cache_makes_one_conditional_request_per_release() {
+    let a = Archive::new(&[Suite::new("stable", debs())]);
+    let first = json(&a.resolve(&["--suite=stable", "app"]));
+    let before = a.server.requests().len();
+    let second = json(&a.resolve(&["--suite=stable", "app"]));
+    let new: Vec<_> = a.server.requests().into_iter().skip(before).collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert!(new[0].conditional && new[0].path.ends_with("/InRelease"), "{new:?}");
+    assert_eq!(first, second);
+}
+
+#[test]
+fn concurrent_runs_share_one_cache() {
+    let a = Archive::new(&[Suite::new("stable", debs())]);
+    let outs: Vec<Output> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3).map(|_| s.spawn(|| a.resolve(&["--suite=stable", "app"]))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let first = json(&outs[0]);
+    for out in &outs {
+        assert_eq!(json(out), first);
+    }
+    let again = a.resolve(&["--suite=stable", "--offline", "app"]);
+    assert_eq!(json(&again), first);
+}
+
+#[test]
+fn not_automatic_suite_is_used_only_on_request() {
+    let mut backports = Suite::new("stable-backports", vec![Deb::new("libfoo", "2.0-1~bpo1", ""), Deb::new("extra", "1", "")]);
+    backports.not_automatic = true;
+    let a = Archive::new(&[Suite::new("stable", debs()), backports]);
+    let base = ["--suite=stable", "--suite=stable-backports"];
+    let v = json(&a.resolve(&[&base[..], &["app"]].concat()));
+    let libfoo = v["packages"].as_array().unwrap().iter().find(|p| p["name"] == "libfoo").unwrap().clone();
+    assert_eq!(libfoo["version"], "1.2-1");
+    assert_eq!(v["indices"][1]["automatic"], false);
+    let v = json(&a.resolve(&[&base[..], &["app", "libfoo/stable-backports"]].concat()));
+    let libfoo = v["packages"].as_array().unwrap().iter().find(|p| p["name"] == "libfoo").unwrap().clone();
+    assert_eq!(libfoo["version"], "2.0-1~bpo1");
+    assert_fails(&a.resolve(&[&base[..], &["extra"]].concat()), &["extra", "NotAutomatic"]);
+}
+
+#[test]
+fn insecure_mode_warns_and_still_checks_hashes() {
+    let a = Archive::new(&[]);
+    let stranger = Key::generate("stranger");
+    write_suite(&a.root(), &Suite::new("stable", debs()), &[&stranger]);
+    let out = a.resolve(&["--suite=stable", "--insecure-no-verify", "app"]);
+    assert_eq!(names(&json(&out)), ["app", "libfoo", "mawk"]);
+    assert!(stderr(&out).contains("NOT checked"), "{}", stderr(&out));
+}
+
+#[test]
+fn release_and_detached_signature_when_there_is_no_inrelease() {
+    let a = Archive::new(&[Suite::new("stable", debs())]);
+    std::fs::remove_file(a.root().join("dists/stable/InRelease")).unwrap();
+    let v = json(&a.resolve(&["--suite=stable", "app"]));
+    assert_eq!(v["releases"][0]["path"], "dists/stable/Release");
+    assert_eq!(names(&v), ["app", "libfoo", "mawk"]);
+    let offline = a.resolve(&["--suite=stable", "--offline", "app"]);
+    assert_eq!(json(&offline), v);
+
+    let b = Archive::new(&[Suite::new("stable", debs())]);
+    std::fs::remove_file(b.root().join("dists/stable/InRelease")).unwrap();
+    let stranger = Key::generate("stranger");
+    let release = std::fs::read(b.root().join("dists/stable/Release")).unwrap();
+    std::fs::write(b.root().join("dists/stable/Release.gpg"), stranger.sign_detached(&release)).unwrap();
+    assert_fails(&b.resolve(&["--suite=stable", "app"]), &["dists/stable/Release"]);
+    assert_eq!(b.cached(), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn snapshot_urls_follow_the_snapshot_archive_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = Key::generate("archive");
+    let keyring = key.write_keyring(&dir.path().join("k.gpg"));
+    let root = dir.path().join("www/archive/debian/20250101T000000Z");
+    write_suite(&root, &Suite::new("stable", debs()), &[&key]);
+    let server = TestServer::serve_dir(&dir.path().join("www"));
+    let out = run(&[
+        "resolve".into(),
+        "--format=json".into(),
+        "--arch=amd64".into(),
+        "--suite=stable".into(),
+        "--mirror=http://127.0.0.1:9/debian".into(),
+        "--snapshot=20250101T000000Z".into(),
+        format!("--snapshot-base={}", server.url("")),
+        format!("--keyring={}", keyring.display()),
+        format!("--cache-dir={}", dir.path().join("cache").display()),
+        "app".into(),
+    ]);
+    assert_eq!(names(&json(&out)), ["app", "libfoo", "mawk"]);
+    assert!(server.requests().iter().all(|r| r.path.starts_with("/archive/debian/20250101T000000Z/dists/stable/")));
+}
+
+#[test]
+fn fetch_debs_downloads_and_verifies_every_file() {
+    let a = Archive::new(&[Suite::new("stable", debs())]);
+    let out = a.resolve(&["--suite=stable", "app"]);
+    let closure = a.dir.path().join("closure.json");
+    std::fs::write(&closure, &json(&out).to_string()).unwrap();
+    let dest = a.dir.path().join("debs");
+    let fetch = |dest: &Path| {
+        run(&[
+            "fetch-debs".into(),
+            format!("--from={}", closure.display()),
+            format!("--output-dir={}", dest.display()),
+            format!("--mirror={}", a.mirror()),
+            "--suite=stable".into(),
+            format!("--cache-dir={}", a.cache().display()),
+            "--quiet".into(),
+        ])
+    };
+    let out = fetch(&dest);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for deb in debs().iter().filter(|d| d.name != "gawk") {
+        let got = std::fs::read(dest.join(deb.filename().rsplit('/').next().unwrap())).unwrap();
+        assert_eq!(got, deb.content);
+    }
+    // A file the archive changed after the closure was made is refused.
+    let app = debs().into_iter().next().unwrap();
+    std::fs::write(a.root().join(app.filename()), b"tampered").unwrap();
+    let dest2 = a.dir.path().join("debs2");
+    std::fs::remove_dir_all(a.cache().join("debs-v1")).unwrap();
+    let out = fetch(&dest2);
+    assert_fails(&out, &[&app.filename(), "size"]);
+    assert!(!dest2.join(app.filename().rsplit('/').next().unwrap()).exists());
+    for cached in a.cached().iter().filter(|p| p.starts_with(a.cache().join("debs-v1"))) {
+        assert_ne!(std::fs::read(cached).unwrap(), b"tampered", "an unverified .deb was cached");
+    }
+}
