@@ -10,6 +10,7 @@
 
 pub mod archive;
 pub mod deb822;
+pub mod diff;
 pub mod decompress;
 pub mod fetch;
 pub mod index;
@@ -22,4 +23,5 @@ pub mod report;
 pub mod resolve;
 pub mod signature;
 pub mod sources;
+pub mod spec;
 pub mod version;

@@ -17,6 +17,14 @@ pub enum NixError {
     /// Nix strings cannot hold a NUL byte.
     #[error("{0:?} contains a NUL byte, which a Nix string cannot hold")]
     Nul(String),
+    /// A package's archive has no URL prefix to download it from.
+    #[error("no URL prefix for archive {archive} (package {package})")]
+    NoPrefix {
+        /// The archive.
+        archive: String,
+        /// A package from it.
+        package: String,
+    },
 }
 
 /// Quotes `s` as a Nix string literal that evaluates to exactly `s`: `"`, `\`
@@ -83,7 +91,7 @@ pub fn join_url(prefix: &str, filename: &str) -> String {
 /// `#` comments at the top.
 pub fn render_fetchurl_groups(
     packages: &[ClosurePackage],
-    prefixes: &[String],
+    prefixes: impl Fn(&ClosurePackage) -> Result<Vec<String>, NixError>,
     style: UrlStyle,
     header: &[String],
 ) -> Result<String, NixError> {
@@ -104,6 +112,7 @@ pub fn render_fetchurl_groups(
             group = Some(p.group);
         }
         out.push_str("    (fetchurl {\n");
+        let prefixes = prefixes(p)?;
         match style {
             UrlStyle::Single => {
                 let prefix = prefixes.first().map_or("", String::as_str);
@@ -111,7 +120,7 @@ pub fn render_fetchurl_groups(
             }
             UrlStyle::Mirrors => {
                 out.push_str("      urls = [\n");
-                for prefix in prefixes {
+                for prefix in &prefixes {
                     let _ = writeln!(out, "        {}", nix_string(&join_url(prefix, &p.filename))?);
                 }
                 out.push_str("      ];\n");

@@ -16,6 +16,18 @@ pub struct Args {
 pub enum Command {
     /// Compute the closure of PACKAGE... from Packages indices.
     Resolve(ResolveArgs),
+    /// Resolve a spec (or flags) and write the pinned closure to a lock file.
+    Lock(LockArgs),
+    /// Re-resolve a lock's request against the current archives and rewrite it.
+    Update(UpdateArgs),
+    /// Check that a lock is current: exit 0 if so, 1 with a diff if not.
+    Check(CheckArgs),
+    /// Compare two locks: exit 1 when they differ.
+    Diff(DiffArgs),
+    /// Explain why a package is in a lock.
+    Why(WhyArgs),
+    /// Write the Nix expression (fetchurl groups) for a lock.
+    Nix(NixArgs),
     /// Download the .deb files of a closure into a directory, verifying each SHA256.
     FetchDebs(FetchDebsArgs),
     /// Parse and index Packages files and print counts (for benchmarks and checks).
@@ -120,24 +132,16 @@ pub enum BaseArg {
     Required,
 }
 
-#[derive(Debug, clap::Args)]
-pub struct ResolveArgs {
-    #[command(flatten)]
-    pub index: IndexArgs,
+/// What to resolve: packages and the options that steer the choices.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RequestArgs {
     /// Packages to install: NAME, NAME=VERSION or NAME/SUITE.
-    #[arg(value_name = "PACKAGE", required_unless_present = "request_files")]
+    #[arg(value_name = "PACKAGE")]
     pub packages: Vec<String>,
     /// Read more packages from FILE: one per line, `#` starts a comment;
     /// repeatable.
     #[arg(long = "request-file", value_name = "FILE")]
     pub request_files: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-    /// URL prefix for the Nix output; repeatable, the first is used
-    /// [default: mirror://debian].
-    #[arg(long = "url-prefix", value_name = "URL")]
-    pub url_prefixes: Vec<String>,
     /// Take PACKAGE for a virtual NAME or a group "a | b"; repeatable,
     /// overrides --preferences and the built-in table (awk=mawk).
     #[arg(long = "prefer", value_name = "NAME=PACKAGE")]
@@ -158,7 +162,124 @@ pub struct ResolveArgs {
     /// Packages added besides the request.
     #[arg(long, value_enum, default_value_t = BaseArg::None)]
     pub base: BaseArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ResolveArgs {
+    #[command(flatten)]
+    pub index: IndexArgs,
+    #[command(flatten)]
+    pub request: RequestArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// URL prefix for the Nix output; repeatable, the first is used
+    /// [default: mirror://debian].
+    #[arg(long = "url-prefix", value_name = "URL")]
+    pub url_prefixes: Vec<String>,
     /// Write the output to FILE (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DistributionArg {
+    /// Debian (mirror://debian).
+    Debian,
+    /// Ubuntu (mirror://ubuntu).
+    Ubuntu,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LockArgs {
+    /// The spec file [default: debclosure.toml, when it exists]. Without one,
+    /// the request comes from the flags and PACKAGE arguments.
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+    /// Where to write the lock [default: debclosure.lock beside the spec].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Distribution, without a spec [default: ubuntu when an archive is named
+    /// ubuntu, else debian].
+    #[arg(long, value_enum)]
+    pub distribution: Option<DistributionArg>,
+    /// Target architecture, without a spec [default: the host's].
+    #[arg(long)]
+    pub arch: Option<String>,
+    #[command(flatten)]
+    pub online: OnlineArgs,
+    #[command(flatten)]
+    pub request: RequestArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UpdateArgs {
+    /// The lock [default: debclosure.lock].
+    #[arg(long, value_name = "FILE", default_value = "debclosure.lock")]
+    pub lock: PathBuf,
+    /// Print what would change and exit 1 if anything would; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub online: OnlineArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The lock [default: debclosure.lock].
+    #[arg(long, value_name = "FILE", default_value = "debclosure.lock")]
+    pub lock: PathBuf,
+    /// A spec to compare the lock's request with [default: debclosure.toml
+    /// beside the lock, when it exists].
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+    /// A directory holding the pinned indices, each named by its SHA256.
+    #[arg(long, value_name = "DIR")]
+    pub index_dir: Option<PathBuf>,
+    /// A pinned index file (as downloaded, or decompressed); repeatable.
+    #[arg(long = "packages-file", value_name = "FILE")]
+    pub packages_files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub online: OnlineArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Lines for people.
+    Text,
+    /// JSON.
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The old lock.
+    pub old: PathBuf,
+    /// The new lock.
+    pub new: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WhyArgs {
+    /// The package to explain.
+    pub package: String,
+    /// The lock [default: debclosure.lock].
+    #[arg(long, value_name = "FILE", default_value = "debclosure.lock")]
+    pub lock: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NixArgs {
+    /// The lock [default: debclosure.lock].
+    #[arg(long, value_name = "FILE", default_value = "debclosure.lock")]
+    pub lock: PathBuf,
+    /// Write to FILE (atomically) instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }

@@ -69,7 +69,7 @@ fn load_files(args: &IndexArgs) -> Result<Vec<IndexSource>> {
 }
 
 /// The host's dpkg architecture, or a guess from the build target.
-fn host_architecture() -> String {
+pub fn host_architecture() -> String {
     if let Ok(out) = std::process::Command::new("dpkg").arg("--print-architecture").output() {
         let arch = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         if out.status.success() && !arch.is_empty() {

@@ -4,6 +4,7 @@
 mod args;
 mod fetch_debs;
 mod load;
+mod lock;
 mod progress;
 mod resolve;
 
@@ -37,6 +38,12 @@ pub fn run() -> i32 {
     let result = match args.command {
         Command::Resolve(a) => resolve::run(a),
         Command::FetchDebs(a) => fetch_debs::run(a),
+        Command::Lock(a) => lock::lock(a),
+        Command::Update(a) => lock::update(a),
+        Command::Check(a) => lock::check(a),
+        Command::Diff(a) => lock::diff(a),
+        Command::Why(a) => lock::why(a),
+        Command::Nix(a) => lock::nix(a),
         Command::Stats(a) => resolve::stats(a),
     };
     match result {
@@ -73,6 +80,10 @@ fn hint(e: &anyhow::Error) -> Option<String> {
             r.hint()
         } else if let Some(f) = cause.downcast_ref::<FetchError>() {
             f.hint().map(str::to_owned)
+        } else if let Some(l) = cause.downcast_ref::<debclosure::lock::LockError>() {
+            Some(l.hint())
+        } else if cause.downcast_ref::<debclosure::spec::SpecError>().is_some() {
+            Some("fix the spec; its keys are documented in the README (Pinned closures)".into())
         } else if cause.downcast_ref::<IndexError>().is_some() {
             Some("the file must be a Debian Packages index (plain, .xz or .gz); fix or replace it, or fetch it again".into())
         } else {

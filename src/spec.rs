@@ -1,0 +1,262 @@
+//! The spec file (`debclosure.toml`): one image's sources, request and
+//! options, written by a person. [`Spec::request`] turns it into the
+//! canonical [`Request`] a lock holds; mirrors stay out of it.
+//!
+//! ```toml
+//! distribution = "debian"            # or "ubuntu"
+//! architecture = "amd64"
+//! packages = ["bash", "coreutils"]
+//!
+//! [[source]]
+//! archive = "debian"                 # default: the distribution's main archive
+//! suites = ["bookworm", "bookworm-updates"]
+//! components = ["main"]              # default: ["main"]
+//! # mirror = "http://..."            # default: $DEBCLOSURE_MIRROR or the machine's apt sources
+//!
+//! [preferences]
+//! awk = "mawk"
+//!
+//! [url-prefixes]
+//! debian = ["mirror://debian"]
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::lock::{Distribution, LockedSource, Request};
+use crate::resolve::{Base, PolicyError, Preferences, RequestedPackage};
+
+/// Why a spec cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// Not TOML, or unknown or mistyped keys (the message has the line).
+    #[error("{file}: {message}")]
+    Syntax {
+        /// The spec file.
+        file: String,
+        /// toml's message, with line and column.
+        message: String,
+    },
+    /// A value breaks a rule.
+    #[error("{file}: {message}")]
+    Invalid {
+        /// The spec file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// One `[[source]]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecSource {
+    /// The archive's name; default: the distribution's main archive.
+    pub archive: Option<String>,
+    /// Where to download it from; default: `$DEBCLOSURE_MIRROR` for the main
+    /// archive, else the machine's apt sources. Not written to the lock.
+    pub mirror: Option<String>,
+    /// Suites.
+    pub suites: Vec<String>,
+    /// Components; default `["main"]`.
+    #[serde(default = "main_component")]
+    pub components: Vec<String>,
+}
+
+fn main_component() -> Vec<String> {
+    vec!["main".to_owned()]
+}
+
+/// A parsed spec file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Spec {
+    /// Debian or Ubuntu; default Debian.
+    #[serde(default)]
+    pub distribution: Distribution,
+    /// Target architecture; default: the host's.
+    pub architecture: Option<String>,
+    /// Requested packages (`name`, `name=version`, `name/suite`), in order.
+    pub packages: Vec<String>,
+    /// The archives.
+    #[serde(rename = "source")]
+    pub sources: Vec<SpecSource>,
+    /// Provider preferences, on top of the built-in ones.
+    #[serde(default)]
+    pub preferences: BTreeMap<String, String>,
+    /// Packages never added.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Follow Recommends.
+    #[serde(default)]
+    pub recommends: bool,
+    /// Fail rather than pick a provider by Priority or name.
+    #[serde(default)]
+    pub strict: bool,
+    /// Packages added besides the request.
+    #[serde(default)]
+    pub base: Base,
+    /// Read the archives as of this snapshot timestamp.
+    pub snapshot: Option<String>,
+    /// The snapshot archive's base URL (default `$DEBCLOSURE_SNAPSHOT_BASE`).
+    pub snapshot_base: Option<String>,
+    /// Keyrings to verify Release files with; default: the system's.
+    #[serde(default)]
+    pub keyring: Vec<PathBuf>,
+    /// URL prefixes for the generated Nix, by archive.
+    #[serde(default)]
+    pub url_prefixes: BTreeMap<String, Vec<String>>,
+}
+
+impl Spec {
+    /// Parses a spec; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Spec, SpecError> {
+        let spec: Spec = toml::from_str(text).map_err(|e| SpecError::Syntax {
+            file: file.to_owned(),
+            message: e.to_string().trim_end().replace('\n', "\n  "),
+        })?;
+        let invalid = |message: String| SpecError::Invalid { file: file.to_owned(), message };
+        if spec.packages.is_empty() {
+            return Err(invalid("`packages` is empty: name at least one package".into()));
+        }
+        for p in &spec.packages {
+            RequestedPackage::parse(p).map_err(|e| invalid(e.to_string()))?;
+        }
+        if spec.sources.is_empty() {
+            return Err(invalid("no [[source]]: add one with `suites = [...]`".into()));
+        }
+        for s in &spec.sources {
+            if s.suites.is_empty() || s.components.is_empty() {
+                return Err(invalid("each [[source]] needs at least one suite and one component".into()));
+            }
+        }
+        Ok(spec)
+    }
+
+    /// The archive name of a source.
+    pub fn archive_of(&self, source: &SpecSource) -> String {
+        source.archive.clone().unwrap_or_else(|| self.distribution.main_archive().to_owned())
+    }
+
+    /// The canonical request. `host_architecture` is used when the spec
+    /// names none; `snapshot_base` (from the spec or the environment) adds a
+    /// snapshot URL prefix after the defaults when a snapshot is set.
+    pub fn request(&self, host_architecture: &str, snapshot_base: Option<&str>) -> Result<Request, PolicyError> {
+        let mut preferences = Preferences::builtin();
+        for (k, v) in &self.preferences {
+            preferences.insert_arg(&format!("{k}={v}"))?;
+        }
+        let sources: Vec<LockedSource> = self
+            .sources
+            .iter()
+            .map(|s| LockedSource {
+                archive: self.archive_of(s),
+                suites: s.suites.clone(),
+                components: s.components.clone(),
+            })
+            .collect();
+        let mut exclude = self.exclude.clone();
+        exclude.sort();
+        exclude.dedup();
+        let url_prefixes = if self.url_prefixes.is_empty() {
+            default_url_prefixes(self.distribution, &sources, self.snapshot.as_deref(), snapshot_base.or(self.snapshot_base.as_deref()))
+        } else {
+            self.url_prefixes.clone()
+        };
+        Ok(Request {
+            distribution: self.distribution,
+            architecture: self.architecture.clone().unwrap_or_else(|| host_architecture.to_owned()),
+            sources,
+            snapshot: self.snapshot.clone(),
+            packages: self.packages.clone(),
+            preferences,
+            exclude,
+            recommends: self.recommends,
+            strict: self.strict,
+            base: self.base,
+            url_prefixes,
+        })
+    }
+}
+
+/// nixpkgs' mirror scheme for the distribution's main archive, then the
+/// snapshot archive when a snapshot and its base URL are known.
+pub fn default_url_prefixes(
+    distribution: Distribution,
+    sources: &[LockedSource],
+    snapshot: Option<&str>,
+    snapshot_base: Option<&str>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    out.insert(distribution.main_archive().to_owned(), vec![distribution.mirror_scheme().to_owned()]);
+    if let (Some(ts), Some(base)) = (snapshot, snapshot_base) {
+        for s in sources {
+            let url = format!("{}/archive/{}/{ts}", base.trim_end_matches('/'), s.archive);
+            let list = out.entry(s.archive.clone()).or_default();
+            if !list.contains(&url) {
+                list.push(url);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r#"
+distribution = "debian"
+architecture = "amd64"
+packages = ["bash", "mawk"]
+exclude = ["b", "a", "b"]
+
+[[source]]
+suites = ["bookworm", "bookworm-updates"]
+
+[[source]]
+archive = "debian-security"
+suites = ["bookworm-security"]
+components = ["main"]
+
+[preferences]
+"mail-transport-agent|default-mta" = "exim4"
+"#;
+
+    #[test]
+    fn canonical_request() {
+        let spec = Spec::parse(SPEC, "s.toml").unwrap();
+        let r = spec.request("arm64", None).unwrap();
+        assert_eq!(r.architecture, "amd64");
+        assert_eq!(r.sources[0].archive, "debian");
+        assert_eq!(r.sources[0].components, ["main"]);
+        assert_eq!(r.sources[1].archive, "debian-security");
+        assert_eq!(r.exclude, ["a", "b"]);
+        assert_eq!(r.preferences.get("awk"), Some("mawk"));
+        assert_eq!(r.preferences.get("mail-transport-agent | default-mta"), Some("exim4"));
+        assert_eq!(r.url_prefixes["debian"], ["mirror://debian"]);
+        let snap = Spec { snapshot: Some("20250101T000000Z".into()), ..spec };
+        let r = snap.request("amd64", Some("http://snapshot.test/")).unwrap();
+        assert_eq!(r.url_prefixes["debian"], ["mirror://debian", "http://snapshot.test/archive/debian/20250101T000000Z"]);
+        assert_eq!(r.url_prefixes["debian-security"], ["http://snapshot.test/archive/debian-security/20250101T000000Z"]);
+    }
+
+    #[test]
+    fn typos_are_errors_with_their_line() {
+        let err = Spec::parse(&SPEC.replace("exclude", "exlcude"), "s.toml").unwrap_err().to_string();
+        assert!(err.starts_with("s.toml: ") && err.contains("line 5") && err.contains("exlcude"), "{err}");
+        let err = Spec::parse(&SPEC.replace("suites = [\"bookworm-security\"]", "suite = [\"x\"]"), "s.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("suite"), "{err}");
+        for (bad, needle) in [
+            (SPEC.replace("[\"bash\", \"mawk\"]", "[]"), "packages"),
+            (SPEC.replace("\"bash\"", "\"Bash\""), "Bash"),
+        ] {
+            let err = Spec::parse(&bad, "s.toml").unwrap_err().to_string();
+            assert!(err.contains(needle), "{err}");
+        }
+    }
+}
