@@ -266,3 +266,119 @@ impl LockFile {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nix::{render_fetchurl_groups, UrlStyle};
+    use crate::resolve::Rule;
+
+    /// A small lock with every kind of entry, built from fixed data.
+    fn sample() -> LockFile {
+        let request = Request {
+            distribution: Distribution::Debian,
+            architecture: "amd64".into(),
+            sources: vec![LockedSource { archive: "debian".into(), suites: vec!["bookworm".into()], components: vec!["main".into()] }],
+            snapshot: None,
+            packages: vec!["usr-is-merged".into(), "mawk".into()],
+            preferences: Preferences::builtin(),
+            exclude: vec![],
+            recommends: false,
+            strict: false,
+            base: Base::None,
+            url_prefixes: [("debian".to_owned(), vec!["mirror://debian".to_owned()])].into(),
+        };
+        let pkg = |name: &str, version: &str, file: &str, group: u32, why: Why| ClosurePackage {
+            name: name.into(),
+            version: version.into(),
+            architecture: "amd64".into(),
+            archive: Some("debian".into()),
+            filename: file.into(),
+            sha256: crate::fetch::sha256_hex(name.as_bytes()),
+            size: 1000 + u64::from(group),
+            group,
+            why,
+        };
+        LockFile {
+            version: LOCK_VERSION,
+            request_sha256: request.digest(),
+            request,
+            releases: vec![ReleaseRecord {
+                archive: "debian".into(),
+                suite: "bookworm".into(),
+                path: "dists/bookworm/InRelease".into(),
+                sha256: "1".repeat(64),
+                date: "Sat, 10 May 2025 08:47:39 UTC".into(),
+            }],
+            indices: vec![IndexRecord {
+                archive: "debian".into(),
+                suite: "bookworm".into(),
+                component: "main".into(),
+                path: "dists/bookworm/main/binary-amd64/Packages.xz".into(),
+                sha256: "2".repeat(64),
+                size: 8790396,
+                content_sha256: "3".repeat(64),
+                automatic: true,
+            }],
+            packages: vec![
+                pkg("libc6", "2.36-9+deb12u10", "pool/main/g/glibc/libc6_2.36-9+deb12u10_amd64.deb", 0, Why::Dependency {
+                    package: "mawk".into(),
+                    field: "Depends".into(),
+                    relation: "libc6 (>= 2.34)".into(),
+                }),
+                pkg("mawk", "1.3.4.20200120-3.1", "pool/main/m/mawk/mawk_1.3.4.20200120-3.1_amd64.deb", 0, Why::Requested),
+                pkg("usr-is-merged", "37~deb12u1", "pool/main/u/usrmerge/usr-is-merged_37~deb12u1_all.deb", 1, Why::Requested),
+            ],
+            choices: vec![Choice {
+                required_by: Some("base-files".into()),
+                relation: "awk".into(),
+                candidates: vec!["mawk".into(), "gawk".into(), "original-awk".into()],
+                chosen: "mawk".into(),
+                rule: Rule::Preference,
+            }],
+            assumed: vec![],
+        }
+    }
+
+    /// Compares with a committed file; `DEBCLOSURE_BLESS=1` rewrites it.
+    fn golden(name: &str, actual: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden").join(name);
+        if std::env::var_os("DEBCLOSURE_BLESS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(expected == actual, "{} differs (DEBCLOSURE_BLESS=1 rewrites it):\n{actual}", path.display());
+    }
+
+    #[test]
+    fn format_is_pinned_and_round_trips() {
+        let lock = sample();
+        let text = lock.render();
+        golden("sample.lock", &text);
+        assert_eq!(LockFile::parse(&text).unwrap(), lock);
+        let nix = render_fetchurl_groups(&lock.packages, |_| Ok(vec!["mirror://debian".into()]), UrlStyle::Mirrors, &["header".into()]).unwrap();
+        golden("sample.nix", &nix);
+    }
+
+    #[test]
+    fn validation_rejects_what_serde_accepts() {
+        let good = sample().render();
+        let cases = [
+            (good.replace("\"version\": 1,", "\"version\": 2,"), "newer"),
+            (good.replace("\"version\": 1,", ""), "version"),
+            (good.replace("\"name\": \"mawk\"", "\"name\": \"libc6\""), "listed twice"),
+            (good.replace("\"group\": 1", "\"group\": 3"), "skips group"),
+            (good.replace("\"name\": \"mawk\"", "\"name\": \"a-mawk\""), "not sorted"),
+            (good.replace("pool/main/m/mawk/", "/pool/"), "absolute"),
+            (good.replace("\"package\": \"mawk\"", "\"package\": \"nobody\""), "not in the lock"),
+            (good.replace("\"recommends\": false", "\"recommends\": false, \"extra\": 1"), "unknown field"),
+            (good.replace(&"2".repeat(64), "2"), "hex"),
+            (good[..good.len() - 3].to_owned(), "line"),
+        ];
+        for (text, needle) in cases {
+            let err = LockFile::parse(&text).expect_err(needle).to_string();
+            assert!(err.contains(needle), "{needle}: {err}");
+        }
+    }
+}
