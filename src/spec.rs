@@ -135,6 +135,14 @@ impl Spec {
         Ok(spec)
     }
 
+    /// The mirrors the spec names, by archive, without a trailing `/`.
+    pub fn mirrors(&self) -> BTreeMap<String, String> {
+        self.sources
+            .iter()
+            .filter_map(|s| s.mirror.as_ref().map(|m| (self.archive_of(s), m.trim_end_matches('/').to_owned())))
+            .collect()
+    }
+
     /// The archive name of a source.
     pub fn archive_of(&self, source: &SpecSource) -> String {
         source.archive.clone().unwrap_or_else(|| self.distribution.main_archive().to_owned())

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use debclosure::archive::{fetch_indices, ArchiveOptions, IndexRecord, ReleaseRecord};
+use debclosure::archive::{fetch_indices, ArchiveOptions, FetchedIndices, IndexRecord, ReleaseRecord};
 use debclosure::decompress::{self, DEFAULT_LIMIT};
 use debclosure::fetch::{Cache, CacheMode, FetchOptions, Fetcher};
 use debclosure::index::IndexSource;
@@ -186,8 +186,8 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-fn load_online(o: &OnlineArgs, arch: &str) -> Result<Loaded> {
-    let archives = archives(o)?;
+/// Fetches and verifies the indices of `archives` for `arch`, as the flags say.
+pub fn fetch(archives: &[ArchiveSource], arch: &str, o: &OnlineArgs) -> Result<FetchedIndices> {
     let options = ArchiveOptions {
         architecture: arch.to_owned(),
         keyring: keyring(o)?,
@@ -197,7 +197,12 @@ fn load_online(o: &OnlineArgs, arch: &str) -> Result<Loaded> {
     let cache = cache(o)?;
     let fetcher = Fetcher::new(FetchOptions::from_env()?)?;
     let progress = Progress::new(o.quiet);
-    let fetched = runtime()?.block_on(fetch_indices(&fetcher, &cache, &archives, &options, &progress))?;
+    let fetched = runtime()?.block_on(fetch_indices(&fetcher, &cache, archives, &options, &progress))?;
     progress.finish();
+    Ok(fetched)
+}
+
+fn load_online(o: &OnlineArgs, arch: &str) -> Result<Loaded> {
+    let fetched = fetch(&archives(o)?, arch, o)?;
     Ok(Loaded { sources: fetched.sources, releases: fetched.releases, indices: fetched.indices })
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use debclosure::archive::{fetch_indices, ArchiveOptions, IndexRecord};
+use debclosure::archive::IndexRecord;
 use debclosure::decompress::{self, DEFAULT_LIMIT};
 use debclosure::diff::{diff_closures, diff_requests, LockDiff};
 use debclosure::fetch::{redact_url, sha256_hex, Bucket, Cache, FetchError, FetchOptions, Fetcher};
@@ -18,7 +18,7 @@ use debclosure::sources::{self, ArchiveSource};
 use debclosure::spec::{default_url_prefixes, Spec};
 
 use super::args::{CheckArgs, DiffArgs, DistributionArg, LockArgs, NixArgs, OnlineArgs, ReportFormat, UpdateArgs, WhyArgs};
-use super::load::{archives, cache, cache_mode, keyring, runtime, snapshot_uri};
+use super::load::{archives, fetch, runtime, snapshot_uri};
 use super::progress::Progress;
 use super::{write_output, ExitStatus};
 
@@ -83,17 +83,7 @@ fn locate(request: &Request, known: &BTreeMap<String, String>, online: &OnlineAr
 
 /// Downloads (or takes from the cache) the request's indices and resolves it.
 fn compute(request: &Request, located: &[ArchiveSource], online: &OnlineArgs) -> Result<LockFile> {
-    let options = ArchiveOptions {
-        architecture: request.architecture.clone(),
-        keyring: keyring(online)?,
-        mode: cache_mode(online),
-        now: now(),
-    };
-    let cache = cache(online)?;
-    let fetcher = Fetcher::new(FetchOptions::from_env()?)?;
-    let progress = Progress::new(online.quiet);
-    let fetched = runtime()?.block_on(fetch_indices(&fetcher, &cache, located, &options, &progress))?;
-    progress.finish();
+    let fetched = fetch(located, &request.architecture, online)?;
     let index = Index::build(&fetched.sources, &request.architecture)?;
     let closure = resolve_closure(&index, &request.requested()?, &request.options())?;
     Ok(LockFile {
@@ -108,10 +98,6 @@ fn compute(request: &Request, located: &[ArchiveSource], online: &OnlineArgs) ->
     })
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
 pub fn lock(args: LockArgs) -> Result<ExitStatus> {
     let spec_path = args.spec.clone().or_else(|| {
         let default = PathBuf::from("debclosure.toml");
@@ -123,11 +109,7 @@ pub fn lock(args: LockArgs) -> Result<ExitStatus> {
             let spec = read_spec(path)?;
             let base = snapshot_base(&args.online, Some(&spec));
             let request = spec.request(&host, base.as_deref())?;
-            let known: BTreeMap<String, String> = spec
-                .sources
-                .iter()
-                .filter_map(|s| s.mirror.clone().map(|m| (spec.archive_of(s), m.trim_end_matches('/').to_owned())))
-                .collect();
+            let known = spec.mirrors();
             let output = args.output.clone().unwrap_or_else(|| path.with_file_name("debclosure.lock"));
             (request, known, Some(spec), output)
         }
@@ -203,15 +185,7 @@ pub fn update(args: UpdateArgs) -> Result<ExitStatus> {
             }
         }
     }
-    let known: BTreeMap<String, String> = spec
-        .as_ref()
-        .map(|s| {
-            s.sources
-                .iter()
-                .filter_map(|src| src.mirror.clone().map(|m| (s.archive_of(src), m.trim_end_matches('/').to_owned())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let known: BTreeMap<String, String> = spec.as_ref().map(Spec::mirrors).unwrap_or_default();
     let mut online = args.online.clone();
     if online.keyrings.is_empty() {
         if let Some(spec) = &spec {
@@ -324,15 +298,7 @@ pub fn check(args: CheckArgs) -> Result<ExitStatus> {
         diff.request.extend(diff_requests(&lock.request, &wanted));
     }
     // Pinned files are trusted by their hashes alone: no Release, no clock.
-    let known: BTreeMap<String, String> = spec
-        .as_ref()
-        .map(|s| {
-            s.sources
-                .iter()
-                .filter_map(|src| src.mirror.clone().map(|m| (s.archive_of(src), m.trim_end_matches('/').to_owned())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let known: BTreeMap<String, String> = spec.as_ref().map(Spec::mirrors).unwrap_or_default();
     let located = if args.online.offline { Vec::new() } else { locate(&lock.request, &known, &args.online, spec.as_ref()).unwrap_or_default() };
     let files = args
         .packages_files
