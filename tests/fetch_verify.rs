@@ -438,3 +438,28 @@ fn fetch_debs_downloads_and_verifies_every_file() {
         assert_ne!(std::fs::read(cached).unwrap(), b"tampered", "an unverified .deb was cached");
     }
 }
+
+#[test]
+fn ubuntu_layout_with_two_components() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = Key::generate("ubuntu");
+    let keyring = key.write_keyring(&dir.path().join("k.gpg"));
+    let mut suite = Suite::new("noble", vec![Deb::new("libc6", "2.39-0ubuntu8", "")]);
+    suite.components.push(("universe".into(), vec![Deb::new("htop", "3.3.0-4build1", "Depends: libc6 (>= 2.38)")]));
+    write_suite(&dir.path().join("www/ubuntu"), &suite, &[&key]);
+    let server = TestServer::serve_dir(&dir.path().join("www"));
+    let out = run(&[
+        "resolve".into(),
+        "--format=json".into(),
+        "--arch=amd64".into(),
+        format!("--source={} noble main universe", server.url("/ubuntu")),
+        format!("--keyring={}", keyring.display()),
+        format!("--cache-dir={}", dir.path().join("cache").display()),
+        "htop".into(),
+    ]);
+    let v = json(&out);
+    assert_eq!(names(&v), ["htop", "libc6"]);
+    let components: Vec<&str> = v["indices"].as_array().unwrap().iter().map(|i| i["component"].as_str().unwrap()).collect();
+    assert_eq!(components, ["main", "universe"]);
+    assert!(v["packages"].as_array().unwrap().iter().all(|p| p["archive"] == "ubuntu"));
+}
