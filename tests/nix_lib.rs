@@ -138,6 +138,14 @@ impl Nix {
     }
 }
 
+impl Drop for Nix {
+    fn drop(&mut self) {
+        // Store paths are read-only; make them removable for the temporary
+        // directory's own cleanup (which matters when not running as root).
+        let _ = Command::new("chmod").arg("-R").arg("u+w").arg(self.store()).status();
+    }
+}
+
 /// A Nix function of the string arguments that evaluates `body` with the
 /// stub package set and the library in scope; `path` turns a string argument
 /// into a path.
