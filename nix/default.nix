@@ -1,0 +1,55 @@
+# The debclosure Nix library: one function per file, wired to a package set.
+#
+#   debclosureLib = import ./nix { inherit pkgs; };
+#   debclosureLib.debsFromLock { lock = ./debclosure.lock; }
+#
+# `debclosure` is the command the derivations run (closureGenerator,
+# checkLock); by default it is built from this repository with `pkgs`.
+# Functions that only read a lock (debsFromLock, fetchSpecsFromLock,
+# diskImageFromLock) never build it.
+{ pkgs
+, debclosure ? pkgs.callPackage ./package.nix { }
+}:
+let
+  self = {
+    inherit debclosure;
+
+    # string -> string: the store name `debclosure nix` gives a file.
+    storeName = import ./store-name.nix;
+
+    # lock -> attrs: the parsed, checked lock.
+    readLock = import ./read-lock.nix;
+
+    # parsed lock -> archive -> [ path ] -> [ url ]
+    archiveUrls = import ./archive-urls.nix;
+
+    # { lock } -> [ [ { urls; sha256; name; } ] ]
+    fetchSpecsFromLock = import ./fetch-specs-from-lock.nix {
+      inherit (self) readLock archiveUrls storeName;
+    };
+
+    # { lock } -> [ [ fetchurl derivation ] ], fillDiskWithDebs' `debs`
+    debsFromLock = import ./debs-from-lock.nix {
+      inherit (pkgs) fetchurl;
+      inherit (self) fetchSpecsFromLock;
+    };
+
+    # { lock, name, fullName, size ? 4096, ... } -> disk image
+    diskImageFromLock = import ./disk-image-from-lock.nix {
+      inherit (pkgs) vmTools;
+      inherit (self) debsFromLock;
+    };
+
+    # { name, packagesLists, urlPrefix, packages, ... } -> derivation of a .nix file
+    closureGenerator = import ./closure-generator.nix {
+      inherit pkgs debclosure;
+    };
+
+    # { lock, spec ? null } -> derivation that fails when the lock is stale
+    checkLock = import ./check-lock.nix {
+      inherit pkgs debclosure;
+      inherit (self) readLock archiveUrls storeName;
+    };
+  };
+in
+self
