@@ -799,7 +799,7 @@ fn expected_rendering_matches_the_rust_generator() {
     assert_eq!(lock.render(), text, "the fixture lock is in canonical form");
     assert_eq!(lock.request.digest(), lock.request_sha256);
     let prefixes = &lock.request.url_prefixes["debian"];
-    let rendered = render_fetchurl_groups(&lock.packages, prefixes, UrlStyle::Mirrors, &[]).unwrap();
+    let rendered = render_fetchurl_groups(&lock.packages, |_| Ok(prefixes.clone()), UrlStyle::Mirrors, &[]).unwrap();
     let expected = fs::read_to_string(fixture("bookworm.expected.nix")).unwrap();
     assert_eq!(rendered, expected);
 }
