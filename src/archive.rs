@@ -314,10 +314,11 @@ async fn fetch_packages(
     let path = format!("dists/{suite}/{}", entry.path);
     let url = format!("{}/{path}", archive.uri);
     let label = format!("{}/{path}", archive.archive());
-    let cached = content.as_deref().and_then(|h| cache.get_path(Bucket::Packages, h, reporter));
+    // One read: the cache checks the hash of the bytes it returns.
+    let cached = content.as_deref().and_then(|h| cache.get(Bucket::Packages, h, reporter));
     let (text, content_sha256) = match (cached, options.mode) {
-        (Some(file), _) => {
-            let text = decompress::read_text(&file, DEFAULT_LIMIT)?;
+        (Some(bytes), _) => {
+            let text = decompress::bytes_to_text(bytes, &label, DEFAULT_LIMIT)?;
             (text, content.clone().expect("cached entries are keyed by content hash"))
         }
         (None, CacheMode::Offline) => {

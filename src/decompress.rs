@@ -83,13 +83,19 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, DecompressError> {
         path: label.clone(),
         source,
     })?;
+    bytes_to_text(data, &label, limit)
+}
+
+/// Turns file contents of any supported compression into text; plain text
+/// is taken over without a copy.
+pub fn bytes_to_text(data: Vec<u8>, label: &str, limit: u64) -> Result<String, DecompressError> {
     if Compression::detect(&data) == Compression::None {
         if data.len() as u64 > limit {
-            return Err(DecompressError::TooLarge { path: label, limit });
+            return Err(DecompressError::TooLarge { path: label.to_owned(), limit });
         }
-        return into_text(data, &label);
+        return into_text(data, label);
     }
-    decompress_text(&data, &label, limit)
+    decompress_text(&data, label, limit)
 }
 
 /// Reads a whole file, large ones in parallel pieces: for a 50 MB index the

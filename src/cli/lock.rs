@@ -251,8 +251,8 @@ impl Pinned<'_> {
             }
         }
         if let Some(cache) = &self.cache {
-            if let Some(path) = cache.get_path(Bucket::Packages, &record.content_sha256, &Progress::new(true)) {
-                return Ok(decompress::read_text(&path, DEFAULT_LIMIT)?);
+            if let Some(bytes) = cache.get(Bucket::Packages, &record.content_sha256, &Progress::new(true)) {
+                return Ok(decompress::bytes_to_text(bytes, &label, DEFAULT_LIMIT)?);
             }
         }
         let base = self.located.iter().find(|a| a.archive() == record.archive).map(|a| a.uri.clone());
