@@ -113,6 +113,11 @@ impl<'a> Parser<'a> {
         self
     }
 
+    /// The number of the next line to read (1 before the first).
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
     /// Takes the next line without its newline; `None` at the end.
     fn next_line(&mut self) -> Option<(usize, &'a str)> {
         if self.pos >= self.end {

@@ -418,7 +418,6 @@ fn read_chunk<'a>(
     range: Range<usize>,
     architecture: &str,
 ) -> Result<(Vec<Package<'a>>, usize), IndexError> {
-    let lines = memchr::memchr_iter(b'\n', source.text[range.clone()].as_bytes()).count();
     let mut parser = deb822::parse_from(&source.text, range.start, 1)
         .until(range.end)
         .allow_duplicates();
@@ -434,7 +433,8 @@ fn read_chunk<'a>(
             packages.push(p);
         }
     }
-    Ok((packages, lines))
+    // The chunk ends at a line start, so the parser has read whole lines.
+    Ok((packages, parser.line() - 1))
 }
 
 /// Slot of a field [`read_package`] uses, by its canonical name.
@@ -586,6 +586,25 @@ mod tests {
             assert_eq!(idx.providers("v")[0].1, Some("3"));
             assert!(idx.candidate("y").is_none());
         }
+    }
+
+    #[test]
+    fn line_numbers_survive_parallel_chunks() {
+        // Large enough to be cut into chunks parsed on several threads.
+        let one = stanza("x", "1", "amd64", "Description: a\n more");
+        let count = (12 << 20) / one.len();
+        let mut text: String = (0..count).map(|i| one.replace("Package: x", &format!("Package: p{i}")) + "\n").collect();
+        let bad_line = text.matches('\n').count() + 5;
+        text.push_str(&stanza("y", "1", "amd64", "").replace("Size: 1", "Size: x"));
+        let sources = [src("f", true, &text)];
+        let err = Index::build(&sources, "amd64").err().unwrap().to_string();
+        assert!(err.starts_with(&format!("f:{bad_line}: package y: field Size")), "{err}");
+        let good = &text[..text.rfind("Package: y").unwrap()];
+        let sources = [src("f", true, good)];
+        let idx = Index::build(&sources, "amd64").unwrap();
+        let last = idx.package(PackageId(idx.len() as u32 - 1));
+        let start = good.rfind("Package: ").unwrap();
+        assert_eq!(last.line, good[..start].matches('\n').count() + 1);
     }
 
     #[test]
