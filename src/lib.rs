@@ -21,6 +21,7 @@ pub mod relation;
 pub mod release;
 pub mod report;
 pub mod resolve;
+pub mod rootfs;
 pub mod signature;
 pub mod sources;
 pub mod spec;

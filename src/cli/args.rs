@@ -32,6 +32,8 @@ pub enum Command {
     FetchDebs(FetchDebsArgs),
     /// Parse and index Packages files and print counts (for benchmarks and checks).
     Stats(IndexArgs),
+    /// Build a root filesystem from a lock with dpkg in a chroot (needs root).
+    Rootfs(super::rootfs::RootfsArgs),
 }
 
 #[derive(Debug, clap::Args)]

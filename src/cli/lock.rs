@@ -26,7 +26,7 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn read_lock(path: &Path) -> Result<LockFile> {
+pub(super) fn read_lock(path: &Path) -> Result<LockFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the lock {}; write one with `debclosure lock`", path.display()))?;
     LockFile::parse(&text).with_context(|| format!("{} is not a valid lock", path.display()))
@@ -79,6 +79,24 @@ fn locate(request: &Request, known: &BTreeMap<String, String>, online: &OnlineAr
         out.push(ArchiveSource { uri, suites: s.suites.clone(), components: s.components.clone(), signed_by: None });
     }
     Ok(out)
+}
+
+/// The base URL of each archive of a lock's request, by archive name, found
+/// as `locate` finds them: `--source`, `--mirror` (for the main archive) or
+/// the spec beside the lock, then `$DEBCLOSURE_MIRROR`, then the machine's
+/// apt sources; the snapshot archive when the request has a snapshot.
+pub(super) fn archive_uris(lock: &LockFile, lock_path: &Path, online: &OnlineArgs) -> Result<BTreeMap<String, String>> {
+    let spec = spec_beside(lock_path).map(|p| read_spec(&p)).transpose()?;
+    let mut known = spec.as_ref().map(Spec::mirrors).unwrap_or_default();
+    if let Some(mirror) = &online.mirror {
+        known.insert(lock.request.distribution.main_archive().to_owned(), mirror.trim_end_matches('/').to_owned());
+    }
+    for s in &online.sources {
+        let source = sources::parse_source_arg(s)?;
+        known.insert(source.archive(), source.uri);
+    }
+    let located = locate(&lock.request, &known, online, spec.as_ref())?;
+    Ok(lock.request.sources.iter().zip(located).map(|(s, a)| (s.archive.clone(), a.uri)).collect())
 }
 
 /// Downloads (or takes from the cache) the request's indices and resolves it.

@@ -7,6 +7,7 @@ mod load;
 mod lock;
 mod progress;
 mod resolve;
+mod rootfs;
 
 use std::io::Write;
 use std::path::Path;
@@ -45,6 +46,7 @@ pub fn run() -> i32 {
         Command::Why(a) => lock::why(a),
         Command::Nix(a) => lock::nix(a),
         Command::Stats(a) => resolve::stats(a),
+        Command::Rootfs(a) => rootfs::run(a),
     };
     match result {
         Ok(status) => status as i32,
@@ -80,6 +82,8 @@ fn hint(e: &anyhow::Error) -> Option<String> {
             r.hint()
         } else if let Some(f) = cause.downcast_ref::<FetchError>() {
             f.hint().map(str::to_owned)
+        } else if let Some(r) = cause.downcast_ref::<debclosure::rootfs::RootfsError>() {
+            r.hint()
         } else if let Some(l) = cause.downcast_ref::<debclosure::lock::LockError>() {
             Some(l.hint())
         } else if cause.downcast_ref::<debclosure::spec::SpecError>().is_some() {

@@ -1,0 +1,369 @@
+//! `debclosure rootfs`. The argument checks run always and need neither
+//! root nor a network. The builds are opt-in (`DEBCLOSURE_TEST_ROOTFS=1`, as
+//! root): they lock a small essential closure of bookworm amd64 from the
+//! machine's Debian mirror (its apt sources, or `DEBCLOSURE_MIRROR`; about
+//! 40 MB, kept in `DEBCLOSURE_TEST_ROOTFS_CACHE` if set), build it, run
+//! programs in the tree, and drive the failure paths: a maintainer script
+//! that fails, `--keep-failed`, `--keep-going` and SIGINT.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+
+const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
+const SAMPLE_LOCK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/golden/sample.lock");
+const FAILING: &str = "debclosure-test-fails";
+
+fn debclosure() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_debclosure"));
+    cmd.env("NO_PROXY", "127.0.0.1").env("no_proxy", "127.0.0.1");
+    cmd
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn is_root() -> bool {
+    extern "C" {
+        fn geteuid() -> u32;
+    }
+    // SAFETY: geteuid has no preconditions.
+    unsafe { geteuid() == 0 }
+}
+
+/// Entries of `dir` whose names start with `prefix`.
+fn entries_starting(dir: &Path, prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(prefix))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_non_empty_target_is_refused_before_anything_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("tree");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::write(target.join("precious"), "x").unwrap();
+    let out = debclosure().args(["rootfs", "--lock", SAMPLE_LOCK]).arg(&target).output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("exists and is not empty") && stderr.contains("hint:"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(target.join("precious")).unwrap(), "x");
+    assert!(entries_starting(dir.path(), ".tree.debclosure-").is_empty());
+    // A file is no directory either.
+    let file = dir.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    let out = debclosure().args(["rootfs", "--lock", SAMPLE_LOCK]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("not a directory"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_user_other_than_root_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // Readable by anyone, so that the check that fails is the one for root.
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let target = dir.path().join("tree");
+    let mut cmd = if is_root() {
+        // As root, run the binary as nobody; setpriv is in util-linux.
+        if Command::new("setpriv").arg("--version").output().is_err() {
+            eprintln!("skipped: running as root and setpriv is missing");
+            return;
+        }
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_debclosure")]);
+        cmd
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_debclosure"))
+    };
+    let out = cmd.args(["rootfs", "--lock", SAMPLE_LOCK]).arg(&target).output().unwrap();
+    let stderr = text(&out.stderr);
+    if stderr.contains("Permission denied") && stderr.contains("debclosure") && out.status.code() != Some(2) {
+        eprintln!("skipped: nobody cannot run the test binary here: {stderr}");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("must run as root"), "{stderr}");
+    assert!(!target.exists() && entries_starting(dir.path(), ".tree.").is_empty());
+}
+
+#[test]
+fn flags_that_the_lock_settles_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = debclosure()
+        .args(["rootfs", "--lock", SAMPLE_LOCK, "--suite", "trixie"])
+        .arg(dir.path().join("tree"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("do not apply to rootfs"), "{}", text(&out.stderr));
+}
+
+/// Mount points under `dir`, from /proc/mounts.
+fn mounts_under(dir: &Path) -> Vec<String> {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+    std::fs::read_to_string("/proc/mounts")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(1))
+        .map(|p| p.replace("\\040", " "))
+        .filter(|p| Path::new(p).starts_with(&dir))
+        .collect()
+}
+
+/// The opt-in builds share one lock and one cache.
+struct Fixture {
+    dir: tempfile::TempDir,
+    cache: PathBuf,
+    lock: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = std::env::var_os("DEBCLOSURE_TEST_ROOTFS_CACHE").map_or_else(|| dir.path().join("cache"), PathBuf::from);
+        let lock = dir.path().join("essential.lock");
+        let started = Instant::now();
+        let out = debclosure()
+            .args(["lock", "--quiet", "--suite", "bookworm", "--arch", "amd64", "--base", "essential", "--keyring", KEYRING])
+            .arg("--cache-dir")
+            .arg(&cache)
+            .args(["bash", "coreutils", "mawk", "perl-base", "dpkg", "apt", "-o"])
+            .arg(&lock)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "lock: {}", text(&out.stderr));
+        eprintln!("lock: {:.1}s", started.elapsed().as_secs_f64());
+        Fixture { dir, cache, lock }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn rootfs(&self, lock: &Path, target: &Path, extra: &[&str]) -> Command {
+        let mut cmd = debclosure();
+        cmd.arg("rootfs").arg("--lock").arg(lock).arg("--cache-dir").arg(&self.cache).args(extra).arg(target);
+        cmd
+    }
+
+    fn run(&self, lock: &Path, target: &Path, extra: &[&str]) -> Output {
+        let started = Instant::now();
+        let out = self.rootfs(lock, target, extra).output().unwrap();
+        eprintln!(
+            "rootfs {} {extra:?}: exit {:?} in {:.1}s",
+            target.file_name().unwrap().to_string_lossy(),
+            out.status.code(),
+            started.elapsed().as_secs_f64()
+        );
+        out
+    }
+
+    /// Asserts that nothing of a failed build into `target` is left: no
+    /// target, no staging tree, no mounts.
+    fn assert_clean(&self, target: &Path) {
+        let name = target.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!target.exists(), "{} exists after a failure", target.display());
+        assert!(!self.path(&format!("{name}.manifest")).exists());
+        assert_eq!(entries_starting(self.dir.path(), &format!(".{name}.debclosure-")), Vec::<String>::new());
+        assert_eq!(mounts_under(self.dir.path()), Vec::<String>::new());
+    }
+
+    /// A copy of the lock with one more group: a package whose postinst
+    /// exits 1, from an archive named `local` served on 127.0.0.1. Returns
+    /// the lock, the new group, the server (keep it alive) and the
+    /// `--source` for it.
+    fn failing_lock(&self) -> (PathBuf, u64, TestServer, String) {
+        let pkg = self.path("pkg");
+        std::fs::create_dir_all(pkg.join("DEBIAN")).unwrap();
+        std::fs::write(
+            pkg.join("DEBIAN/control"),
+            format!(
+                "Package: {FAILING}\nVersion: 1\nArchitecture: all\nMaintainer: debclosure tests <tests@invalid>\nDescription: fails to configure\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(pkg.join("DEBIAN/postinst"), "#!/bin/sh\necho 'the postinst of the test package fails on purpose' >&2\nexit 1\n").unwrap();
+        std::fs::set_permissions(pkg.join("DEBIAN/postinst"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let filename = format!("pool/main/d/{FAILING}/{FAILING}_1_all.deb");
+        let www = self.path("www");
+        let deb = www.join("local").join(&filename);
+        std::fs::create_dir_all(deb.parent().unwrap()).unwrap();
+        let out = Command::new("dpkg-deb").args(["--root-owner-group", "--build"]).arg(&pkg).arg(&deb).output().unwrap();
+        assert!(out.status.success(), "dpkg-deb --build: {}", text(&out.stderr));
+        let bytes = std::fs::read(&deb).unwrap();
+
+        let mut lock: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&self.lock).unwrap()).unwrap();
+        let packages = lock["packages"].as_array_mut().unwrap();
+        let group = packages.iter().map(|p| p["group"].as_u64().unwrap()).max().unwrap() + 1;
+        packages.push(serde_json::json!({
+            "name": FAILING,
+            "version": "1",
+            "architecture": "all",
+            "archive": "local",
+            "filename": filename,
+            "sha256": debclosure::fetch::sha256_hex(&bytes),
+            "size": bytes.len(),
+            "group": group,
+            "why": {"kind": "requested"},
+        }));
+        lock["request"]["sources"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"archive": "local", "suites": ["test"], "components": ["main"]}));
+        let path = self.path("failing.lock");
+        std::fs::write(&path, serde_json::to_string_pretty(&lock).unwrap()).unwrap();
+        let server = TestServer::serve_dir(&www);
+        let source = format!("{} test main", server.url("/local"));
+        (path, group, server, source)
+    }
+}
+
+/// Runs `args` in the tree with a fixed environment.
+fn in_tree(root: &Path, args: &[&str]) -> Output {
+    Command::new("chroot").arg(root).args(args).env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").output().unwrap()
+}
+
+#[test]
+fn rootfs_builds_an_essential_closure_and_cleans_up_after_failures() {
+    if std::env::var_os("DEBCLOSURE_TEST_ROOTFS").is_none() {
+        eprintln!("skipped: set DEBCLOSURE_TEST_ROOTFS=1 (as root) to build root filesystems from the machine's Debian mirror");
+        return;
+    }
+    assert!(is_root(), "DEBCLOSURE_TEST_ROOTFS=1 needs root: rootfs runs chroot and mount");
+    let f = Fixture::new();
+
+    // The lock installs, and the tree works.
+    let target = f.path("tree");
+    let tar = f.path("tree.tar");
+    let out = f.run(&f.lock, &target, &["--tar", tar.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("installing group 0 (") && stderr.contains("dpkg --audit"), "{stderr}");
+    for (args, expected) in [
+        (&["awk", "BEGIN{print 1+1}"][..], "2\n"),
+        (&["perl", "-e", "print 1"][..], "1"),
+        (&["dpkg", "--audit"][..], ""),
+    ] {
+        let out = in_tree(&target, args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), expected, "{args:?}");
+    }
+    let apt = in_tree(&target, &["apt-get", "--version"]);
+    assert!(apt.status.success() && text(&apt.stdout).starts_with("apt "), "{}", text(&apt.stderr));
+    for link in ["bin", "sbin", "lib", "lib64"] {
+        assert_eq!(std::fs::read_link(target.join(link)).unwrap(), Path::new("usr").join(link));
+    }
+    let null = std::fs::symlink_metadata(target.join("dev/null")).unwrap();
+    assert!(std::os::unix::fs::FileTypeExt::is_char_device(&null.file_type()), "/dev/null is no device");
+    assert_eq!(std::os::unix::fs::MetadataExt::rdev(&null), (1 << 8) | 3);
+    assert!(!target.join("usr/sbin/policy-rc.d").exists(), "policy-rc.d was left in the tree");
+    assert!(!target.join("var/cache/debclosure").exists());
+    let ssd = std::fs::read(target.join("usr/sbin/start-stop-daemon")).unwrap();
+    assert!(ssd.starts_with(b"\x7fELF"), "start-stop-daemon is still the stand-in");
+    let diversions = std::fs::read_to_string(target.join("var/lib/dpkg/diversions")).unwrap_or_default();
+    assert!(!diversions.contains("start-stop-daemon"), "{diversions}");
+    let manifest = std::fs::read_to_string(f.path("tree.manifest")).unwrap();
+    let lock: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&f.lock).unwrap()).unwrap();
+    assert_eq!(manifest.lines().count(), lock["packages"].as_array().unwrap().len());
+    assert!(manifest.lines().any(|l| l.starts_with("mawk\t")) && manifest.lines().any(|l| l.starts_with("apt\t")), "{manifest}");
+    let mut sorted: Vec<&str> = manifest.lines().collect();
+    sorted.sort_unstable();
+    assert_eq!(sorted, manifest.lines().collect::<Vec<_>>());
+    assert_eq!(mounts_under(f.dir.path()), Vec::<String>::new());
+
+    // Two runs on one lock give the same manifest and the same tar.
+    let again = f.path("again");
+    let again_tar = f.path("again.tar");
+    let out = f.run(&f.lock, &again, &["--quiet", "--tar", again_tar.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(f.path("again.manifest")).unwrap(), manifest);
+    assert!(std::fs::read(&tar).unwrap() == std::fs::read(&again_tar).unwrap(), "two runs gave different tars");
+    // A second build into a finished tree is refused.
+    let out = f.run(&f.lock, &target, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("exists and is not empty"));
+    for tree in [&target, &again] {
+        std::fs::remove_dir_all(tree).unwrap();
+    }
+
+    // A failing postinst stops the run, names the package and the group, and
+    // leaves nothing behind.
+    let (failing, group, _server, source) = f.failing_lock();
+    let target = f.path("broken");
+    let out = f.run(&failing, &target, &["--source", &source]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("group {group}: dpkg --install failed (exit status: 1) on {FAILING}")), "{stderr}");
+    assert!(stderr.contains("fails on purpose"), "the tail of dpkg's output is missing: {stderr}");
+    f.assert_clean(&target);
+
+    // --keep-failed keeps the tree, unmounted, and says where.
+    let out = f.run(&failing, &target, &["--source", &source, "--keep-failed"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let kept = stderr.lines().find_map(|l| l.strip_prefix("kept the failed tree at ")).expect("the kept path is printed");
+    let kept = PathBuf::from(kept);
+    assert!(kept.join("usr/sbin/policy-rc.d").is_file() && kept.starts_with(f.dir.path().canonicalize().unwrap()));
+    assert_eq!(mounts_under(f.dir.path()), Vec::<String>::new());
+    std::fs::remove_dir_all(&kept).unwrap();
+
+    // --keep-going installs the rest as nixpkgs would, and still fails.
+    let out = f.run(&failing, &target, &["--source", &source, "--keep-going"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let summary = format!("1 of {} install groups failed\n  group {group}: dpkg --install failed", group + 1);
+    assert!(stderr.contains(&summary) && stderr.contains(FAILING), "{stderr}");
+    f.assert_clean(&target);
+
+    // SIGINT in the middle of a group: the child is stopped, the mounts and
+    // the staging tree removed.
+    let target = f.path("interrupted");
+    let started = Instant::now();
+    let mut child = f.rootfs(&f.lock, &target, &[]).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let reader = {
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines() {
+                let line = line.unwrap();
+                let _ = tx.send(line.clone());
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("rootfs reached group 1");
+        if line.contains("installing group 1 (") {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!mounts_under(f.dir.path()).is_empty(), "nothing was mounted in the middle of a group");
+    extern "C" {
+        fn kill(pid: i32, sig: i32) -> i32;
+    }
+    // SAFETY: signals our own child, which has not been waited for.
+    assert_eq!(unsafe { kill(child.id() as i32, 2) }, 0);
+    let status = child.wait().unwrap();
+    let stderr = reader.join().unwrap();
+    eprintln!("rootfs interrupted: exit {:?} in {:.1}s", status.code(), started.elapsed().as_secs_f64());
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("error: interrupted"), "{stderr}");
+    f.assert_clean(&target);
+}
