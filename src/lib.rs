@@ -6,6 +6,8 @@
 //! merges several files into one view for one architecture, [`resolve`] walks
 //! Pre-Depends and Depends from the requested packages and groups the result in
 //! install order, and [`output`] writes it as text, JSON or a Nix expression.
+//! [`rootfs`] installs a pinned closure into a directory with dpkg, to prove
+//! that it installs.
 #![warn(missing_docs)]
 
 pub mod archive;
