@@ -80,7 +80,7 @@ fn render_all(sources: &[IndexSource], requests: &[Vec<RequestedPackage>]) -> Ve
             let header = [format!("Closure of {}", names(request))];
             Rendered {
                 json: render_json(&closure),
-                nix: render_fetchurl_groups(&closure.packages, &["mirror://debian".to_owned()], UrlStyle::Single, &header)
+                nix: render_fetchurl_groups(&closure.packages, |_| Ok(vec!["mirror://debian".to_owned()]), UrlStyle::Single, &header)
                     .expect("the closure renders as Nix"),
                 text: render_text(&closure),
             }
