@@ -41,8 +41,6 @@ pub fn run(args: FetchDebsArgs) -> Result<ExitStatus> {
         };
         jobs.push((p, format!("{base}/{}", p.filename)));
     }
-    std::fs::create_dir_all(&args.output_dir)
-        .with_context(|| format!("cannot create {}", args.output_dir.display()))?;
     let cache = cache(&args.online)?;
     let fetcher = Fetcher::new(FetchOptions::from_env()?)?;
     let progress = Progress::new(args.online.quiet);
@@ -60,9 +58,13 @@ pub fn run(args: FetchDebsArgs) -> Result<ExitStatus> {
         }
     }));
     progress.finish();
+    // Every file verified before any is placed: on an error the directory
+    // stays as it was.
+    let cached: Vec<_> = results.into_iter().collect::<Result<_>>()?;
+    std::fs::create_dir_all(&args.output_dir)
+        .with_context(|| format!("cannot create {}", args.output_dir.display()))?;
     let mut total = 0;
-    for ((p, _), result) in jobs.iter().zip(results) {
-        let cached = result?;
+    for ((p, _), cached) in jobs.iter().zip(cached) {
         let name = p.filename.rsplit('/').next().expect("split yields at least one part");
         place(&cached, &args.output_dir.join(name))?;
         total += p.size;
