@@ -14,13 +14,20 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::decompress::{self, DEFAULT_LIMIT};
+use crate::decompress;
 use crate::fetch::{redact_url, sha256_hex, Bucket, Cache, CacheMode, Conditional, FetchError, Fetcher};
 use crate::index::IndexSource;
 use crate::release::{parse_release, Release};
 use crate::report::Reporter;
 use crate::signature::{self, Keyring};
 use crate::sources::ArchiveSource;
+
+/// The largest `InRelease`, `Release` or `Release.gpg` accepted, in bytes. A
+/// Release file is downloaded whole before its signature can be checked, so
+/// anyone on the path to an `http://` mirror could otherwise make us buffer
+/// gigabytes (issue 8). Debian's and Ubuntu's are a few hundred KiB; apt's
+/// own bound (`Acquire::MaxReleaseFileSize`) is 10 MB.
+pub const MAX_RELEASE_SIZE: u64 = 32 << 20;
 
 /// A Release file as used: where it is in its archive and what it was.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -70,6 +77,9 @@ pub struct ArchiveOptions {
     pub mode: CacheMode,
     /// The current time, for `Date` and `Valid-Until`.
     pub now: i64,
+    /// The largest decompressed index accepted, in bytes (usually
+    /// [`decompress::DEFAULT_LIMIT`]); checked while decompressing.
+    pub max_index_size: u64,
 }
 
 /// Verified indices, their texts and their records, in the order of the
@@ -198,6 +208,7 @@ async fn fetch_release(
     options: &ArchiveOptions,
     reporter: &dyn Reporter,
 ) -> Result<(Release, ReleaseRecord), ArchiveError> {
+    let fetcher = &fetcher.with_max_body_size(MAX_RELEASE_SIZE);
     let name = archive.archive();
     let inrelease_path = format!("dists/{suite}/InRelease");
     let url = format!("{}/{inrelease_path}", archive.uri);
@@ -245,6 +256,7 @@ async fn fetch_detached_release(
     options: &ArchiveOptions,
     reporter: &dyn Reporter,
 ) -> Result<(Release, ReleaseRecord), ArchiveError> {
+    let fetcher = &fetcher.with_max_body_size(MAX_RELEASE_SIZE);
     let name = archive.archive();
     let path = format!("dists/{suite}/Release");
     let url = format!("{}/{path}", archive.uri);
@@ -318,7 +330,7 @@ async fn fetch_packages(
     let cached = content.as_deref().and_then(|h| cache.get(Bucket::Packages, h, reporter));
     let (text, content_sha256) = match (cached, options.mode) {
         (Some(bytes), _) => {
-            let text = decompress::bytes_to_text(bytes, &label, DEFAULT_LIMIT)?;
+            let text = decompress::bytes_to_text(bytes, &label, options.max_index_size)?;
             (text, content.clone().expect("cached entries are keyed by content hash"))
         }
         (None, CacheMode::Offline) => {
@@ -338,7 +350,7 @@ async fn fetch_packages(
                 fetcher.get_verified(&url, size, &entry.sha256, reporter).await
             };
             let bytes = result.map_err(|source| ArchiveError::Index { archive: archive.archive(), path: path.clone(), source })?;
-            let text = decompress::decompress_text(&bytes, &url, DEFAULT_LIMIT)?;
+            let text = decompress::decompress_text(&bytes, &url, options.max_index_size)?;
             drop(bytes);
             let actual = sha256_hex(text.as_bytes());
             if let Some(expected) = &content {

@@ -146,6 +146,7 @@ impl<'a> Parser<'a> {
         stanza.fields.clear();
         // Byte range of the open field's value in `text`.
         let mut open: Option<(usize, usize)> = None;
+        let mut seen = None;
         while let Some((start, line)) = self.next_line() {
             let number = self.line - 1;
             let first = line.as_bytes().first().copied();
@@ -168,12 +169,12 @@ impl<'a> Parser<'a> {
             let Some(colon) = memchr::memchr(b':', line.as_bytes()) else {
                 return Err(Deb822Error {
                     line: number,
-                    problem: format!("expected `Field: value`, found {:?}", truncate(line)),
+                    problem: format!("expected `Field: value`, found {:?}", cut(line)),
                 });
             };
             let name = &line[..colon];
             if name.is_empty() || name.bytes().any(|c| c <= b' ' || c == 0x7f) {
-                return Err(Deb822Error { line: number, problem: format!("bad field name {:?}", truncate(name)) });
+                return Err(Deb822Error { line: number, problem: format!("bad field name {:?}", cut(name)) });
             }
             if let Some((from, to)) = open.take() {
                 close_field(self.text, stanza, from, to);
@@ -181,8 +182,8 @@ impl<'a> Parser<'a> {
                 stanza.line = number;
                 stanza.offset = start;
             }
-            if self.check_duplicates && stanza.fields.iter().any(|f| f.name.eq_ignore_ascii_case(name)) {
-                return Err(Deb822Error { line: number, problem: format!("field {name} appears twice in one stanza") });
+            if self.check_duplicates && is_duplicate(&stanza.fields, name, &mut seen) {
+                return Err(Deb822Error { line: number, problem: format!("field {} appears twice in one stanza", escaped(name)) });
             }
             stanza.fields.push(Field { name, value: "", line: number });
             open = Some((start + colon + 1, start + line.len()));
@@ -217,10 +218,32 @@ fn close_field<'a>(text: &'a str, stanza: &mut Stanza<'a>, from: usize, to: usiz
     field.value = text[from..to].trim_matches(blank);
 }
 
-fn truncate(s: &str) -> &str {
+/// Whether `name` is among `fields` already, ignoring case. A scan for the
+/// few fields a stanza has; past that, a set of the lower-cased names, so
+/// that a stanza of a million fields is not quadratic (issue 8).
+fn is_duplicate(fields: &[Field<'_>], name: &str, seen: &mut Option<std::collections::HashSet<String>>) -> bool {
+    const SCAN: usize = 32;
+    if fields.len() < SCAN {
+        return fields.iter().any(|f| f.name.eq_ignore_ascii_case(name));
+    }
+    let seen = seen.get_or_insert_with(|| fields.iter().map(|f| f.name.to_ascii_lowercase()).collect());
+    !seen.insert(name.to_ascii_lowercase())
+}
+
+/// A value from the input as messages show it without quotes (a package
+/// name): [`cut`], with control characters escaped, so that input cannot
+/// drive the terminal a message is printed on (issue 8).
+pub fn escaped(s: &str) -> String {
+    cut(s).escape_debug().to_string()
+}
+
+/// A value from the input as messages show it: its first 60 characters and
+/// `…` when longer, so that a multi-megabyte field cannot flood a terminal or
+/// a log (issue 8). Shown with `{:?}`, control characters stay escaped.
+pub fn cut(s: &str) -> std::borrow::Cow<'_, str> {
     match s.char_indices().nth(60) {
-        Some((i, _)) => &s[..i],
-        None => s,
+        Some((i, _)) => format!("{}…", &s[..i]).into(),
+        None => s.into(),
     }
 }
 
@@ -270,6 +293,36 @@ mod tests {
             }
             assert_eq!(got, whole, "{parts} parts");
         }
+    }
+
+    /// Issue 8: a stanza of many distinct fields is read in linear time, and
+    /// a duplicate among them is still found, on its line, in any case.
+    #[test]
+    fn many_fields_are_not_quadratic() {
+        let n = 200_000;
+        let mut text: String = (0..n).map(|i| format!("X-F{i}: v\n")).collect();
+        let started = std::time::Instant::now();
+        assert_eq!(parse(&text).count(), 1);
+        text.push_str("x-f12345: again\n");
+        let err = parse(&text).find_map(Result::err).expect("a duplicate");
+        assert_eq!((err.line, err.problem.as_str()), (n + 1, "field x-f12345 appears twice in one stanza"));
+        // A scan per field would compare 2 * 10^10 names: minutes, not this.
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "{:?}", started.elapsed());
+        assert!(parse("A: 1\nB: 2\na: 3\n").next().unwrap().is_err());
+    }
+
+    /// Issue 8: a huge line is not copied into the message.
+    #[test]
+    fn messages_cut_long_values() {
+        let line = "x".repeat(10_000_000);
+        let err = parse(&format!("A: 1\n{line}\n")).find_map(Result::err).unwrap();
+        assert_eq!(err.line, 2);
+        assert!(err.problem.len() < 200, "{} bytes", err.problem.len());
+        assert!(err.problem.ends_with("xxx…\""), "{}", err.problem);
+        let err = parse(&format!("{line}: 1\n{line}: 2\n")).find_map(Result::err).unwrap();
+        assert!(err.problem.len() < 200, "{} bytes", err.problem.len());
+        assert_eq!(cut("é".repeat(61).as_str()), format!("{}…", "é".repeat(60)));
+        assert_eq!(cut("short"), "short");
     }
 
     #[test]

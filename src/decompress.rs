@@ -76,13 +76,19 @@ pub enum DecompressError {
     },
 }
 
-/// Reads a file and decompresses it into text.
+/// Reads a file and decompresses it into text. A file larger than `limit`
+/// is refused before it is read: compressed or not, its content would be.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, DecompressError> {
     let label = path.display().to_string();
-    let data = read_parallel(path).map_err(|source| DecompressError::Read {
-        path: label.clone(),
-        source,
-    })?;
+    let read_error = |source| DecompressError::Read { path: label.clone(), source };
+    if std::fs::metadata(path).map_err(read_error)?.len() > limit {
+        return Err(DecompressError::TooLarge { path: label, limit });
+    }
+    let data = read_parallel(path, limit).map_err(read_error)?;
+    if data.len() as u64 > limit {
+        // A device or a pipe, whose size the metadata does not tell.
+        return Err(DecompressError::TooLarge { path: label, limit });
+    }
     bytes_to_text(data, &label, limit)
 }
 
@@ -100,8 +106,9 @@ pub fn bytes_to_text(data: Vec<u8>, label: &str, limit: u64) -> Result<String, D
 
 /// Reads a whole file, large ones in parallel pieces: for a 50 MB index the
 /// kernel's copy and the page faults of the new buffer are a large share of
-/// the load time, and they spread over cores.
-fn read_parallel(path: &Path) -> io::Result<Vec<u8>> {
+/// the load time, and they spread over cores. Stops after `limit + 1` bytes
+/// (`/dev/zero` never ends).
+fn read_parallel(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     use std::os::unix::fs::FileExt;
     let file = std::fs::File::open(path)?;
     let len = file.metadata()?.len() as usize;
@@ -109,7 +116,7 @@ fn read_parallel(path: &Path) -> io::Result<Vec<u8>> {
     let parts = (len >> 23).clamp(1, threads);
     if parts == 1 {
         let mut data = Vec::with_capacity(len + 1);
-        (&file).read_to_end(&mut data)?;
+        (&file).take(limit.saturating_add(1)).read_to_end(&mut data)?;
         return Ok(data);
     }
     let mut data = vec![0u8; len];
@@ -128,7 +135,7 @@ fn read_parallel(path: &Path) -> io::Result<Vec<u8>> {
     // The file may have grown since its size was read.
     let mut rest = &file;
     io::Seek::seek(&mut rest, io::SeekFrom::Start(len as u64))?;
-    rest.read_to_end(&mut data)?;
+    rest.take((limit.saturating_add(1)).saturating_sub(len as u64)).read_to_end(&mut data)?;
     Ok(data)
 }
 
@@ -253,6 +260,47 @@ mod tests {
         assert_eq!(read_text(&path, DEFAULT_LIMIT).unwrap(), text);
         let err = read_text(&path, 1000).unwrap_err();
         assert!(matches!(err, DecompressError::TooLarge { limit: 1000, .. }), "{err}");
+    }
+
+    /// Issue 8: a bomb (here 4096 xz streams of 1 MiB of zeros each, 4 GiB
+    /// in all, concatenated into a file of about a MiB) stops at the
+    /// limit while it streams: it neither decodes nor holds the 4 GiB.
+    #[test]
+    fn a_bomb_stops_at_the_limit() {
+        let zeros = vec![0u8; 1 << 20];
+        let stream = xz(&zeros);
+        let bomb: Vec<u8> = (0..4096).flat_map(|_| stream.iter().copied()).collect();
+        assert!(bomb.len() < 2 << 20, "{} bytes", bomb.len());
+        let started = std::time::Instant::now();
+        let err = decompress(&bomb, "bomb", 8 << 20).unwrap_err();
+        assert!(matches!(err, DecompressError::TooLarge { limit, .. } if limit == 8 << 20), "{err}");
+        // Decoding all of it would take minutes in a debug build.
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+        let member = gz(&zeros);
+        let bomb: Vec<u8> = (0..4096).flat_map(|_| member.iter().copied()).collect();
+        let err = decompress(&bomb, "bomb.gz", 8 << 20).unwrap_err();
+        assert!(matches!(err, DecompressError::TooLarge { .. }), "{err}");
+    }
+
+    /// Issue 8: a file whose size the metadata does not tell (a device, a
+    /// pipe) is read up to the limit only.
+    #[test]
+    fn an_endless_file_is_read_up_to_the_limit() {
+        let err = read_text(Path::new("/dev/zero"), 1 << 20).unwrap_err();
+        assert!(matches!(err, DecompressError::TooLarge { limit, .. } if limit == 1 << 20), "{err}");
+    }
+
+    /// Issue 8: a file larger than the limit is refused before it is read
+    /// (a sparse file of 3 GiB here, which takes no disk space).
+    #[test]
+    fn a_huge_file_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("Packages");
+        std::fs::File::create(&path).unwrap().set_len(3 << 30).unwrap();
+        let started = std::time::Instant::now();
+        let err = read_text(&path, 1 << 20).unwrap_err();
+        assert!(matches!(err, DecompressError::TooLarge { limit, .. } if limit == 1 << 20), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "it was read: {:?}", started.elapsed());
     }
 
     #[test]

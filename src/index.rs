@@ -9,14 +9,14 @@
 //! For each name the *candidate* is the highest version from an automatic
 //! source; a not-automatic source (e.g. backports) is used only when a request
 //! names it (`name/suite` or `name=version`). Ties are broken by file name and
-//! hash, never by the order of files or stanzas.
+//! hash, then by the other fields, never by the order of files or stanzas.
 
 use std::fmt;
 use std::ops::Range;
 
 use rustc_hash::FxHashMap;
 
-use crate::deb822::{self, Deb822Error, Stanza};
+use crate::deb822::{self, cut, escaped, Deb822Error, Stanza};
 use crate::relation::{self, Dependency, RelationError};
 use crate::version;
 
@@ -65,7 +65,8 @@ pub enum IndexError {
         file: String,
         /// Line of the field.
         line: usize,
-        /// The package of the stanza, as written.
+        /// The package of the stanza, as written (cut to 60 characters,
+        /// control characters escaped).
         package: String,
         /// The field name.
         field: String,
@@ -211,14 +212,15 @@ pub fn check_filename(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("file name is empty".into());
     }
+    let shown = cut(name);
     if name.starts_with('/') {
-        return Err(format!("file name {name:?} is absolute"));
+        return Err(format!("file name {shown:?} is absolute"));
     }
     if let Some(c) = name.chars().find(|c| c.is_control() || *c == '\\') {
-        return Err(format!("file name {name:?} contains the character {c:?}"));
+        return Err(format!("file name {shown:?} contains the character {c:?}"));
     }
     if name.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
-        return Err(format!("file name {name:?} has an empty, '.' or '..' component"));
+        return Err(format!("file name {shown:?} has an empty, '.' or '..' component"));
     }
     Ok(())
 }
@@ -281,7 +283,15 @@ impl<'a> Index<'a> {
         }
         let rank = |id: &PackageId| {
             let p = &packages[id.0 as usize];
-            (!sources[p.source].automatic, std::cmp::Reverse(VersionKey(p.version)), p.filename, p.sha256)
+            let s = &sources[p.source];
+            (
+                (!s.automatic, std::cmp::Reverse(VersionKey(p.version)), p.filename, p.sha256),
+                // Beyond this, one file is described twice (issue 8): break
+                // the tie by everything the resolver and the output read, so
+                // the order of files and stanzas never decides.
+                (p.size, p.architecture, p.essential, p.priority, p.multi_arch as u8, p.relations, &p.provides),
+                (s.archive.as_deref(), s.suite.as_deref()),
+            )
         };
         for ids in by_name.values_mut() {
             if ids.len() > 1 {
@@ -371,7 +381,7 @@ impl<'a> Index<'a> {
         IndexError::BadField {
             file: source.label.clone(),
             line,
-            package: p.name.to_owned(),
+            package: escaped(p.name),
             field: field.to_owned(),
             problem: e.to_string(),
         }
@@ -480,7 +490,7 @@ fn read_package<'a>(
                 return Err(IndexError::BadField {
                     file: source.label.clone(),
                     line: field.line,
-                    package: f[0].map_or("", |f| f.value).to_owned(),
+                    package: escaped(f[0].map_or("", |f| f.value)),
                     field: field.name.to_owned(),
                     problem: "the field appears twice in one stanza".into(),
                 });
@@ -502,12 +512,12 @@ fn read_package<'a>(
     let bad = |field: &deb822::Field<'_>, problem: String| IndexError::BadField {
         file: source.label.clone(),
         line: field.line,
-        package: name.to_owned(),
+        package: escaped(name),
         field: field.name.to_owned(),
         problem,
     };
     if !relation::is_valid_package_name(name) {
-        return Err(bad(name_field, format!("{name:?} is not a valid package name")));
+        return Err(bad(name_field, format!("{:?} is not a valid package name", cut(name))));
     }
     let version_field = f[1].ok_or_else(|| missing("Version"))?;
     version::validate(version_field.value).map_err(|e| bad(version_field, e.to_string()))?;
@@ -521,7 +531,7 @@ fn read_package<'a>(
     let size = size_field
         .value
         .parse::<u64>()
-        .map_err(|_| bad(size_field, format!("{:?} is not a size in bytes", size_field.value)))?;
+        .map_err(|_| bad(size_field, format!("{:?} is not a size in bytes", cut(size_field.value))))?;
     let provides = match f[9] {
         Some(field) => relation::parse_provides(field.value).map_err(|e| bad(field, e.to_string()))?,
         None => Vec::new(),
@@ -585,6 +595,85 @@ mod tests {
             assert_eq!(idx.versions("x").len(), 3);
             assert_eq!(idx.providers("v")[0].1, Some("3"));
             assert!(idx.candidate("y").is_none());
+        }
+    }
+
+    /// Issue 8: Filenames that could leave the archive when joined to a URL
+    /// or a directory, or break the Nix or terminal output, fail the load
+    /// with the file, line, package and field.
+    #[test]
+    fn hostile_filenames_and_names_are_refused() {
+        let with_file = |f: &str| stanza("x", "1", "amd64", "").replace("pool/x_1.deb", f);
+        let files = [
+            ("../../etc/passwd", "'..' component"),
+            ("pool/../../x.deb", "'..' component"),
+            ("pool/./x.deb", "'.' or '..' component"),
+            ("pool//x.deb", "empty"),
+            ("pool/x.deb/", "empty"),
+            ("/etc/passwd", "absolute"),
+            ("//host.invalid/x.deb", "absolute"),
+            ("pool/x\0.deb", "'\\0'"),
+            ("pool/x\u{1b}[2J.deb", "'\\u{1b}'"),
+            ("pool/x\r.deb", "'\\r'"),
+            ("pool/x\u{7f}.deb", "'\\u{7f}'"),
+            ("pool/x\u{85}.deb", "'\\u{85}'"),
+            ("pool\\..\\x.deb", "'\\\\'"),
+            ("pool/x.deb\n ../../y", "'\\n'"),
+        ];
+        for (file, why) in files {
+            let sources = [src("f", true, &with_file(file))];
+            let err = Index::build(&sources, "amd64").err().expect(file).to_string();
+            assert!(err.starts_with("f:4: package x: field Filename: file name"), "{file:?}: {err}");
+            assert!(err.contains(why), "{file:?}: {err}");
+        }
+        let names = ["X", "-x", ".x", "x_y", "x y", "x/y", "../x", "x:amd64", "é", "x\u{0}"];
+        for name in names {
+            let sources = [src("f", true, &stanza("x", "1", "amd64", "").replacen("Package: x", &format!("Package: {name}"), 1))];
+            let err = Index::build(&sources, "amd64").err().expect(name).to_string();
+            assert!(err.contains("field Package") && err.contains("not a valid package name"), "{name:?}: {err}");
+        }
+    }
+
+    /// Issue 8: a value of megabytes is cut in the message, not copied.
+    #[test]
+    fn messages_cut_huge_values() {
+        let huge = "X".repeat(10_000_000);
+        let cases = [
+            stanza("x", "1", "amd64", "").replacen("Package: x", &format!("Package: {huge}"), 1),
+            stanza("x", "1", "amd64", "").replace("Version: 1", &format!("Version: 1{huge}!")),
+            stanza("x", "1", "amd64", "").replace("pool/x_1.deb", &format!("/{huge}")),
+            stanza("x", "1", "amd64", "").replace("Size: 1", &format!("Size: {huge}")),
+            stanza("x", "1", "amd64", &format!("Provides: {huge}")),
+            stanza(&huge.to_lowercase(), "1 2", "amd64", ""),
+            format!("{huge}\n"),
+        ];
+        for text in cases {
+            let sources = [src("f", true, &text)];
+            let err = Index::build(&sources, "amd64").err().expect("refused").to_string();
+            assert!(err.len() < 400, "{} bytes: {}…", err.len(), &err[..200]);
+        }
+        let sources = [src("f", true, &stanza("x", "1", "amd64", &format!("Depends: {huge}")))];
+        let idx = Index::build(&sources, "amd64").unwrap();
+        let err = idx.relations(PackageId(0), RelationField::Depends).unwrap_err().to_string();
+        assert!(err.len() < 400, "{} bytes", err.len());
+    }
+
+    /// Issue 8: two stanzas for the same file (name, version, Filename and
+    /// SHA256) that differ in another field; which one is the candidate must
+    /// not depend on the order of the files.
+    #[test]
+    fn one_file_described_twice_is_ranked_by_content_not_order() {
+        let a = src("a", true, &stanza("x", "1", "amd64", "Depends: y"));
+        let b = src("b", true, &stanza("x", "1", "amd64", "Depends: z"));
+        let c = src("c", true, &stanza("x", "1", "amd64", "Depends: y").replace("Size: 1", "Size: 2"));
+        let pick = |sources: &[IndexSource]| {
+            let idx = Index::build(sources, "amd64").unwrap();
+            let p = idx.package(idx.candidate("x").unwrap());
+            (p.relation_text(RelationField::Depends).to_owned(), p.size)
+        };
+        let want = pick(&[a.clone(), b.clone(), c.clone()]);
+        for order in [[b.clone(), a.clone(), c.clone()], [c.clone(), b.clone(), a.clone()], [a, c, b]] {
+            assert_eq!(pick(&order), want);
         }
     }
 

@@ -10,13 +10,16 @@
 //!
 //! Reading goes through the same types, then [`LockFile::validate`] rejects
 //! what serde cannot: newer format versions, duplicate packages, bad hashes,
-//! unsafe paths, groups out of order, reasons that name no package.
+//! unsafe paths, groups out of order, reasons that name no package, names
+//! that cannot be URL path segments, control characters, and URL prefixes
+//! that are not `mirror://`, `http://` or `https://` (see [`check_url_prefix`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::archive::{IndexRecord, ReleaseRecord};
+use crate::deb822::cut;
 use crate::index::check_filename;
 use crate::output::render_json;
 use crate::relation::is_valid_package_name;
@@ -105,7 +108,7 @@ impl Request {
     pub fn requested(&self) -> Result<Vec<RequestedPackage>, LockError> {
         self.packages
             .iter()
-            .map(|p| RequestedPackage::parse(p).map_err(|e| LockError::invalid(e.to_string())))
+            .map(|p| RequestedPackage::parse(p).map_err(|e| LockError::invalid(cut_message(e.to_string()))))
             .collect()
     }
 
@@ -192,7 +195,9 @@ impl LockFile {
         struct Version {
             version: Option<u32>,
         }
-        let syntax = |e: serde_json::Error| LockError::Syntax { line: e.line(), column: e.column(), message: e.to_string() };
+        // serde quotes offending values and keys, which may be huge.
+        let syntax =
+            |e: serde_json::Error| LockError::Syntax { line: e.line(), column: e.column(), message: cut_message(e.to_string()) };
         // The version first, so that a newer format is named as such rather
         // than as an unknown field.
         let probe: Version = serde_json::from_str(text).map_err(syntax)?;
@@ -214,38 +219,49 @@ impl LockFile {
     /// Checks the rules serde cannot.
     pub fn validate(&self) -> Result<(), LockError> {
         let bad = |m: String| Err(LockError::invalid(m));
-        if self.request.sources.is_empty() {
-            return bad("request.sources is empty".into());
-        }
+        let invalid = LockError::invalid;
+        check_strings(&serde_json::to_value(self).expect("a lock serializes to JSON")).map_err(invalid)?;
+        self.request.validate()?;
         for r in &self.releases {
+            let at = format!("release {}", cut(&r.path));
             if !is_hex64(&r.sha256) {
-                return bad(format!("release {}: sha256 {:?} is not 64 lower-case hex digits", r.path, r.sha256));
+                return bad(format!("{at}: sha256 {:?} is not 64 lower-case hex digits", cut(&r.sha256)));
             }
-            check_filename(&r.path).map_err(|e| LockError::invalid(format!("release path: {e}")))?;
+            check_filename(&r.path).map_err(|e| invalid(format!("release path: {e}")))?;
+            check_archive_name(&r.archive).map_err(|e| invalid(format!("{at}: {e}")))?;
+            check_suite_path("suite", &r.suite).map_err(|e| invalid(format!("{at}: {e}")))?;
         }
         for i in &self.indices {
+            let at = format!("index {}", cut(&i.path));
             for h in [&i.sha256, &i.content_sha256] {
                 if !is_hex64(h) {
-                    return bad(format!("index {}: sha256 {h:?} is not 64 lower-case hex digits", i.path));
+                    return bad(format!("{at}: sha256 {:?} is not 64 lower-case hex digits", cut(h)));
                 }
             }
-            check_filename(&i.path).map_err(|e| LockError::invalid(format!("index path: {e}")))?;
+            check_filename(&i.path).map_err(|e| invalid(format!("index path: {e}")))?;
+            check_archive_name(&i.archive).map_err(|e| invalid(format!("{at}: {e}")))?;
+            check_suite_path("suite", &i.suite).map_err(|e| invalid(format!("{at}: {e}")))?;
+            check_suite_path("component", &i.component).map_err(|e| invalid(format!("{at}: {e}")))?;
         }
         let mut names = BTreeSet::new();
         let mut previous: Option<(u32, &str)> = None;
         for p in &self.packages {
-            let at = format!("package {}", p.name);
+            let at = format!("package {}", cut(&p.name));
             if !is_valid_package_name(&p.name) {
                 return bad(format!("{at}: not a valid package name"));
             }
             if !names.insert((p.name.as_str(), p.architecture.as_str())) {
                 return bad(format!("{at}: listed twice"));
             }
-            crate::version::validate(&p.version).map_err(|e| LockError::invalid(format!("{at}: {e}")))?;
-            if !is_hex64(&p.sha256) {
-                return bad(format!("{at}: sha256 {:?} is not 64 lower-case hex digits", p.sha256));
+            crate::version::validate(&p.version).map_err(|e| invalid(format!("{at}: {e}")))?;
+            check_architecture(&p.architecture).map_err(|e| invalid(format!("{at}: {e}")))?;
+            if let Some(archive) = &p.archive {
+                check_archive_name(archive).map_err(|e| invalid(format!("{at}: {e}")))?;
             }
-            check_filename(&p.filename).map_err(|e| LockError::invalid(format!("{at}: {e}")))?;
+            if !is_hex64(&p.sha256) {
+                return bad(format!("{at}: sha256 {:?} is not 64 lower-case hex digits", cut(&p.sha256)));
+            }
+            check_filename(&p.filename).map_err(|e| invalid(format!("{at}: {e}")))?;
             let key = (p.group, p.name.as_str());
             match previous {
                 None if p.group != 0 => return bad(format!("{at}: groups must start at 0")),
@@ -259,11 +275,161 @@ impl LockFile {
         for p in &self.packages {
             if let Why::Dependency { package, .. } = &p.why {
                 if !present.contains(package.as_str()) {
-                    return bad(format!("package {}: pulled in by {package}, which is not in the lock", p.name));
+                    return bad(format!("package {}: pulled in by {}, which is not in the lock", p.name, cut(package)));
                 }
             }
         }
         Ok(())
+    }
+}
+
+impl Request {
+    /// Checks what the request names: every value becomes part of a URL, a
+    /// resolver input or the generated Nix, so each must be what its kind of
+    /// value can be. Locks are validated with it when read, specs when parsed.
+    pub fn validate(&self) -> Result<(), LockError> {
+        let invalid = LockError::invalid;
+        if self.sources.is_empty() {
+            return Err(invalid("request.sources is empty".into()));
+        }
+        check_architecture(&self.architecture).map_err(|e| invalid(format!("request.architecture: {e}")))?;
+        for s in &self.sources {
+            let at = format!("request.sources: archive {}", cut(&s.archive));
+            check_archive_name(&s.archive).map_err(|e| invalid(format!("{at}: {e}")))?;
+            if s.suites.is_empty() || s.components.is_empty() {
+                return Err(invalid(format!("{at}: needs at least one suite and one component")));
+            }
+            for suite in &s.suites {
+                check_suite_path("suite", suite).map_err(|e| invalid(format!("{at}: {e}")))?;
+            }
+            for component in &s.components {
+                check_suite_path("component", component).map_err(|e| invalid(format!("{at}: {e}")))?;
+            }
+        }
+        if let Some(snapshot) = &self.snapshot {
+            check_snapshot(snapshot).map_err(|e| invalid(format!("request.snapshot: {e}")))?;
+        }
+        self.requested()?;
+        for (key, package) in self.preferences.iter() {
+            let valid = key.split(" | ").all(is_valid_package_name) && is_valid_package_name(package);
+            if !valid {
+                return Err(invalid(format!("request.preferences: {:?} = {:?} is not a name and a package", cut(key), cut(package))));
+            }
+        }
+        for name in &self.exclude {
+            if !is_valid_package_name(name) {
+                return Err(invalid(format!("request.exclude: {:?} is not a valid package name", cut(name))));
+            }
+        }
+        for (archive, prefixes) in &self.url_prefixes {
+            let at = format!("request.url_prefixes: {}", cut(archive));
+            check_archive_name(archive).map_err(|e| invalid(format!("{at}: {e}")))?;
+            for prefix in prefixes {
+                check_url_prefix(prefix).map_err(|e| invalid(format!("{at}: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks a URL prefix that the generated Nix downloads `.deb` files from:
+/// `mirror://` (nixpkgs' mirror lists), `http://` or `https://`, with a host,
+/// no credentials (they would be written to the lock and to the world-readable
+/// Nix store), and no white space, control character, quote, backslash, query
+/// or fragment (the file name is appended after a `/`).
+///
+/// Not `file:`: a lock must give the same fetches on every machine, and a
+/// `file:` URL makes Nix's fetcher read a path on whatever machine builds,
+/// outside the project. (Apt's own source lists may name `file:` archives;
+/// those are local repositories for apt, not URLs to write into a lock.)
+pub fn check_url_prefix(url: &str) -> Result<(), String> {
+    let shown = cut(url);
+    let Some(rest) = ["mirror://", "http://", "https://"].iter().find_map(|s| url.strip_prefix(s)) else {
+        return Err(format!("URL prefix {shown:?} is not a mirror://, http:// or https:// URL"));
+    };
+    if let Some(c) = url.chars().find(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\\' | '?' | '#')) {
+        return Err(format!("URL prefix {shown:?} contains the character {c:?}"));
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err(format!("URL prefix {shown:?} has no host"));
+    }
+    if authority.contains('@') {
+        return Err(format!(
+            "URL prefix {shown:?} holds credentials, which would be written into the lock and the Nix store"
+        ));
+    }
+    Ok(())
+}
+
+/// Characters of one path segment of an archive, suite or component name.
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '~' | '-' | ':')
+}
+
+/// Checks an archive name (`debian`, `debian-security`): one URL path segment.
+pub fn check_archive_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name == "." || name == ".." || !name.chars().all(is_name_char) {
+        return Err(format!("{:?} is not an archive name (letters, digits and . _ + ~ - :)", cut(name)));
+    }
+    Ok(())
+}
+
+/// Checks a suite or component (`bookworm`, `main`, `bookworm/updates`):
+/// path segments of archive-name characters, none empty, `.` or `..`.
+pub fn check_suite_path(what: &str, name: &str) -> Result<(), String> {
+    let ok = name.split('/').all(|part| part != "." && part != ".." && !part.is_empty() && part.chars().all(is_name_char));
+    if !ok {
+        return Err(format!("{:?} is not a {what} name", cut(name)));
+    }
+    Ok(())
+}
+
+/// Checks a Debian architecture name (`amd64`, `arm64`, `all`).
+pub fn check_architecture(arch: &str) -> Result<(), String> {
+    if arch.is_empty() || !arch.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
+        return Err(format!("{:?} is not an architecture name", cut(arch)));
+    }
+    Ok(())
+}
+
+/// Checks a snapshot timestamp: `YYYYMMDDTHHMMSSZ`, as the snapshot archive
+/// writes it.
+pub fn check_snapshot(timestamp: &str) -> Result<(), String> {
+    let b = timestamp.as_bytes();
+    let ok = b.len() == 16
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'T'
+        && b[9..15].iter().all(u8::is_ascii_digit)
+        && b[15] == b'Z';
+    if !ok {
+        return Err(format!("{:?} is not a timestamp like 20250520T000000Z", cut(timestamp)));
+    }
+    Ok(())
+}
+
+/// A message that quotes input, cut to 300 characters.
+fn cut_message(mut message: String) -> String {
+    if let Some((i, _)) = message.char_indices().nth(300) {
+        message.truncate(i);
+        message.push('…');
+    }
+    message
+}
+
+/// Refuses a control character in any string of a lock: none is ever
+/// written, and `why` and `diff` print these strings to a terminal.
+fn check_strings(value: &serde_json::Value) -> Result<(), String> {
+    use serde_json::Value;
+    let check = |s: &str| match s.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!("{:?} contains the control character {c:?}", cut(s))),
+        None => Ok(()),
+    };
+    match value {
+        Value::String(s) => check(s),
+        Value::Array(items) => items.iter().try_for_each(check_strings),
+        Value::Object(map) => map.iter().try_for_each(|(k, v)| check(k).and_then(|()| check_strings(v))),
+        _ => Ok(()),
     }
 }
 
@@ -375,10 +541,46 @@ mod tests {
             (good.replace("\"recommends\": false", "\"recommends\": false, \"extra\": 1"), "unknown field"),
             (good.replace(&"2".repeat(64), "2"), "hex"),
             (good[..good.len() - 3].to_owned(), "line"),
+            // Issue 8: what the request names becomes URLs, Nix and terminal output.
+            (good.replace("\"mirror://debian\"", "\"file:///etc\""), "not a mirror://, http:// or https:// URL"),
+            (good.replace("\"mirror://debian\"", "\"http://user:secret@host.invalid/debian\""), "credentials"),
+            (good.replace("\"mirror://debian\"", "\"https:///debian\""), "no host"),
+            (good.replace("\"mirror://debian\"", "\"http://h.invalid/debian?x=\""), "character '?'"),
+            (good.replace("\"mirror://debian\"", "\"http://h.invalid/a b\""), "character ' '"),
+            (good.replace("\"relation\": \"awk\"", "\"relation\": \"awk\\u001b]0;owned\\u0007\""), "control character"),
+            (good.replace("\"suites\": [\"bookworm\"]", "\"suites\": [\"../../x\"]"), "not a suite name"),
+            (good.replace("\"components\": [\"main\"]", "\"components\": [\"main/\"]"), "not a component name"),
+            (good.replacen("\"archive\": \"debian\"", "\"archive\": \"de/bian\"", 1), "not an archive name"),
+            (good.replace("\"debian\": [", "\"..\": ["), "not an archive name"),
+            (good.replacen("\"architecture\": \"amd64\"", "\"architecture\": \"amd64/../x\"", 1), "not an architecture"),
+            (good.replace("\"exclude\": []", "\"exclude\": [\"Bad\"]"), "request.exclude"),
+            (good.replace("\"awk\": \"mawk\"", "\"awk\": \"../mawk\""), "request.preferences"),
+            (good.replace("\"base\": \"none\",", "\"base\": \"none\", \"snapshot\": \"yesterday\","), "timestamp"),
+            (good.replace("\"usr-is-merged\",", "\"usr-is-merged=1 2\","), "usr-is-merged"),
         ];
         for (text, needle) in cases {
             let err = LockFile::parse(&text).expect_err(needle).to_string();
             assert!(err.contains(needle), "{needle}: {err}");
+        }
+        let https = good.replace("\"mirror://debian\"", "\"mirror://debian\", \"https://h.invalid:8443/debian/\"");
+        assert!(LockFile::parse(&https).is_ok());
+    }
+
+    /// Issue 8: a huge value in a lock is cut in the message.
+    #[test]
+    fn messages_cut_huge_values() {
+        let good = sample().render();
+        let huge = "x".repeat(10_000_000);
+        for text in [
+            good.replace("\"name\": \"mawk\"", &format!("\"name\": \"{huge}\"")),
+            good.replace(&"2".repeat(64), &huge),
+            good.replace("\"group\": 1", &format!("\"group\": \"{huge}\"")),
+            good.replace("\"recommends\": false", &format!("\"recommends\": false, \"{huge}\": 1")),
+            good.replace("pool/main/m/mawk/", &format!("/{huge}/")),
+            good.replace("\"mirror://debian\"", &format!("\"file://{huge}\"")),
+        ] {
+            let err = LockFile::parse(&text).unwrap_err().to_string();
+            assert!(err.len() < 500, "{} bytes: {}…", err.len(), &err[..200]);
         }
     }
 }

@@ -63,11 +63,12 @@ pub fn store_name(filename: &str) -> String {
     if name.is_empty() {
         name.push_str("deb");
     }
-    if name.starts_with('.') {
-        name.replace_range(..1, "_");
-    }
     if name.len() > MAX_STORE_NAME {
         name.drain(..name.len() - MAX_STORE_NAME);
+    }
+    // After cutting: the end that is kept may start with a period.
+    if name.starts_with('.') {
+        name.replace_range(..1, "_");
     }
     name
 }
@@ -155,5 +156,14 @@ mod tests {
         let name = store_name(&long);
         assert_eq!(name.len(), 211);
         assert!(name.ends_with(".deb"));
+    }
+
+    /// Issue 8 (found by the `nix` fuzz target): a name cut to its last 211
+    /// characters started with the period that happened to be there.
+    #[test]
+    fn store_name_cut_at_a_period_does_not_start_with_one() {
+        let name = store_name(&format!("pool/{}.{}.deb", "a".repeat(6), "b".repeat(206)));
+        assert_eq!(name.len(), 211);
+        assert_eq!(name, format!("_{}.deb", "b".repeat(206)));
     }
 }

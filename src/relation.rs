@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use crate::deb822::cut;
 use crate::version;
 
 /// A relation operator (Policy §7.1). The obsolete `<` and `>` mean `<=` and `>=`.
@@ -196,7 +197,7 @@ impl<'a> Cursor<'a> {
             return Err(self.error(if name.is_empty() {
                 "expected a package name".to_owned()
             } else {
-                format!("{name:?} is not a valid package name")
+                format!("{:?} is not a valid package name", cut(name))
             }));
         }
         let arch = if self.peek() == Some(b':') {
@@ -206,7 +207,7 @@ impl<'a> Cursor<'a> {
                 "any" => ArchQualifier::Any,
                 "native" => ArchQualifier::Native,
                 a if is_arch_name(a) => ArchQualifier::Named(a),
-                a => return Err(self.error(format!("{a:?} is not an architecture name"))),
+                a => return Err(self.error(format!("{:?} is not an architecture name", cut(a)))),
             }
         } else {
             ArchQualifier::None
@@ -249,7 +250,7 @@ impl<'a> Cursor<'a> {
                     None => (false, word),
                 };
                 if !is_arch_name(arch) {
-                    return Err(self.error(format!("{word:?} is not an architecture")));
+                    return Err(self.error(format!("{:?} is not an architecture", cut(word))));
                 }
                 if restriction.first().is_some_and(|(n, _)| *n != neg) {
                     return Err(self.error("cannot mix negated and plain architectures"));
@@ -319,7 +320,7 @@ pub fn parse_provides(text: &str) -> Result<Vec<Dependency<'_>>, RelationError> 
         if group.len() > 1 {
             return Err(RelationError {
                 column: 1,
-                problem: format!("alternatives are not allowed in Provides: {}", display_group(&group)),
+                problem: format!("alternatives are not allowed in Provides: {}", cut(&display_group(&group))),
             });
         }
         let dep = group.into_iter().next().expect("a group holds at least one dependency");
@@ -327,7 +328,7 @@ pub fn parse_provides(text: &str) -> Result<Vec<Dependency<'_>>, RelationError> 
             if op != VersionOp::Equal {
                 return Err(RelationError {
                     column: 1,
-                    problem: format!("Provides allows only '=' versions: {dep}"),
+                    problem: format!("Provides allows only '=' versions: {}", cut(&dep.to_string())),
                 });
             }
         }

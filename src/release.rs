@@ -10,7 +10,7 @@
 //! library: Release files write them in the RFC 2822 form
 //! `Sat, 10 May 2025 08:47:39 UTC`.
 
-use crate::deb822::{self, Deb822Error, Field, Stanza};
+use crate::deb822::{self, cut, Deb822Error, Field, Stanza};
 use crate::index::check_filename;
 
 /// How far `Date:` may lie in the future before [`Release::check_dates`]
@@ -147,7 +147,7 @@ pub enum ReleaseError {
         line: usize,
         /// The field name.
         field: &'static str,
-        /// The value as written.
+        /// The value as written, cut to 60 characters.
         value: String,
     },
     /// A field has a value that is not allowed.
@@ -246,7 +246,7 @@ pub fn parse_release(text: &str, label: &str) -> Result<Release, ReleaseError> {
                 file: label.into(),
                 line: field.line,
                 field: name,
-                value: field.value.into(),
+                value: cut(field.value).into_owned(),
             }),
         }
     };
@@ -261,7 +261,7 @@ pub fn parse_release(text: &str, label: &str) -> Result<Release, ReleaseError> {
                 file: label.into(),
                 line: field.line,
                 field: name,
-                problem: format!("expected yes or no, found {:?}", field.value),
+                problem: format!("expected yes or no, found {:?}", cut(field.value)),
             })
         }
     };
@@ -296,6 +296,8 @@ fn read_checksums(text: &str, field: &Field<'_>, label: &str) -> Result<Vec<Rele
     let bad = |line, problem: String| ReleaseError::BadChecksumLine { file: label.into(), line, problem };
 
     let mut files: Vec<ReleaseFile> = Vec::new();
+    // Paths seen so far: a scan per entry would be quadratic (issue 8).
+    let mut paths = std::collections::HashSet::new();
     for (n, entry) in field.value.split('\n').enumerate() {
         let line = first_line + n;
         let entry = entry.trim();
@@ -308,15 +310,15 @@ fn read_checksums(text: &str, field: &Field<'_>, label: &str) -> Result<Vec<Rele
             return Err(bad(line, format!("expected `sha256 size path`, found {} columns", columns.len())));
         };
         if hash.len() != 64 || !hash.bytes().all(|c| c.is_ascii_hexdigit()) {
-            return Err(bad(line, format!("{hash:?} is not 64 hex digits")));
+            return Err(bad(line, format!("{:?} is not 64 hex digits", cut(hash))));
         }
         if !size.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(bad(line, format!("{size:?} is not a size in bytes")));
+            return Err(bad(line, format!("{:?} is not a size in bytes", cut(size))));
         }
-        let size = size.parse::<u64>().map_err(|_| bad(line, format!("{size:?} is not a size in bytes")))?;
+        let size = size.parse::<u64>().map_err(|_| bad(line, format!("{:?} is not a size in bytes", cut(size))))?;
         check_filename(path).map_err(|problem| ReleaseError::UnsafePath { file: label.into(), line, problem })?;
-        if files.iter().any(|f| f.path == path) {
-            return Err(ReleaseError::DuplicateFile { file: label.into(), line, path: path.into() });
+        if !paths.insert(path) {
+            return Err(ReleaseError::DuplicateFile { file: label.into(), line, path: cut(path).into_owned() });
         }
         files.push(ReleaseFile { path: path.into(), size, sha256: hash.to_ascii_lowercase() });
     }
@@ -519,6 +521,38 @@ mod tests {
         }
         let empty = parse_release("# only a comment\n\n", "e").unwrap_err();
         assert_eq!(empty, ReleaseError::Empty { file: "e".into() });
+    }
+
+    /// Issue 8: a huge table is read in linear time, its duplicates still
+    /// found; huge values are cut in messages.
+    #[test]
+    fn hostile_sizes() {
+        let n = 100_000;
+        let mut text = String::from("SHA256:\n");
+        for i in 0..n {
+            text.push_str(&format!(" {SHA} 1 main/f{i}\n"));
+        }
+        let started = std::time::Instant::now();
+        assert_eq!(parse_release(&text, "r").unwrap().files.len(), n);
+        text.push_str(&format!(" {SHA} 1 main/f77\n"));
+        let err = parse_release(&text, "r").unwrap_err();
+        assert_eq!(err, ReleaseError::DuplicateFile { file: "r".into(), line: n + 2, path: "main/f77".into() });
+        // A scan per entry would compare 5 * 10^9 paths.
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "{:?}", started.elapsed());
+
+        let huge = "x".repeat(10_000_000);
+        for text in [
+            format!("SHA256:\n {huge} 1 a\n"),
+            format!("SHA256:\n {SHA} {huge} a\n"),
+            format!("SHA256:\n {SHA} 1 /{huge}\n"),
+            format!("SHA256:\n {SHA} 1 {huge}\n {SHA} 1 {huge}\n"),
+            format!("Date: {huge}\nSHA256:\n"),
+            format!("NotAutomatic: {huge}\nSHA256:\n"),
+            format!("{huge}\n"),
+        ] {
+            let shown = parse_release(&text, "r").unwrap_err().to_string();
+            assert!(shown.len() < 300, "{} bytes: {}…", shown.len(), &shown[..100]);
+        }
     }
 
     #[test]

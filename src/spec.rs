@@ -25,7 +25,10 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::lock::{Distribution, LockedSource, Request};
+use crate::lock::{
+    check_architecture, check_archive_name, check_snapshot, check_suite_path, check_url_prefix, Distribution,
+    LockedSource, Request,
+};
 use crate::resolve::{Base, PolicyError, Preferences, RequestedPackage};
 
 /// Why a spec cannot be used.
@@ -131,6 +134,38 @@ impl Spec {
             if s.suites.is_empty() || s.components.is_empty() {
                 return Err(invalid("each [[source]] needs at least one suite and one component".into()));
             }
+            if let Some(archive) = &s.archive {
+                check_archive_name(archive).map_err(|e| invalid(format!("[[source]] archive: {e}")))?;
+            }
+            for suite in &s.suites {
+                check_suite_path("suite", suite).map_err(|e| invalid(format!("[[source]] suites: {e}")))?;
+            }
+            for component in &s.components {
+                check_suite_path("component", component).map_err(|e| invalid(format!("[[source]] components: {e}")))?;
+            }
+            if let Some(mirror) = &s.mirror {
+                check_download_url(mirror).map_err(|e| invalid(format!("[[source]] mirror: {e}")))?;
+            }
+        }
+        if let Some(arch) = &spec.architecture {
+            check_architecture(arch).map_err(|e| invalid(format!("architecture: {e}")))?;
+        }
+        for name in &spec.exclude {
+            if !crate::relation::is_valid_package_name(name) {
+                return Err(invalid(format!("exclude: {:?} is not a valid package name", crate::deb822::cut(name))));
+            }
+        }
+        if let Some(snapshot) = &spec.snapshot {
+            check_snapshot(snapshot).map_err(|e| invalid(format!("snapshot: {e}")))?;
+        }
+        if let Some(base) = &spec.snapshot_base {
+            check_download_url(base).map_err(|e| invalid(format!("snapshot-base: {e}")))?;
+        }
+        for (archive, prefixes) in &spec.url_prefixes {
+            check_archive_name(archive).map_err(|e| invalid(format!("[url-prefixes]: {e}")))?;
+            for prefix in prefixes {
+                check_url_prefix(prefix).map_err(|e| invalid(format!("[url-prefixes] {archive}: {e}")))?;
+            }
         }
         Ok(spec)
     }
@@ -187,6 +222,27 @@ impl Spec {
             url_prefixes,
         })
     }
+}
+
+/// Checks a URL debclosure downloads from itself (a `mirror`, the
+/// `snapshot-base`): `http://` or `https://` with a host, and no white space
+/// or control character. Not `file:`: the downloader speaks HTTP only, and a
+/// spec is shared with everyone who runs `lock` or `check` on it, so it must
+/// not make them read files of their own machine. Credentials are allowed
+/// here: the mirror is never written to the lock, and messages redact it.
+pub fn check_download_url(url: &str) -> Result<(), String> {
+    let shown = crate::fetch::redact_url(url);
+    let shown = crate::deb822::cut(&shown);
+    let Some(rest) = ["http://", "https://"].iter().find_map(|s| url.strip_prefix(s)) else {
+        return Err(format!("{shown:?} is not an http:// or https:// URL"));
+    };
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{shown:?} contains white space or a control character"));
+    }
+    if rest.split('/').next().unwrap_or_default().rsplit('@').next().unwrap_or_default().is_empty() {
+        return Err(format!("{shown:?} has no host"));
+    }
+    Ok(())
 }
 
 /// nixpkgs' mirror scheme for the distribution's main archive, then the
@@ -262,9 +318,25 @@ components = ["main"]
         for (bad, needle) in [
             (SPEC.replace("[\"bash\", \"mawk\"]", "[]"), "packages"),
             (SPEC.replace("\"bash\"", "\"Bash\""), "Bash"),
+            // Issue 8: what a shared spec may point at.
+            (SPEC.replace("components = [\"main\"]", "mirror = \"file:///srv/mirror\""), "mirror: \"file:///srv/mirror\" is not an http"),
+            (SPEC.replace("components = [\"main\"]", "mirror = \"ftp://h.invalid/debian\""), "is not an http"),
+            (SPEC.replace("components = [\"main\"]", "mirror = \"http://h.invalid/a b\""), "white space"),
+            (SPEC.replace("components = [\"main\"]", "mirror = \"http://u:secret@/x\""), "no host"),
+            (SPEC.to_owned() + "\n[url-prefixes]\ndebian = [\"file:///nix/store/x\"]\n", "[url-prefixes] debian"),
+            (SPEC.to_owned() + "\n[url-prefixes]\n\"../x\" = [\"mirror://debian\"]\n", "not an archive name"),
+            (SPEC.replace("exclude =", "snapshot-base = \"file:///srv\"\nexclude ="), "snapshot-base"),
+            (SPEC.replace("exclude =", "snapshot = \"2025-05-20\"\nexclude ="), "timestamp"),
+            (SPEC.replace("\"bookworm-security\"", "\"../../bookworm\""), "not a suite name"),
+            (SPEC.replace("archive = \"debian-security\"", "archive = \"a/b\""), "not an archive name"),
+            (SPEC.replace("\"amd64\"", "\"amd64 \""), "not an architecture"),
+            (SPEC.replace("[\"b\", \"a\", \"b\"]", "[\"B\"]"), "exclude"),
         ] {
             let err = Spec::parse(&bad, "s.toml").unwrap_err().to_string();
-            assert!(err.contains(needle), "{err}");
+            assert!(err.contains(needle), "{needle}: {err}");
+            assert!(!err.contains("secret"), "{err}");
         }
+        let ok = SPEC.replace("components = [\"main\"]", "mirror = \"https://u:secret@h.invalid:8443/debian/\"");
+        assert!(Spec::parse(&ok, "s.toml").is_ok());
     }
 }

@@ -9,7 +9,8 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
-/// Why a string is not a Debian version.
+/// Why a string is not a Debian version. Each variant holds the version,
+/// cut to 60 characters.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VersionError {
     /// Nothing but white space.
@@ -41,7 +42,8 @@ struct Parts<'a> {
 }
 
 fn split(s: &str) -> Result<Parts<'_>, VersionError> {
-    let owned = || s.to_owned();
+    // Errors hold the version for their message: cut, as it may be huge.
+    let owned = || crate::deb822::cut(s).into_owned();
     if s.is_empty() {
         return Err(VersionError::Empty);
     }

@@ -48,12 +48,13 @@ fn load_files(args: &IndexArgs) -> Result<Vec<IndexSource>> {
             files.push((f.clone(), true));
         }
     }
+    let limit = max_index_size()?;
     std::thread::scope(|s| {
         let handles: Vec<_> = files
             .iter()
             .map(|(path, automatic)| {
                 s.spawn(move || -> Result<IndexSource> {
-                    let text = decompress::read_text(path, DEFAULT_LIMIT)?;
+                    let text = decompress::read_text(path, limit)?;
                     Ok(IndexSource {
                         label: path.display().to_string(),
                         archive: None,
@@ -93,6 +94,20 @@ pub fn architecture(args: &IndexArgs) -> String {
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The bound on a decompressed index, in bytes: `DEBCLOSURE_MAX_INDEX_SIZE`,
+/// else the library's default. Checked while decompressing, so a small file
+/// that expands to gigabytes stops there.
+pub fn max_index_size() -> Result<u64> {
+    const NAME: &str = "DEBCLOSURE_MAX_INDEX_SIZE";
+    let Some(value) = env(NAME) else { return Ok(DEFAULT_LIMIT) };
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|&n| n > 0)
+        .with_context(|| format!("environment variable {NAME}={value:?}: expected a size in bytes"))
 }
 
 /// The archives to read, from --source, --mirror/--suite/--component, or the
@@ -193,6 +208,7 @@ pub fn fetch(archives: &[ArchiveSource], arch: &str, o: &OnlineArgs) -> Result<F
         keyring: keyring(o)?,
         mode: cache_mode(o),
         now: now(),
+        max_index_size: max_index_size()?,
     };
     let cache = cache(o)?;
     let fetcher = Fetcher::new(FetchOptions::from_env()?)?;

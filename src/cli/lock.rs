@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use debclosure::archive::IndexRecord;
-use debclosure::decompress::{self, DEFAULT_LIMIT};
+use debclosure::decompress;
 use debclosure::diff::{diff_closures, diff_requests, LockDiff};
 use debclosure::fetch::{redact_url, sha256_hex, Bucket, Cache, FetchError, FetchOptions, Fetcher};
 use debclosure::index::{Index, IndexSource};
@@ -18,7 +18,7 @@ use debclosure::sources::{self, ArchiveSource};
 use debclosure::spec::{default_url_prefixes, Spec};
 
 use super::args::{CheckArgs, DiffArgs, DistributionArg, LockArgs, NixArgs, OnlineArgs, ReportFormat, UpdateArgs, WhyArgs};
-use super::load::{archives, fetch, runtime, snapshot_uri};
+use super::load::{archives, fetch, max_index_size, runtime, snapshot_uri};
 use super::progress::Progress;
 use super::{write_output, ExitStatus};
 
@@ -104,7 +104,7 @@ fn compute(request: &Request, located: &[ArchiveSource], online: &OnlineArgs) ->
     let fetched = fetch(located, &request.architecture, online)?;
     let index = Index::build(&fetched.sources, &request.architecture)?;
     let closure = resolve_closure(&index, &request.requested()?, &request.options())?;
-    Ok(LockFile {
+    let lock = LockFile {
         version: LOCK_VERSION,
         request: request.clone(),
         request_sha256: request.digest(),
@@ -113,7 +113,10 @@ fn compute(request: &Request, located: &[ArchiveSource], online: &OnlineArgs) ->
         packages: closure.packages,
         choices: closure.choices,
         assumed: closure.assumed,
-    })
+    };
+    // Never write a lock that reading it back would refuse.
+    lock.validate().context("the new lock would not be valid")?;
+    Ok(lock)
 }
 
 pub fn lock(args: LockArgs) -> Result<ExitStatus> {
@@ -236,6 +239,20 @@ struct Pinned<'a> {
     located: Vec<ArchiveSource>,
     /// (sha256 as read, sha256 of the decompressed content, path), lazily.
     files: Vec<(PathBuf, Vec<u8>)>,
+    /// The bound on an index, compressed or not.
+    limit: u64,
+}
+
+/// Reads a local index file, at most `limit` bytes of it.
+fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes).with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        bail!("{}: more than the limit of {limit} bytes (DEBCLOSURE_MAX_INDEX_SIZE)", path.display());
+    }
+    Ok(bytes)
 }
 
 impl Pinned<'_> {
@@ -244,13 +261,16 @@ impl Pinned<'_> {
         let from_bytes = |bytes: &[u8]| -> Result<Option<String>> {
             let hash = sha256_hex(bytes);
             if hash == record.sha256 {
-                let text = decompress::decompress_text(bytes, &label, DEFAULT_LIMIT)?;
+                let text = decompress::decompress_text(bytes, &label, self.limit)?;
                 if sha256_hex(text.as_bytes()) != record.content_sha256 {
                     bail!("{label}: decompressed content does not match the lock's content_sha256");
                 }
                 return Ok(Some(text));
             }
             if hash == record.content_sha256 {
+                if bytes.len() as u64 > self.limit {
+                    bail!("{label}: {} bytes, more than the limit of {} (DEBCLOSURE_MAX_INDEX_SIZE)", bytes.len(), self.limit);
+                }
                 return Ok(Some(String::from_utf8(bytes.to_vec()).with_context(|| format!("{label}: not UTF-8"))?));
             }
             Ok(None)
@@ -258,7 +278,7 @@ impl Pinned<'_> {
         if let Some(dir) = &self.args.index_dir {
             let path = dir.join(&record.sha256);
             if path.is_file() {
-                let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                let bytes = read_bounded(&path, self.limit)?;
                 return from_bytes(&bytes)?
                     .with_context(|| format!("{}: does not have the pinned SHA256 {}", path.display(), record.sha256));
             }
@@ -270,7 +290,7 @@ impl Pinned<'_> {
         }
         if let Some(cache) = &self.cache {
             if let Some(bytes) = cache.get(Bucket::Packages, &record.content_sha256, &Progress::new(true)) {
-                return Ok(decompress::bytes_to_text(bytes, &label, DEFAULT_LIMIT)?);
+                return Ok(decompress::bytes_to_text(bytes, &label, self.limit)?);
             }
         }
         let base = self.located.iter().find(|a| a.archive() == record.archive).map(|a| a.uri.clone());
@@ -318,17 +338,18 @@ pub fn check(args: CheckArgs) -> Result<ExitStatus> {
     // Pinned files are trusted by their hashes alone: no Release, no clock.
     let known: BTreeMap<String, String> = spec.as_ref().map(Spec::mirrors).unwrap_or_default();
     let located = if args.online.offline { Vec::new() } else { locate(&lock.request, &known, &args.online, spec.as_ref()).unwrap_or_default() };
+    let limit = max_index_size()?;
     let files = args
         .packages_files
         .iter()
-        .map(|p| Ok((p.clone(), std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?)))
+        .map(|p| Ok((p.clone(), read_bounded(p, limit)?)))
         .collect::<Result<Vec<_>>>()?;
     let cache = match (&args.online.cache_dir, Cache::default_dir()) {
         (Some(dir), _) => Some(Cache::open(dir)?),
         (None, Ok(dir)) => Cache::open(dir).ok(),
         (None, Err(_)) => None,
     };
-    let pinned = Pinned { args: &args, cache, located, files };
+    let pinned = Pinned { args: &args, cache, located, files, limit };
     let fetcher = Fetcher::new(FetchOptions::from_env()?)?;
     let rt = runtime()?;
     let mut sources = Vec::new();

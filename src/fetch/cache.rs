@@ -516,6 +516,77 @@ mod tests {
         assert!(matches!(&err, CacheError::NotADirectory { path } if path.ends_with("debs-v1")), "{err}");
     }
 
+    /// Issue 8: links planted where entries, sidecars, fan-out directories
+    /// or the tag should be are never followed, for reading or writing; the
+    /// files they point at stay as they were.
+    #[test]
+    fn planted_links_are_not_followed() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path().join("cache")).unwrap();
+        let outside = dir.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        let secret = outside.join("secret");
+        fs::write(&secret, b"good").unwrap();
+        let sha = sha256_hex(b"good");
+        let warnings = Warnings::default();
+
+        // An entry that is a link to a file with the right content.
+        let entry = cache.entry_path(Bucket::Debs, &sha).unwrap();
+        fs::create_dir_all(entry.parent().unwrap()).unwrap();
+        symlink(&secret, &entry).unwrap();
+        assert!(cache.get(Bucket::Debs, &sha, &warnings).is_none());
+        assert!(cache.get_path(Bucket::Debs, &sha, &warnings).is_none());
+        let w = warnings.take();
+        assert!(w.iter().any(|w| w.contains("symbolic link")), "{w:?}");
+        assert!(fs::symlink_metadata(&entry).is_err(), "the link is removed");
+        assert_eq!(fs::read(&secret).unwrap(), b"good", "the target is untouched");
+
+        // A fan-out directory that is a link elsewhere: not read, not written.
+        let fan = cache.entry_path(Bucket::Packages, &sha).unwrap().parent().unwrap().to_owned();
+        symlink(&outside, &fan).unwrap();
+        fs::copy(&secret, outside.join(&sha)).unwrap();
+        let err = cache.put(Bucket::Packages, &sha, b"good").unwrap_err();
+        assert!(matches!(err, CacheError::NotADirectory { .. }), "{err}");
+        assert!(cache.get(Bucket::Packages, &sha, &warnings).is_none());
+        assert!(fs::symlink_metadata(&fan).is_err(), "reading removes the link");
+        cache.put(Bucket::Packages, &sha, b"good").unwrap();
+        assert!(fs::symlink_metadata(&fan).unwrap().is_dir());
+        let listed: Vec<_> = fs::read_dir(&outside).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(listed.len(), 2, "something was written through the link: {listed:?}");
+        warnings.take();
+
+        // A FIFO where an entry should be: not opened (which would block).
+        let fifo_sha = sha256_hex(b"fifo");
+        let fifo = cache.entry_path(Bucket::Debs, &fifo_sha).unwrap();
+        fs::create_dir_all(fifo.parent().unwrap()).unwrap();
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        assert!(cache.get(Bucket::Debs, &fifo_sha, &warnings).is_none());
+        assert!(cache.get_path(Bucket::Debs, &fifo_sha, &warnings).is_none());
+        assert!(warnings.take().iter().all(|w| w.contains("not a regular file")));
+
+        // Release entries: a linked body or sidecar is not read.
+        let key = "debian/dists/bookworm/InRelease";
+        let validators = Validators::default();
+        cache.put_url(Bucket::Release, key, b"body", &validators).unwrap();
+        let body = cache.path_of(Bucket::Release, &sha256_hex(key.as_bytes()));
+        fs::remove_file(&body).unwrap();
+        symlink(&secret, &body).unwrap();
+        assert!(cache.get_url(Bucket::Release, key, &warnings).is_none());
+        assert_eq!(fs::read(&secret).unwrap(), b"good");
+        cache.put_url(Bucket::Release, key, b"body", &validators).unwrap();
+        assert!(!fs::symlink_metadata(&body).unwrap().file_type().is_symlink(), "the write replaced the link");
+        assert_eq!(fs::read(&secret).unwrap(), b"good", "the write did not go through the link");
+
+        // A linked tag is replaced, not written through.
+        let tag = cache.root().join("CACHEDIR.TAG");
+        fs::remove_file(&tag).unwrap();
+        symlink(&secret, &tag).unwrap();
+        Cache::open(cache.root()).unwrap();
+        assert!(fs::symlink_metadata(&tag).unwrap().is_file());
+        assert_eq!(fs::read(&secret).unwrap(), b"good");
+    }
+
     #[test]
     fn default_dir_follows_xdg() {
         let dir = |x: Option<&str>, h: Option<&str>| default_dir_from(x.map(Into::into), h.map(Into::into)).ok();

@@ -375,6 +375,15 @@ impl Fetcher {
         &self.options
     }
 
+    /// The same fetcher (sharing its connections) with a lower bound on
+    /// bodies of unknown size, for files that are small by nature.
+    #[must_use]
+    pub fn with_max_body_size(&self, limit: u64) -> Fetcher {
+        let mut fetcher = self.clone();
+        fetcher.options.max_body_size = limit.min(self.options.max_body_size);
+        fetcher
+    }
+
     /// Downloads `url`, at most [`FetchOptions::max_body_size`] bytes.
     pub async fn get(&self, url: &str, reporter: &dyn Reporter) -> Result<Vec<u8>, FetchError> {
         let expect = Expect { validators: None, size: None, sha256: None };
