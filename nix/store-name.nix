@@ -4,8 +4,8 @@
 #
 # The base name (after the last `/`) is kept, each character outside
 # [A-Za-z0-9+-._?=] becomes `_` (Debian file names hold `~`, which Nix refuses),
-# a leading `.` becomes `_`, and names longer than 211 characters keep their
-# end, so that they still end in `.deb`.
+# names longer than 211 characters keep their end, so that they still end in
+# `.deb`, and then a leading `.` becomes `_`.
 #
 # Nix strings are bytes while the Rust side counts characters: the
 # continuation bytes of a UTF-8 sequence are dropped, so that one non-ASCII
@@ -49,8 +49,8 @@ filename:
 let
   mapped = builtins.concatStringsSep "" (map mapByte (bytesOf (lastComponent filename)));
   nonEmpty = if mapped == "" then "deb" else mapped;
-  noLeadingDot =
-    if substring 0 1 nonEmpty == "." then "_" + substring 1 (-1) nonEmpty else nonEmpty;
-  len = stringLength noLeadingDot;
+  len = stringLength nonEmpty;
+  # Cut first, then fix a leading `.`: the end that is kept may start with one.
+  cut = if len > maxLength then substring (len - maxLength) maxLength nonEmpty else nonEmpty;
 in
-if len > maxLength then substring (len - maxLength) maxLength noLeadingDot else noLeadingDot
+if substring 0 1 cut == "." then "_" + substring 1 (-1) cut else cut

@@ -327,6 +327,8 @@ fn store_names_agree_with_rust() {
         "plain.deb".to_owned(),
         format!("pool/main/l/long/{}_1_amd64.deb", "l".repeat(300)),
         format!("pool/main/l/long/{}ü~.deb", "l".repeat(209)),
+        // Cut to 211 characters, the kept end starts with `.`.
+        format!("pool/main/d/dot/{}.{}", "x".repeat(40), "y".repeat(210)),
     ];
     let list = serde_json::to_string(&names).unwrap();
     let dir = tempfile::tempdir().unwrap();
