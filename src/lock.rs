@@ -296,15 +296,7 @@ impl Request {
         for s in &self.sources {
             let at = format!("request.sources: archive {}", cut(&s.archive));
             check_archive_name(&s.archive).map_err(|e| invalid(format!("{at}: {e}")))?;
-            if s.suites.is_empty() || s.components.is_empty() {
-                return Err(invalid(format!("{at}: needs at least one suite and one component")));
-            }
-            for suite in &s.suites {
-                check_suite_path("suite", suite).map_err(|e| invalid(format!("{at}: {e}")))?;
-            }
-            for component in &s.components {
-                check_suite_path("component", component).map_err(|e| invalid(format!("{at}: {e}")))?;
-            }
+            check_suites_and_components(&s.suites, &s.components).map_err(|e| invalid(format!("{at}: {e}")))?;
         }
         if let Some(snapshot) = &self.snapshot {
             check_snapshot(snapshot).map_err(|e| invalid(format!("request.snapshot: {e}")))?;
@@ -371,6 +363,21 @@ fn is_name_char(c: char) -> bool {
 pub fn check_archive_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name == "." || name == ".." || !name.chars().all(is_name_char) {
         return Err(format!("{:?} is not an archive name (letters, digits and . _ + ~ - :)", cut(name)));
+    }
+    Ok(())
+}
+
+/// Checks the suites and components of one source: at least one of each,
+/// each a safe URL path piece.
+pub fn check_suites_and_components(suites: &[String], components: &[String]) -> Result<(), String> {
+    if suites.is_empty() || components.is_empty() {
+        return Err("needs at least one suite and one component".into());
+    }
+    for suite in suites {
+        check_suite_path("suite", suite)?;
+    }
+    for component in components {
+        check_suite_path("component", component)?;
     }
     Ok(())
 }

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::lock::{
-    check_architecture, check_archive_name, check_snapshot, check_suite_path, check_url_prefix, Distribution,
+    check_architecture, check_archive_name, check_snapshot, check_suites_and_components, check_url_prefix, Distribution,
     LockedSource, Request,
 };
 use crate::resolve::{Base, PolicyError, Preferences, RequestedPackage};
@@ -131,17 +131,10 @@ impl Spec {
             return Err(invalid("no [[source]]: add one with `suites = [...]`".into()));
         }
         for s in &spec.sources {
-            if s.suites.is_empty() || s.components.is_empty() {
-                return Err(invalid("each [[source]] needs at least one suite and one component".into()));
-            }
+            check_suites_and_components(&s.suites, &s.components)
+                .map_err(|e| invalid(format!("[[source]]: {e}")))?;
             if let Some(archive) = &s.archive {
                 check_archive_name(archive).map_err(|e| invalid(format!("[[source]] archive: {e}")))?;
-            }
-            for suite in &s.suites {
-                check_suite_path("suite", suite).map_err(|e| invalid(format!("[[source]] suites: {e}")))?;
-            }
-            for component in &s.components {
-                check_suite_path("component", component).map_err(|e| invalid(format!("[[source]] components: {e}")))?;
             }
             if let Some(mirror) = &s.mirror {
                 check_download_url(mirror).map_err(|e| invalid(format!("[[source]] mirror: {e}")))?;

@@ -3,6 +3,7 @@
 //! itself evaluating and building what `nix` writes.
 
 mod common;
+mod nix_support;
 mod repo;
 
 use std::path::{Path, PathBuf};
@@ -231,20 +232,9 @@ fn bad_inputs_exit_2_and_leave_the_lock_alone() {
     }
 }
 
-fn nix_available() -> bool {
-    let ok = Command::new("nix-instantiate").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(std::env::var_os("CI").is_none(), "nix-instantiate is missing (apt-get install nix-bin)");
-        eprintln!("notice: nix-instantiate missing; Nix checks of `debclosure nix` skipped");
-    }
-    ok
-}
-
 #[test]
 fn nix_output_parses_evaluates_and_builds() {
-    if !nix_available() {
-        return;
-    }
+    let Some(nix_store) = nix_support::Nix::find("nix_output_parses_evaluates_and_builds") else { return };
     let p = Project::new();
     // URL prefixes that point at the test archive, as a user with a
     // snapshot or local mirror would configure.
@@ -273,7 +263,8 @@ fn nix_output_parses_evaluates_and_builds() {
     // Build the fetches with Nix's own fetchurl, which takes one URL (in
     // Nix 2.8): the last prefix, the one that serves.
     let build = |file: &Path| {
-        Command::new("nix-build")
+        nix_store
+            .command("nix-build")
             .args(["--no-out-link", "-E"])
             .arg(format!(
                 "let g = import {} {{ fetchurl = a: import <nix/fetchurl.nix> {{ url = builtins.elemAt a.urls 1; inherit (a) sha256 name; }}; }}; in builtins.concatLists g",

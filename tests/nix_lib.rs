@@ -14,6 +14,7 @@
 //! set, in which case they fail.
 
 mod common;
+mod nix_support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -22,148 +23,8 @@ use std::process::{Command, Output};
 use common::{sample, TestServer};
 use debclosure::lock::LockFile;
 use debclosure::nix::{join_url, render_fetchurl_groups, store_name, UrlStyle};
+use nix_support::{current_system, fixture, repo, sha256_hex, text, Nix};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(name: &str) -> PathBuf {
-    repo().join("tests/fixtures/nix").join(name)
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
-}
-
-fn current_system() -> &'static str {
-    match std::env::consts::ARCH {
-        "aarch64" => "aarch64-linux",
-        _ => "x86_64-linux",
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Nix commands with a temporary store and cache.
-struct Nix {
-    dir: tempfile::TempDir,
-    sandbox_paths: Vec<PathBuf>,
-}
-
-impl Nix {
-    /// `None` (after a notice) when Nix is not installed and `CI` is not set.
-    fn find(test: &str) -> Option<Nix> {
-        let found = Command::new("nix-instantiate").arg("--version").output().is_ok_and(|o| o.status.success());
-        if !found {
-            if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-                panic!("nix-instantiate is not installed, and CI is set: install Nix (the Debian package nix-bin)");
-            }
-            eprintln!("NOTICE: nix-instantiate not found; skipping {test} (set CI to make this an error)");
-            return None;
-        }
-        Some(Nix { dir: tempfile::tempdir().expect("temporary directory"), sandbox_paths: Vec::new() })
-    }
-
-    /// A directory that builds may read (bind-mounted into the build's root).
-    fn allow_in_builds(&mut self, path: &Path) {
-        self.sandbox_paths.push(path.to_owned());
-    }
-
-    fn store(&self) -> PathBuf {
-        self.dir.path().join("store")
-    }
-
-    /// The real location of a store path of the temporary store.
-    fn real(&self, store_path: &str) -> PathBuf {
-        self.store().join(store_path.trim_start_matches('/'))
-    }
-
-    fn command(&self, program: &str) -> Command {
-        let mut sandbox = String::from("/bin /usr /lib /lib64?");
-        for p in &self.sandbox_paths {
-            sandbox.push(' ');
-            sandbox.push_str(p.to_str().expect("UTF-8 path"));
-        }
-        let mut c = Command::new(program);
-        c.arg("--store")
-            .arg(self.store())
-            .args(["--option", "substituters", ""])
-            .args(["--option", "extra-sandbox-paths", &sandbox])
-            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
-            .env("NIX_CONFIG", "experimental-features = nix-command flakes");
-        c
-    }
-
-    fn flake(&self) -> Command {
-        let mut c = self.command("nix");
-        c.args(["--option", "eval-cache", "false"]);
-        c
-    }
-
-    /// Evaluates `body` with `pkgs` (the stub, its fetchurl in `fetchurl`
-    /// mode) and `lib` (nix/) in scope; `args` are strings, also in scope.
-    fn eval(&self, body: &str, fetchurl: &str, args: &[(&str, &str)]) -> Result<Value, String> {
-        let out = self
-            .command("nix-instantiate")
-            .args(["--eval", "--strict", "--json", "--read-write-mode", "--expr", &library_expr(body, args)])
-            .args(["--argstr", "repo", repo().to_str().unwrap(), "--argstr", "fetchurlMode", fetchurl])
-            .args(args.iter().flat_map(|(k, v)| ["--argstr", k, v]))
-            .output()
-            .expect("run nix-instantiate");
-        if out.status.success() {
-            Ok(serde_json::from_slice(&out.stdout).expect("nix-instantiate --json gives JSON"))
-        } else {
-            Err(text(&out.stderr))
-        }
-    }
-
-    /// Builds `body` (as for [`Nix::eval`]), returning the output paths.
-    fn build(&self, body: &str, fetchurl: &str, args: &[(&str, &str)]) -> Result<Vec<String>, String> {
-        let out = self
-            .command("nix-build")
-            .args(["--no-out-link", "--expr", &library_expr(body, args)])
-            .args(["--argstr", "repo", repo().to_str().unwrap(), "--argstr", "fetchurlMode", fetchurl])
-            .args(args.iter().flat_map(|(k, v)| ["--argstr", k, v]))
-            .output()
-            .expect("run nix-build");
-        if out.status.success() {
-            Ok(text(&out.stdout).lines().map(str::to_owned).collect())
-        } else {
-            Err(text(&out.stderr))
-        }
-    }
-}
-
-impl Drop for Nix {
-    fn drop(&mut self) {
-        // Store paths are read-only; make them removable for the temporary
-        // directory's own cleanup (which matters when not running as root).
-        let _ = Command::new("chmod").arg("-R").arg("u+w").arg(self.store()).status();
-    }
-}
-
-/// A Nix function of the string arguments that evaluates `body` with the
-/// stub package set and the library in scope; `path` turns a string argument
-/// into a path.
-fn library_expr(body: &str, args: &[(&str, &str)]) -> String {
-    let names: String = args.iter().map(|(k, _)| format!(", {k}")).collect();
-    format!(
-        r#"{{ repo, fetchurlMode{names} }}:
-let
-  path = s: /. + s;
-  pkgs = import (path repo + "/tests/fixtures/nix/stub-pkgs.nix") {{
-    system = builtins.currentSystem;
-    fetchurl = fetchurlMode;
-  }};
-  lib = import (path repo + "/nix") {{ inherit pkgs; }};
-in
-{body}"#
-    )
-}
 
 /// One package of a test lock.
 struct Deb {

@@ -92,7 +92,7 @@ pub fn architecture(args: &IndexArgs) -> String {
     args.arch.clone().unwrap_or_else(host_architecture)
 }
 
-fn env(name: &str) -> Option<String> {
+pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 

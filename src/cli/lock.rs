@@ -18,13 +18,9 @@ use debclosure::sources::{self, ArchiveSource};
 use debclosure::spec::{default_url_prefixes, Spec};
 
 use super::args::{CheckArgs, DiffArgs, DistributionArg, LockArgs, NixArgs, OnlineArgs, ReportFormat, UpdateArgs, WhyArgs};
-use super::load::{archives, fetch, max_index_size, runtime, snapshot_uri};
+use super::load::{archives, env, fetch, max_index_size, runtime, snapshot_uri};
 use super::progress::Progress;
 use super::{write_output, ExitStatus};
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
 
 pub(super) fn read_lock(path: &Path) -> Result<LockFile> {
     let text = std::fs::read_to_string(path)

@@ -1,0 +1,154 @@
+//! Nix for the tests: commands with a temporary store and no substituters,
+//! and the stub package set (`tests/fixtures/nix/stub-pkgs.nix`) with the
+//! library (`nix/`) in scope. Shared by the test crates that run Nix.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/fixtures/nix").join(name)
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+pub fn current_system() -> &'static str {
+    match std::env::consts::ARCH {
+        "aarch64" => "aarch64-linux",
+        _ => "x86_64-linux",
+    }
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Nix commands with a temporary store and cache.
+pub struct Nix {
+    dir: tempfile::TempDir,
+    sandbox_paths: Vec<PathBuf>,
+}
+
+impl Nix {
+    /// `None` (after a notice) when Nix is not installed and `CI` is not set.
+    pub fn find(test: &str) -> Option<Nix> {
+        let found = Command::new("nix-instantiate").arg("--version").output().is_ok_and(|o| o.status.success());
+        if !found {
+            if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+                panic!("nix-instantiate is not installed, and CI is set: install Nix (the Debian package nix-bin)");
+            }
+            eprintln!("NOTICE: nix-instantiate not found; skipping {test} (set CI to make this an error)");
+            return None;
+        }
+        Some(Nix { dir: tempfile::tempdir().expect("temporary directory"), sandbox_paths: Vec::new() })
+    }
+
+    /// A directory that builds may read (bind-mounted into the build's root).
+    pub fn allow_in_builds(&mut self, path: &Path) {
+        self.sandbox_paths.push(path.to_owned());
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    /// The real location of a store path of the temporary store.
+    pub fn real(&self, store_path: &str) -> PathBuf {
+        self.store().join(store_path.trim_start_matches('/'))
+    }
+
+    pub fn command(&self, program: &str) -> Command {
+        let mut sandbox = String::from("/bin /usr /lib /lib64?");
+        for p in &self.sandbox_paths {
+            sandbox.push(' ');
+            sandbox.push_str(p.to_str().expect("UTF-8 path"));
+        }
+        let mut c = Command::new(program);
+        c.arg("--store")
+            .arg(self.store())
+            .args(["--option", "substituters", ""])
+            // Builds run as the user running the tests: a fresh machine has
+            // no `nixbld` group (the nix-bin package does not create it).
+            .args(["--option", "build-users-group", ""])
+            .args(["--option", "extra-sandbox-paths", &sandbox])
+            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
+            .env("NIX_CONFIG", "experimental-features = nix-command flakes");
+        c
+    }
+
+    pub fn flake(&self) -> Command {
+        let mut c = self.command("nix");
+        c.args(["--option", "eval-cache", "false"]);
+        c
+    }
+
+    /// Evaluates `body` with `pkgs` (the stub, its fetchurl in `fetchurl`
+    /// mode) and `lib` (nix/) in scope; `args` are strings, also in scope.
+    pub fn eval(&self, body: &str, fetchurl: &str, args: &[(&str, &str)]) -> Result<Value, String> {
+        let out = self
+            .command("nix-instantiate")
+            .args(["--eval", "--strict", "--json", "--read-write-mode", "--expr", &library_expr(body, args)])
+            .args(["--argstr", "repo", repo().to_str().unwrap(), "--argstr", "fetchurlMode", fetchurl])
+            .args(args.iter().flat_map(|(k, v)| ["--argstr", k, v]))
+            .output()
+            .expect("run nix-instantiate");
+        if out.status.success() {
+            Ok(serde_json::from_slice(&out.stdout).expect("nix-instantiate --json gives JSON"))
+        } else {
+            Err(text(&out.stderr))
+        }
+    }
+
+    /// Builds `body` (as for [`Nix::eval`]), returning the output paths.
+    pub fn build(&self, body: &str, fetchurl: &str, args: &[(&str, &str)]) -> Result<Vec<String>, String> {
+        let out = self
+            .command("nix-build")
+            .args(["--no-out-link", "--expr", &library_expr(body, args)])
+            .args(["--argstr", "repo", repo().to_str().unwrap(), "--argstr", "fetchurlMode", fetchurl])
+            .args(args.iter().flat_map(|(k, v)| ["--argstr", k, v]))
+            .output()
+            .expect("run nix-build");
+        if out.status.success() {
+            Ok(text(&out.stdout).lines().map(str::to_owned).collect())
+        } else {
+            Err(text(&out.stderr))
+        }
+    }
+}
+
+impl Drop for Nix {
+    fn drop(&mut self) {
+        // Store paths are read-only; make them removable for the temporary
+        // directory's own cleanup (which matters when not running as root).
+        let _ = Command::new("chmod").arg("-R").arg("u+w").arg(self.store()).status();
+    }
+}
+
+/// A Nix function of the string arguments that evaluates `body` with the
+/// stub package set and the library in scope; `path` turns a string argument
+/// into a path.
+pub fn library_expr(body: &str, args: &[(&str, &str)]) -> String {
+    let names: String = args.iter().map(|(k, _)| format!(", {k}")).collect();
+    format!(
+        r#"{{ repo, fetchurlMode{names} }}:
+let
+  path = s: /. + s;
+  pkgs = import (path repo + "/tests/fixtures/nix/stub-pkgs.nix") {{
+    system = builtins.currentSystem;
+    fetchurl = fetchurlMode;
+  }};
+  lib = import (path repo + "/nix") {{ inherit pkgs; }};
+in
+{body}"#
+    )
+}
+
