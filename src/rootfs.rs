@@ -151,6 +151,29 @@ pub enum RootfsError {
         /// The target.
         path: PathBuf,
     },
+    /// An in-place target holds something other than what an image
+    /// builder's `createRootFS` leaves.
+    #[error("{}: holds {entry}, which debclosure would install over", .path.display())]
+    TargetNotFresh {
+        /// The target.
+        path: PathBuf,
+        /// The first unexpected entry (`etc`, or `dev/null`).
+        entry: String,
+    },
+    /// No local file has the SHA256 the lock gives a package.
+    #[error("{package} {version} ({filename}): none of the files listed in {} has its sha256 {sha256}", .list.display())]
+    MissingLocalDeb {
+        /// The package.
+        package: String,
+        /// Its version.
+        version: String,
+        /// Its archive-relative file name.
+        filename: String,
+        /// The SHA256 the lock records.
+        sha256: String,
+        /// The list of local files.
+        list: PathBuf,
+    },
     /// There is no `dpkg` package to install with.
     #[error("the closure has no dpkg package, so nothing in the tree could install it")]
     NoDpkg,
@@ -260,6 +283,12 @@ impl RootfsError {
             RootfsError::ForeignArchitecture { .. } => "build on a machine of the lock's architecture".into(),
             RootfsError::TargetNotEmpty { .. } | RootfsError::BadTarget { .. } => {
                 "name a directory that does not exist yet, or an empty one".into()
+            }
+            RootfsError::TargetNotFresh { .. } => {
+                "--in-place takes a freshly made file system: only lost+found, .debug and empty proc, dev and sys may be in it".into()
+            }
+            RootfsError::MissingLocalDeb { .. } => {
+                "list every .deb of the lock (e.g. the fetchurl outputs of debsFromLock), or drop --debs-from to download them".into()
             }
             RootfsError::NoDpkg => "lock with `--base essential` (or request dpkg) so that the closure can install itself".into(),
             RootfsError::NoReleaseDate | RootfsError::BadReleaseDate { .. } => {
@@ -453,6 +482,92 @@ pub fn check_target(target: &Path) -> Result<(), RootfsError> {
     }
 }
 
+/// What a file system made by an image builder may hold before `--in-place`
+/// installs into it: `mkfs.ext4`'s `lost+found` and, from nixpkgs'
+/// `vmTools.defaultCreateRootFS`, the `.debug` marker and the empty mount
+/// points `proc`, `dev` and `sys`.
+const FRESH_FILE_SYSTEM: [&str; 5] = ["lost+found", ".debug", "proc", "dev", "sys"];
+
+/// Checks that `target` is an existing directory (a mounted file system,
+/// typically) that holds nothing but [`FRESH_FILE_SYSTEM`], those
+/// directories empty.
+pub fn check_in_place_target(target: &Path) -> Result<(), RootfsError> {
+    let bad = |reason: &str| RootfsError::BadTarget { path: target.to_owned(), reason: reason.to_owned() };
+    match fs::symlink_metadata(target) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(bad("does not exist (--in-place installs into an existing directory)")),
+        Err(e) => return Err(RootfsError::Io { action: "examine", path: target.to_owned(), source: e }),
+        Ok(m) if m.file_type().is_symlink() => return Err(bad("is a symbolic link")),
+        Ok(m) if !m.is_dir() => return Err(bad("is not a directory")),
+        Ok(_) => {}
+    }
+    let not_fresh = |entry: String| RootfsError::TargetNotFresh { path: target.to_owned(), entry };
+    let mut names = Vec::new();
+    for entry in fs::read_dir(target).map_err(io_error("read", target))? {
+        names.push(entry.map_err(io_error("read", target))?.file_name());
+    }
+    names.sort();
+    for name in names {
+        let shown = name.to_string_lossy().into_owned();
+        if !FRESH_FILE_SYSTEM.contains(&shown.as_str()) {
+            return Err(not_fresh(shown));
+        }
+        let path = target.join(&name);
+        let meta = fs::symlink_metadata(&path).map_err(io_error("examine", &path))?;
+        if shown == ".debug" {
+            if !meta.is_file() {
+                return Err(not_fresh(shown));
+            }
+            continue;
+        }
+        if !meta.is_dir() {
+            return Err(not_fresh(shown));
+        }
+        if let Some(inner) = fs::read_dir(&path).map_err(io_error("read", &path))?.next() {
+            let inner = inner.map_err(io_error("read", &path))?;
+            return Err(not_fresh(format!("{shown}/{}", inner.file_name().to_string_lossy())));
+        }
+    }
+    Ok(())
+}
+
+/// The files listed in `list` (one path per line; blank lines ignored),
+/// each with its SHA256, for [`match_local_debs`].
+pub fn read_local_debs(list: &Path) -> Result<Vec<(PathBuf, String)>, RootfsError> {
+    let text = fs::read_to_string(list).map_err(io_error("read", list))?;
+    let mut files = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let path = PathBuf::from(line);
+        let sha256 = File::open(&path).and_then(crate::fetch::hash_reader).map_err(io_error("read", &path))?;
+        files.push((path, sha256));
+    }
+    Ok(files)
+}
+
+/// The `.deb` of each package among local files, matched by SHA256: for
+/// `rootfs --debs-from LIST`, where the files come from elsewhere (the Nix
+/// store) and their names say nothing the lock can check. `files` holds
+/// (path, SHA256) pairs; `list` names where they were listed, for errors.
+pub fn match_local_debs<'p>(
+    packages: impl IntoIterator<Item = (&'p str, &'p str, &'p str, &'p str)>,
+    files: &[(PathBuf, String)],
+    list: &Path,
+) -> Result<Vec<PathBuf>, RootfsError> {
+    let by_hash: std::collections::BTreeMap<&str, &Path> =
+        files.iter().map(|(path, sha256)| (sha256.as_str(), path.as_path())).collect();
+    packages
+        .into_iter()
+        .map(|(name, version, filename, sha256)| {
+            by_hash.get(sha256).map(|p| p.to_path_buf()).ok_or_else(|| RootfsError::MissingLocalDeb {
+                package: name.to_owned(),
+                version: version.to_owned(),
+                filename: filename.to_owned(),
+                sha256: sha256.to_owned(),
+                list: list.to_owned(),
+            })
+        })
+        .collect()
+}
+
 /// The directory the staging tree goes in (the target's parent) and the
 /// prefix of its name: `.TARGET.debclosure-`.
 pub fn staging_location(target: &Path) -> Result<(PathBuf, String), RootfsError> {
@@ -542,6 +657,20 @@ pub enum OnFailure {
     Keep,
 }
 
+/// Where the tree is built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Placement {
+    /// In a staging directory beside the target, renamed to it when done;
+    /// the target must be absent or empty.
+    #[default]
+    Staging,
+    /// Straight into the target, an existing directory that holds only what
+    /// an image builder's fresh file system holds
+    /// ([`check_in_place_target`]); for a file system mounted in a VM, where
+    /// a rename from beside it is impossible. A failed tree is left as it is.
+    InPlace,
+}
+
 /// How to build.
 #[derive(Debug, Clone)]
 pub struct RootfsOptions {
@@ -555,6 +684,10 @@ pub struct RootfsOptions {
     pub on_failure: OnFailure,
     /// Also write the tree as a tar here.
     pub tar: Option<PathBuf>,
+    /// Staging beside the target, or in place.
+    pub placement: Placement,
+    /// Where the manifest goes; `None`: `TARGET.manifest` ([`manifest_path`]).
+    pub manifest: Option<PathBuf>,
 }
 
 /// Receives one line per step.
@@ -602,10 +735,11 @@ impl From<RootfsError> for Failure {
     }
 }
 
-/// Builds the tree of `packages` at `target` (absent or empty), as the
-/// module documentation describes. `cancel` is polled between steps and
-/// while children run; when it is set, the running child is terminated and
-/// the build fails with [`RootfsError::Interrupted`], cleaning up as for any
+/// Builds the tree of `packages` at `target`, as the module documentation
+/// describes: through a staging directory (the target absent or empty) or
+/// in place ([`Placement`]). `cancel` is polled between steps and while
+/// children run; when it is set, the running child is terminated and the
+/// build fails with [`RootfsError::Interrupted`], cleaning up as for any
 /// failure.
 pub fn build_rootfs(
     target: &Path,
@@ -615,29 +749,45 @@ pub fn build_rootfs(
     reporter: &dyn RootfsReporter,
     cancel: &AtomicBool,
 ) -> Result<Built, Failure> {
-    check_target(target)?;
+    match options.placement {
+        Placement::Staging => check_target(target)?,
+        Placement::InPlace => check_in_place_target(target)?,
+    }
     if !packages.iter().any(|p| p.name == "dpkg") {
         return Err(RootfsError::NoDpkg.into());
+    }
+    let manifest_file = options.manifest.clone().unwrap_or_else(|| manifest_path(target));
+    let persist_tar = |tar: Option<tempfile::NamedTempFile>| match (tar, &options.tar) {
+        (Some(tmp), Some(dest)) => {
+            tmp.persist(dest).map_err(|e| RootfsError::Io { action: "write", path: dest.clone(), source: e.error })?;
+            Ok(Some(dest.clone()))
+        }
+        _ => Ok(None),
+    };
+    if options.placement == Placement::InPlace {
+        // Canonical, so that it compares with `/proc/self/mountinfo`.
+        let root = target.canonicalize().map_err(|e| Failure::from(io_error("resolve", target)(e)))?;
+        reporter.step(&format!("building in {}", root.display()));
+        let outcome = install(&root, packages, options, tools, reporter, cancel).and_then(|(manifest, tar)| {
+            check_cancel(cancel)?;
+            write_atomically(&manifest_file, manifest.as_bytes())?;
+            let tar = persist_tar(tar)?;
+            Ok(Built { target: target.to_owned(), manifest: manifest_file.clone(), tar, packages: packages.len() })
+        });
+        return outcome.map_err(|error| Failure { error, kept: Some(root), cleanup: None });
     }
     let mut staging = Staging::create(target, options.on_failure)?;
     reporter.step(&format!("building in {}", staging.path.display()));
     let outcome = install(&staging.path, packages, options, tools, reporter, cancel).and_then(|(manifest, tar)| {
         check_cancel(cancel)?;
-        let manifest_file = manifest_path(target);
         write_atomically(&manifest_file, manifest.as_bytes())?;
         if let Err(source) = fs::rename(&staging.path, target) {
             let _ = fs::remove_file(&manifest_file);
             return Err(RootfsError::Io { action: "rename the finished tree to", path: target.to_owned(), source });
         }
         staging.disarm();
-        let tar = match (tar, &options.tar) {
-            (Some(tmp), Some(dest)) => {
-                tmp.persist(dest).map_err(|e| RootfsError::Io { action: "write", path: dest.clone(), source: e.error })?;
-                Some(dest.clone())
-            }
-            _ => None,
-        };
-        Ok(Built { target: target.to_owned(), manifest: manifest_file, tar, packages: packages.len() })
+        let tar = persist_tar(tar)?;
+        Ok(Built { target: target.to_owned(), manifest: manifest_file.clone(), tar, packages: packages.len() })
     });
     outcome.map_err(|error| {
         let (kept, cleanup) = staging.abandon();
@@ -1421,6 +1571,68 @@ mod tests {
         assert!(matches!(check_target(Path::new("/")), Err(RootfsError::BadTarget { .. })));
     }
 
+
+    #[test]
+    fn in_place_takes_only_what_a_fresh_image_file_system_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("mnt");
+        let err = check_in_place_target(&root).unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err}");
+        fs::create_dir(&root).unwrap();
+        check_in_place_target(&root).unwrap();
+        // What mkfs.ext4 and vmTools.defaultCreateRootFS leave.
+        for d in ["lost+found", "proc", "dev", "sys"] {
+            fs::create_dir(root.join(d)).unwrap();
+        }
+        fs::write(root.join(".debug"), "").unwrap();
+        check_in_place_target(&root).unwrap();
+
+        let refused = |setup: &dyn Fn(&Path), entry: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path().join("mnt");
+            fs::create_dir(&root).unwrap();
+            setup(&root);
+            let err = check_in_place_target(&root).unwrap_err();
+            assert!(matches!(&err, RootfsError::TargetNotFresh { entry: e, .. } if e == entry), "{entry}: {err}");
+            assert!(err.to_string().contains(&format!("holds {entry},")), "{err}");
+            assert!(err.hint().unwrap().contains("--in-place"));
+        };
+        refused(&|r| fs::create_dir(r.join("etc")).unwrap(), "etc");
+        refused(&|r| fs::write(r.join("proc"), "").unwrap(), "proc");
+        refused(&|r| fs::create_dir(r.join(".debug")).unwrap(), ".debug");
+        refused(
+            &|r| {
+                fs::create_dir(r.join("dev")).unwrap();
+                fs::write(r.join("dev/null"), "").unwrap();
+            },
+            "dev/null",
+        );
+        refused(&|r| std::os::unix::fs::symlink("/", r.join("sys")).unwrap(), "sys");
+        let file = dir.path().join("file");
+        fs::write(&file, "").unwrap();
+        assert!(check_in_place_target(&file).unwrap_err().to_string().contains("not a directory"));
+    }
+
+    #[test]
+    fn local_debs_are_matched_by_hash_whatever_their_names() {
+        let (a, b) = ("a".repeat(64), "b".repeat(64));
+        let files = vec![(PathBuf::from("/store/x-whatever.deb"), b.clone()), (PathBuf::from("/store/y"), a.clone())];
+        let list = Path::new("debs.list");
+        let got = match_local_debs(
+            [("dash", "0.5.12-2", "pool/main/d/dash/dash_0.5.12-2_amd64.deb", a.as_str()), ("sed", "4.9-1", "pool/s.deb", b.as_str())],
+            &files,
+            list,
+        )
+        .unwrap();
+        assert_eq!(got, [PathBuf::from("/store/y"), PathBuf::from("/store/x-whatever.deb")]);
+        let c = "c".repeat(64);
+        let err = match_local_debs([("grep", "3.8-5", "pool/g.deb", c.as_str())], &files, list).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("grep 3.8-5 (pool/g.deb): none of the files listed in debs.list has its sha256 {c}")
+        );
+        assert!(err.hint().unwrap().contains("--debs-from"));
+    }
     #[test]
     fn host_checks_name_the_first_problem() {
         check_host("linux", 0, &[]).unwrap();

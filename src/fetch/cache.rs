@@ -453,7 +453,8 @@ fn discard(path: &Path, why: &str, reporter: &dyn Reporter) {
     reporter.warning(&format!("corrupt cache entry {} ({why}); {outcome}, will download again", path.display()));
 }
 
-fn hash_reader(mut file: File) -> io::Result<String> {
+/// The hex SHA256 of everything `reader` gives.
+pub(crate) fn hash_reader(mut file: impl Read) -> io::Result<String> {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     let mut buffer = vec![0; 1 << 16];

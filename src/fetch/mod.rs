@@ -13,6 +13,7 @@
 //! before trusting the hashes it lists (see [`crate::signature`]).
 
 mod cache;
+pub(crate) use cache::hash_reader;
 mod http;
 
 pub use cache::{Bucket, Cache, CacheError};
