@@ -1,18 +1,23 @@
 # A drop-in for nixpkgs' `vmTools.debClosureGenerator`, for those who keep
-# computing the closure at build time (import-from-derivation): a derivation
-# `${name}.nix` holding `{ fetchurl }: [ [ (fetchurl { url; sha256; name; }) ... ] ... ]`,
-# written by `debclosure resolve --format nix` from the given Packages files.
+# computing the closure at build time (import-from-derivation): the same
+# arguments, and a derivation `${name}.nix` holding
+# `{ fetchurl }: [ [ (fetchurl { url; sha256; name; }) ... ] ... ]`, written by
+# `debclosure resolve --format nix` from the given Packages files.
 #
 #   import (closureGenerator {
-#     name = "debian-12-bookworm-amd64";
-#     packagesLists = [ bookwormMainPackagesXz ];
+#     name = "debian-12-bookworm-i386";
+#     packagesLists = [ bookwormMainI386PackagesXz ];
 #     urlPrefix = "mirror://debian";
 #     packages = [ "bash" "dpkg" ];
 #   }) { inherit fetchurl; }
 #
-# Index files may be plain, .xz or .gz (not .bz2). Only the first URL prefix
-# is written, as deb-closure.pl did. `arch` (e.g. "arm64") defaults to the
-# architecture of the machine that runs the build.
+# Index files may be plain, .xz, .gz or .bz2 (told apart by their content, not
+# their names). Only the first URL prefix is written, as deb-closure.pl did.
+# The architecture is read from the lists, as deb-closure.pl used whatever
+# stanzas they held: the one their `Architecture:` fields name besides `all`,
+# never the build machine's, so i386 lists give i386 packages on an x86_64
+# builder. Lists of several architectures (or only of `all`) fail the build
+# with the files named; give `arch` (e.g. "i386") then.
 #
 # A lock and `debsFromLock` avoid the import-from-derivation altogether.
 { pkgs, debclosure }:

@@ -1,5 +1,5 @@
-//! Reading index files that may be compressed: plain, `.xz` or `.gz`, told
-//! apart by their magic bytes rather than by their names.
+//! Reading index files that may be compressed: plain, `.xz`, `.gz` or `.bz2`,
+//! told apart by their magic bytes rather than by their names.
 //!
 //! Output is bounded while streaming, so a small file that expands to
 //! gigabytes fails early with a clear error instead of exhausting memory.
@@ -20,6 +20,8 @@ pub enum Compression {
     Xz,
     /// gzip (`.gz`).
     Gzip,
+    /// bzip2 (`.bz2`), still the only compressed index of old releases.
+    Bzip2,
 }
 
 impl Compression {
@@ -29,6 +31,9 @@ impl Compression {
             Compression::Xz
         } else if data.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
+        } else if data.len() >= 4 && data.starts_with(b"BZh") && (b'1'..=b'9').contains(&data[3]) {
+            // "BZh" and the block size in hundreds of kB.
+            Compression::Bzip2
         } else {
             Compression::None
         }
@@ -52,7 +57,7 @@ pub enum DecompressError {
     Corrupt {
         /// The file.
         path: String,
-        /// "xz" or "gzip".
+        /// "xz", "gzip" or "bzip2".
         kind: &'static str,
         /// The decoder's error.
         #[source]
@@ -177,6 +182,14 @@ pub fn decompress(data: &[u8], label: &str, limit: u64) -> Result<Vec<u8>, Decom
                 .read_to_end(&mut out)
                 .map_err(|e| corrupt("gzip", e))?;
         }
+        Compression::Bzip2 => {
+            // Several concatenated streams (as pbzip2 writes) are one file;
+            // the decoder reports a truncated stream as an unexpected end.
+            bzip2::bufread::MultiBzDecoder::new(data)
+                .take(limit.saturating_add(1))
+                .read_to_end(&mut out)
+                .map_err(|e| corrupt("bzip2", e))?;
+        }
         Compression::Xz => {
             // A file may hold several concatenated streams, with zero padding
             // between them; anything else after a stream is an error.
@@ -239,15 +252,46 @@ mod tests {
         enc.finish().unwrap()
     }
 
+    fn bz2(data: &[u8]) -> Vec<u8> {
+        let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn detects_each_format() {
+        assert_eq!(Compression::detect(&xz(b"a")), Compression::Xz);
+        assert_eq!(Compression::detect(&gz(b"a")), Compression::Gzip);
+        assert_eq!(Compression::detect(&bz2(b"a")), Compression::Bzip2);
+        for plain in [&b"Package: a\n"[..], b"BZh", b"BZh0", b"BZhx", b""] {
+            assert_eq!(Compression::detect(plain), Compression::None, "{plain:?}");
+        }
+    }
+
     #[test]
     fn round_trips_each_format() {
         let text = "Package: a\n".repeat(1000);
-        for data in [text.as_bytes().to_vec(), xz(text.as_bytes()), gz(text.as_bytes())] {
+        for data in [text.as_bytes().to_vec(), xz(text.as_bytes()), gz(text.as_bytes()), bz2(text.as_bytes())] {
             assert_eq!(decompress_text(&data, "f", DEFAULT_LIMIT).unwrap(), text);
         }
         let mut two = gz(b"a\n");
         two.extend(gz(b"b\n"));
         assert_eq!(decompress_text(&two, "f", 100).unwrap(), "a\nb\n");
+        let mut two = bz2(b"a\n");
+        two.extend(bz2(b"b\n"));
+        assert_eq!(decompress_text(&two, "f", 100).unwrap(), "a\nb\n");
+    }
+
+    /// A `.bz2` index read from disk, as `--packages-file` reads it.
+    #[test]
+    fn reads_a_bz2_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("Packages.bz2");
+        let text = "Package: a\nVersion: 1\n\n".repeat(100);
+        std::fs::write(&path, bz2(text.as_bytes())).unwrap();
+        assert_eq!(read_text(&path, DEFAULT_LIMIT).unwrap(), text);
+        let err = read_text(&path, 100).unwrap_err();
+        assert!(matches!(err, DecompressError::TooLarge { limit: 100, .. }), "{err}");
     }
 
     #[test]
@@ -280,6 +324,15 @@ mod tests {
         let bomb: Vec<u8> = (0..4096).flat_map(|_| member.iter().copied()).collect();
         let err = decompress(&bomb, "bomb.gz", 8 << 20).unwrap_err();
         assert!(matches!(err, DecompressError::TooLarge { .. }), "{err}");
+        // bzip2 compresses runs well (64 MiB of zeros in a few dozen bytes),
+        // and one stream is decoded lazily: the limit stops it mid-stream.
+        let started = std::time::Instant::now();
+        let member = bz2(&vec![0u8; 64 << 20]);
+        assert!(member.len() < 1024, "{} bytes", member.len());
+        let bomb: Vec<u8> = (0..64).flat_map(|_| member.iter().copied()).collect();
+        let err = decompress(&bomb, "bomb.bz2", 8 << 20).unwrap_err();
+        assert!(matches!(err, DecompressError::TooLarge { limit, .. } if limit == 8 << 20), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
     }
 
     /// Issue 8: a file whose size the metadata does not tell (a device, a
@@ -323,6 +376,31 @@ mod tests {
         two.extend_from_slice(&packed);
         assert_eq!(decompress(&two, "f", DEFAULT_LIMIT).unwrap().len(), 2 * text.len());
         let err = decompress_text(&gz(b"a\xffb"), "f", 100).unwrap_err();
+        assert!(matches!(err, DecompressError::NotText { offset: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn bad_bz2_data_is_an_error() {
+        let text: String = (0..2000).map(|i| format!("Package: p{i}\nVersion: {i}\n\n")).collect();
+        let packed = bz2(text.as_bytes());
+        for cut in [packed.len() - 1, packed.len() - 20, packed.len() / 2, 10] {
+            let err = decompress(&packed[..cut], "Packages.bz2", DEFAULT_LIMIT).unwrap_err();
+            assert!(matches!(err, DecompressError::Corrupt { kind: "bzip2", .. }), "cut at {cut}: {err}");
+            assert_eq!(err.to_string(), "Packages.bz2: corrupt or truncated bzip2 data");
+        }
+        // The block CRC catches a changed byte.
+        let mut flipped = packed.clone();
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 0x55;
+        let err = decompress(&flipped, "f", DEFAULT_LIMIT).unwrap_err();
+        assert!(matches!(err, DecompressError::Corrupt { kind: "bzip2", .. }), "{err}");
+        let mut trailing = packed.clone();
+        trailing.extend_from_slice(b"junk");
+        let err = decompress(&trailing, "f", DEFAULT_LIMIT).unwrap_err();
+        assert!(matches!(err, DecompressError::Corrupt { kind: "bzip2", .. }), "{err}");
+        let err = decompress(&packed, "f", 100).unwrap_err();
+        assert!(matches!(err, DecompressError::TooLarge { limit: 100, .. }), "{err}");
+        let err = decompress_text(&bz2(b"a\xffb"), "f", 100).unwrap_err();
         assert!(matches!(err, DecompressError::NotText { offset: 1, .. }), "{err}");
     }
 }

@@ -10,7 +10,12 @@
 //! source; a not-automatic source (e.g. backports) is used only when a request
 //! names it (`name/suite` or `name=version`). Ties are broken by file name and
 //! hash, then by the other fields, never by the order of files or stanzas.
+//!
+//! [`detect_architecture`] reads the target architecture from the files
+//! themselves, as deb-closure.pl implicitly did: the one architecture their
+//! stanzas name besides `all`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
@@ -73,6 +78,129 @@ pub enum IndexError {
         /// What is wrong.
         problem: String,
     },
+}
+
+/// Why the target architecture cannot be read from the index files.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchitectureError {
+    /// The files name several architectures besides `all`.
+    #[error("cannot tell the target architecture: the index files hold packages of several architectures: {}", several(.found))]
+    Several {
+        /// Each architecture (as written, escaped) with the files holding it
+        /// and the line where it first appears there, sorted.
+        found: BTreeMap<String, Vec<(String, usize)>>,
+    },
+    /// The files name no architecture besides `all`.
+    #[error("cannot tell the target architecture: {}", nothing_but_all(.files, *.packages))]
+    None {
+        /// Every file read.
+        files: Vec<String>,
+        /// How many `Architecture: all` stanzas they hold.
+        packages: usize,
+    },
+}
+
+fn several(found: &BTreeMap<String, Vec<(String, usize)>>) -> String {
+    let arches: Vec<String> = found
+        .iter()
+        .map(|(arch, files)| {
+            let files: Vec<String> = files.iter().map(|(file, line)| format!("{file}:{line}")).collect();
+            format!("{arch} ({})", files.join(", "))
+        })
+        .collect();
+    arches.join(", ")
+}
+
+fn nothing_but_all(files: &[String], packages: usize) -> String {
+    let verb = if files.len() == 1 { "holds" } else { "hold" };
+    let what = if packages == 0 { "no packages" } else { "only `Architecture: all` packages" };
+    format!("{} {verb} {what}", files.join(", "))
+}
+
+impl ArchitectureError {
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            ArchitectureError::Several { .. } => {
+                "pass --arch ARCH to resolve for one of them (closureGenerator: `arch = \"ARCH\";`), or give only the lists of one architecture".into()
+            }
+            ArchitectureError::None { .. } => {
+                "pass --arch ARCH (closureGenerator: `arch = \"ARCH\";`); `Architecture: all` packages are read for every architecture".into()
+            }
+        }
+    }
+}
+
+/// The target architecture the sources agree on: the one value of their
+/// `Architecture:` fields other than `all`. Read from the text alone, never
+/// from the machine, so the same files give the same answer everywhere (an
+/// i386 list on an amd64 builder resolves for i386).
+///
+/// A quick line scan rather than a parse: a field starts a line, and a line
+/// that starts with `#` or blank space is a comment or a continuation.
+/// Malformed stanzas are left for [`Index::build`] to report.
+pub fn detect_architecture(sources: &[IndexSource]) -> Result<String, ArchitectureError> {
+    let mut found: BTreeMap<String, Vec<(String, usize)>> = BTreeMap::new();
+    let mut all = 0;
+    let scanned: Vec<(BTreeMap<&str, usize>, usize)> = if sources.len() > 1 {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = sources.iter().map(|s| scope.spawn(|| architectures_in(&s.text))).collect();
+            handles.into_iter().map(|h| h.join().expect("scanning does not panic")).collect()
+        })
+    } else {
+        sources.iter().map(|s| architectures_in(&s.text)).collect()
+    };
+    for (source, (arches, n_all)) in sources.iter().zip(scanned) {
+        all += n_all;
+        for (arch, line) in arches {
+            found.entry(arch.to_owned()).or_default().push((source.label.clone(), line));
+        }
+    }
+    match found.len() {
+        1 => Ok(found.into_keys().next().expect("one entry")),
+        0 => {
+            let mut files: Vec<String> = sources.iter().map(|s| s.label.clone()).collect();
+            files.sort();
+            Err(ArchitectureError::None { files, packages: all })
+        }
+        _ => {
+            let mut shown: BTreeMap<String, Vec<(String, usize)>> = BTreeMap::new();
+            for (arch, files) in found {
+                shown.entry(escaped(&arch)).or_default().extend(files);
+            }
+            for files in shown.values_mut() {
+                files.sort();
+            }
+            Err(ArchitectureError::Several { found: shown })
+        }
+    }
+}
+
+/// The `Architecture:` values of a text other than `all`, each with the line
+/// where it first appears, and the number of `all` fields.
+fn architectures_in(text: &str) -> (BTreeMap<&str, usize>, usize) {
+    const FIELD: &str = "Architecture:";
+    let mut arches = BTreeMap::new();
+    let mut all = 0;
+    let mut line = 1;
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    let mut newlines = memchr::memchr_iter(b'\n', bytes);
+    while start < bytes.len() {
+        let end = newlines.next().unwrap_or(bytes.len());
+        let l = &text[start..end];
+        if l.len() > FIELD.len() && l.as_bytes()[..FIELD.len()].eq_ignore_ascii_case(FIELD.as_bytes()) {
+            let value = l[FIELD.len()..].trim_matches([' ', '\t', '\r']);
+            if value == "all" {
+                all += 1;
+            } else if !value.is_empty() {
+                arches.entry(value).or_insert(line);
+            }
+        }
+        start = end + 1;
+        line += 1;
+    }
+    (arches, all)
 }
 
 /// `Priority:` of a package, most important first.
@@ -719,5 +847,35 @@ mod tests {
         let idx = Index::build(&sources, "amd64").unwrap();
         let err = idx.relations(PackageId(0), RelationField::Depends).unwrap_err();
         assert!(err.to_string().starts_with("f:7: package x: field Depends: column"), "{err}");
+    }
+
+    #[test]
+    fn architecture_is_read_from_the_files() {
+        let i386 = src("b/Packages", true, &(stanza("x", "1", "i386", "") + "\n" + &stanza("y", "1", "all", "")));
+        let all = src("a/Packages", true, &stanza("z", "1", "all", ""));
+        // Comments, continuations and field-name case as the parser reads them.
+        let odd = src("c", false, "# Architecture: armhf\nPackage: w\nDescription: d\n Architecture: arm64\narchitecture:  i386 \r\n");
+        for order in [vec![i386.clone(), all.clone(), odd.clone()], vec![odd, all.clone(), i386.clone()]] {
+            assert_eq!(detect_architecture(&order).unwrap(), "i386");
+        }
+
+        let amd64 = src("a/Packages", true, &stanza("x", "1", "amd64", ""));
+        let err = detect_architecture(&[i386.clone(), amd64, src("c", true, &stanza("q", "1", "amd64", ""))]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot tell the target architecture: the index files hold packages of several architectures: \
+             amd64 (a/Packages:3, c:3), i386 (b/Packages:3)"
+        );
+        assert!(err.hint().contains("--arch"), "{}", err.hint());
+
+        let err = detect_architecture(&[all.clone(), src("e", true, "")]).unwrap_err();
+        assert_eq!(err.to_string(), "cannot tell the target architecture: a/Packages, e hold only `Architecture: all` packages");
+        let err = detect_architecture(&[src("e", true, "\n")]).unwrap_err();
+        assert_eq!(err.to_string(), "cannot tell the target architecture: e holds no packages");
+
+        // Input reaches the message escaped.
+        let evil = src("d", true, "Architecture: \x1b[2J\n");
+        let err = detect_architecture(&[i386, evil]).unwrap_err();
+        assert!(!err.to_string().contains('\x1b'), "{err}");
     }
 }

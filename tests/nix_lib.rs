@@ -18,7 +18,7 @@ mod nix_support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::{sample, TestServer};
 use debclosure::lock::LockFile;
@@ -458,61 +458,6 @@ fn tool_dir(parent: &Path, name: &str, script: Option<&str>) -> PathBuf {
         None => std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_debclosure"), &exe).unwrap(),
     }
     dir
-}
-
-#[test]
-fn closure_generator_runs_resolve() {
-    let Some(mut nix) = Nix::find("closure_generator_runs_resolve") else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let tool = tool_dir(dir.path(), "tool", None);
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_debclosure"));
-    nix.allow_in_builds(dir.path());
-    nix.allow_in_builds(exe.parent().unwrap());
-    let packages = repo().join("tests/fixtures/bookworm-amd64/Packages");
-    let expr = r#"
-      let
-        l = import (path repo + "/nix") { inherit pkgs; debclosure = tool; };
-      in l.closureGenerator {
-        name = "bookworm-small";
-        packagesLists = [ (path packages) ];
-        urlPrefixes = [ "mirror://debian" "http://127.0.0.1:9/unused" ];
-        packages = [ "dash" "base-passwd" ];
-        arch = "amd64";
-      }"#;
-    let args = [("tool", tool.to_str().unwrap()), ("packages", packages.to_str().unwrap())];
-    let outs = nix.build(expr, "args", &args).unwrap();
-    assert_eq!(outs.len(), 1);
-    assert!(outs[0].ends_with("-bookworm-small.nix"), "{outs:?}");
-    let built = fs::read_to_string(nix.real(&outs[0])).unwrap();
-
-    // Byte for byte what the command writes when run directly.
-    let direct = Command::new(&exe)
-        .args(["resolve", "--packages-file"])
-        .arg(&packages)
-        .args(["--arch", "amd64", "--url-prefix", "mirror://debian", "--format", "nix", "--", "dash", "base-passwd"])
-        .output()
-        .unwrap();
-    assert!(direct.status.success(), "{}", text(&direct.stderr));
-    assert_eq!(built, text(&direct.stdout));
-    assert!(built.contains("url = \"mirror://debian/pool/main/d/dash/dash_0.5.12-2_amd64.deb\";"), "{built}");
-
-    // And it imports as deb-closure.pl's output did.
-    let got = nix
-        .eval(
-            "map (map (f: f.name)) (import (path out) { fetchurl = args: args; })",
-            "args",
-            &[("out", nix.real(&outs[0]).to_str().unwrap())],
-        )
-        .unwrap();
-    let groups = got.as_array().unwrap();
-    assert_eq!(groups.len(), 2, "{got}");
-    assert!(groups[1].as_array().unwrap().contains(&json!("dash_0.5.12-2_amd64.deb")), "{got}");
-
-    // Without a prefix it says what to give.
-    let err = nix
-        .eval(r#"lib.closureGenerator { name = "x"; packagesLists = [ ]; packages = [ "a" ]; }"#, "args", &[])
-        .unwrap_err();
-    assert!(err.contains("give urlPrefix"), "{err}");
 }
 
 /// A stand-in for `debclosure check` that checks its arguments and the index

@@ -51,7 +51,7 @@ pub struct FetchDebsArgs {
 /// Where the indices come from.
 #[derive(Debug, clap::Args)]
 pub struct IndexArgs {
-    /// A Packages file (plain, .xz or .gz); repeatable. A path under
+    /// A Packages file (plain, .xz, .gz or .bz2); repeatable. A path under
     /// `dists/SUITE/` names its suite for `NAME/SUITE` requests.
     #[arg(long = "packages-file", value_name = "FILE")]
     pub packages_files: Vec<PathBuf>,
@@ -59,7 +59,9 @@ pub struct IndexArgs {
     /// packages requested from it by NAME/SUITE or NAME=VERSION; repeatable.
     #[arg(long = "not-automatic", value_name = "FILE")]
     pub not_automatic: Vec<PathBuf>,
-    /// Target architecture [default: the host's dpkg architecture].
+    /// Target architecture [default: with --packages-file, the one the
+    /// files' Architecture fields name besides `all` (an error if several or
+    /// none); else the host's dpkg architecture].
     #[arg(long)]
     pub arch: Option<String>,
     #[command(flatten)]

@@ -2,13 +2,13 @@
 
 use anyhow::{bail, Context, Result};
 
-use debclosure::index::Index;
+use debclosure::index::{detect_architecture, Index};
 use debclosure::nix::{render_fetchurl_groups, UrlStyle};
 use debclosure::output::{render_json, render_text, ResolveReport};
 use debclosure::resolve::{resolve_closure, Base, Preferences, RequestedPackage, ResolveOptions};
 
 use super::args::{BaseArg, Format, IndexArgs, RequestArgs, ResolveArgs};
-use super::load::{architecture, load};
+use super::load::{architecture, load, Loaded};
 use super::{write_output, ExitStatus};
 
 pub fn options(args: &RequestArgs) -> Result<ResolveOptions> {
@@ -57,8 +57,8 @@ pub fn run(args: ResolveArgs) -> Result<ExitStatus> {
         .map(|p| RequestedPackage::parse(p))
         .collect::<Result<Vec<_>, _>>()?;
     let options = options(&args.request)?;
-    let arch = architecture(&args.index);
     let loaded = load(&args.index)?;
+    let arch = target_architecture(&args.index, &loaded)?;
     let index = Index::build(&loaded.sources, &arch)?;
     let closure = resolve_closure(&index, &request, &options)?;
     let text = match args.format {
@@ -88,9 +88,20 @@ pub fn run(args: ResolveArgs) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+/// `--arch`; else, for `--packages-file`s, the one architecture their
+/// stanzas name besides `all` (never the machine's: an i386 list resolves
+/// for i386 wherever it runs); else, for downloads, the machine's.
+fn target_architecture(args: &IndexArgs, loaded: &Loaded) -> Result<String> {
+    if args.arch.is_some() || (args.packages_files.is_empty() && args.not_automatic.is_empty()) {
+        return Ok(architecture(args));
+    }
+    // The hint goes on its own line, as the other errors' hints do.
+    detect_architecture(&loaded.sources).map_err(|e| anyhow::anyhow!("{e}\nhint: {}", e.hint()))
+}
+
 pub fn stats(args: IndexArgs) -> Result<ExitStatus> {
-    let arch = architecture(&args);
     let loaded = load(&args)?;
+    let arch = target_architecture(&args, &loaded)?;
     let index = Index::build(&loaded.sources, &arch)?;
     let bytes: usize = loaded.sources.iter().map(|s| s.text.len()).sum();
     println!("{} packages for {arch} from {} files ({bytes} bytes)", index.len(), loaded.sources.len());
