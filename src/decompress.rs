@@ -20,7 +20,7 @@ pub enum Compression {
     Xz,
     /// gzip (`.gz`).
     Gzip,
-    /// bzip2 (`.bz2`), still the only compressed index of old releases.
+    /// bzip2 (`.bz2`), as older releases and some other archives publish it.
     Bzip2,
 }
 
