@@ -26,7 +26,12 @@ let
     toJSON
     ;
 
-  supportedVersion = 1;
+  # The lock format versions this library reads, as `debclosure` writes
+  # them (the oldest that holds the lock). Version 2 adds
+  # `request.snapshot_base`, which this library does not use: URLs come from
+  # `request.url_prefixes` alone.
+  supportedVersions = [ 1 2 ];
+  newestVersion = 2;
 
   isHex64 = s: isString s && match "[0-9a-f]{64}" s != null;
 
@@ -53,11 +58,11 @@ let
 
   checkVersion =
     if !isAttrs parsed then fail "not a JSON object"
-    else if version == supportedVersion then null
-    else if isInt version && version > supportedVersion then
-      fail "lock format version ${toString version} is newer than this nix/ library reads (${toString supportedVersion}); update the debclosure flake input (or nix/ copy) to one that matches the debclosure that wrote the lock"
+    else if isInt version && elem version supportedVersions then null
+    else if isInt version && version > newestVersion then
+      fail "lock format version ${toString version} is newer than this nix/ library reads (${toString newestVersion}); update the debclosure flake input (or nix/ copy) to one that matches the debclosure that wrote the lock"
     else
-      fail "unsupported lock format version ${toJSON version} (this nix/ library reads version ${toString supportedVersion}); write the lock again with `debclosure lock`";
+      fail "unsupported lock format version ${toJSON version} (this nix/ library reads versions ${builtins.concatStringsSep " and " (map toString supportedVersions)}); write the lock again with `debclosure lock`";
 
   request = parsed.request or { };
   distributions = [ "debian" "ubuntu" ];

@@ -4,12 +4,17 @@
 //!
 //! Format: JSON with a leading `version`, fields in a fixed order, one line
 //! per package, choice and record (see [`crate::output::render_json`]) and a
-//! trailing newline. It names no mirror: sources are archives (`debian`,
-//! `debian-security`) and files are archive-relative paths, so the same inputs
-//! give the same bytes on any machine and from any mirror.
+//! trailing newline. It names no mirror it was downloaded from: sources are
+//! archives (`debian`, `debian-security`) and files are archive-relative
+//! paths, so the same inputs give the same bytes on any machine and from any
+//! mirror. The only URLs are the ones the request chose for the generated Nix
+//! (`url_prefixes`) and the snapshot archive's base (`snapshot_base`), which
+//! are recorded because they may come from the environment, and `check` must
+//! not depend on it.
 //!
 //! Reading goes through the same types, then [`LockFile::validate`] rejects
-//! what serde cannot: newer format versions, duplicate packages, bad hashes,
+//! what serde cannot: newer format versions, a version older than the fields
+//! in the lock need, duplicate packages, bad hashes,
 //! unsafe paths, groups out of order, reasons that name no package, names
 //! that cannot be URL path segments, control characters, and URL prefixes
 //! that are not `mirror://`, `http://` or `https://` (see [`check_url_prefix`]).
@@ -25,8 +30,17 @@ use crate::output::render_json;
 use crate::relation::is_valid_package_name;
 use crate::resolve::{Assumed, Base, Choice, ClosurePackage, Preferences, RequestedPackage, ResolveOptions, Why};
 
-/// The format version this build writes and reads.
-pub const LOCK_VERSION: u32 = 1;
+/// The newest format version this build reads.
+///
+/// A lock is written with the oldest version that can hold it
+/// ([`Request::format_version`]): readers refuse unknown fields, so a field
+/// that older readers do not know needs a new version, but a lock without it
+/// stays readable by them (and keeps its bytes).
+///
+/// - 1: the first format.
+/// - 2: `request.snapshot_base`, the snapshot archive's base URL, with a
+///   snapshot.
+pub const LOCK_VERSION: u32 = 2;
 
 /// Which distribution's conventions apply (default URL prefixes, keyrings).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -45,6 +59,16 @@ impl Distribution {
         match self {
             Distribution::Debian => "mirror://debian",
             Distribution::Ubuntu => "mirror://ubuntu",
+        }
+    }
+
+    /// Whether [`Distribution::mirror_scheme`] carries `.deb` files of
+    /// `architecture`: Ubuntu's main archive has amd64 and i386 only; its
+    /// other architectures are in a separate ports archive.
+    pub fn mirror_serves(self, architecture: &str) -> bool {
+        match self {
+            Distribution::Debian => true,
+            Distribution::Ubuntu => matches!(architecture, "amd64" | "i386" | "all"),
         }
     }
 
@@ -82,6 +106,14 @@ pub struct Request {
     /// A snapshot timestamp, when the archives are read as of a date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<String>,
+    /// The base URL of the snapshot archive the snapshot is read from, as
+    /// resolved when locking (from the spec, `--snapshot-base` or
+    /// `$DEBCLOSURE_SNAPSHOT_BASE`), without credentials or a trailing `/`.
+    /// Only with `snapshot`; absent from locks of format version 1, which did
+    /// not record it. `check` takes it when the spec names none, so that it
+    /// needs no environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_base: Option<String>,
     /// The requested packages, in request order (it matters to the walk).
     pub packages: Vec<String>,
     /// The whole preference table in effect, built-in entries included.
@@ -99,6 +131,42 @@ pub struct Request {
 }
 
 impl Request {
+    /// The oldest lock format version that holds this request (see
+    /// [`LOCK_VERSION`]).
+    pub fn format_version(&self) -> u32 {
+        if self.snapshot_base.is_some() {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Refuses an Ubuntu request for an architecture that `mirror://ubuntu`
+    /// does not carry (all but amd64 and i386 are in Ubuntu's separate ports
+    /// archive) when one of its archives has no URL prefix in `explicit` (the
+    /// spec's `[url-prefixes]`): the default would write URLs that cannot
+    /// serve the request's `.deb` files.
+    pub fn check_ports(&self, explicit: &BTreeMap<String, Vec<String>>) -> Result<(), LockError> {
+        if self.distribution.mirror_serves(&self.architecture) {
+            return Ok(());
+        }
+        let mut archives: Vec<String> = Vec::new();
+        for s in &self.sources {
+            let given = explicit.get(&s.archive).is_some_and(|l| !l.is_empty());
+            if !given && !archives.contains(&s.archive) {
+                archives.push(s.archive.clone());
+            }
+        }
+        if archives.is_empty() {
+            return Ok(());
+        }
+        Err(LockError::PortsArchitecture {
+            mirror: self.distribution.mirror_scheme(),
+            architecture: self.architecture.clone(),
+            archives,
+        })
+    }
+
     /// SHA256 of the request's canonical JSON.
     pub fn digest(&self) -> String {
         crate::fetch::sha256_hex(render_json(self).as_bytes())
@@ -146,7 +214,7 @@ pub struct LockFile {
     pub assumed: Vec<Assumed>,
 }
 
-/// Why a lock file cannot be used.
+/// Why a lock file cannot be used, or a request cannot be locked.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Not JSON, or not the lock's shape.
@@ -168,6 +236,21 @@ pub enum LockError {
     /// Parses, but breaks a rule.
     #[error("{0}")]
     Invalid(String),
+    /// An Ubuntu request for a ports architecture with archives that have no
+    /// URL prefix of their own (see [`Request::check_ports`]).
+    #[error(
+        "architecture {architecture}: {mirror} serves amd64 and i386 only, and no [url-prefixes] entry names where to download archive{} {} from",
+        if .archives.len() == 1 { "" } else { "s" },
+        .archives.join(", ")
+    )]
+    PortsArchitecture {
+        /// The distribution's mirror scheme.
+        mirror: &'static str,
+        /// The request's architecture.
+        architecture: String,
+        /// The archives without a URL prefix.
+        archives: Vec<String>,
+    },
 }
 
 impl LockError {
@@ -179,6 +262,10 @@ impl LockError {
     pub fn hint(&self) -> String {
         match self {
             LockError::NewerVersion { .. } => "upgrade debclosure, or write the lock again with this version (`debclosure lock`)".into(),
+            LockError::PortsArchitecture { archives, .. } => format!(
+                "Ubuntu keeps other architectures in a separate ports archive: give [url-prefixes] in the spec (debclosure.toml) with the URL of your Ubuntu ports mirror for each archive, e.g. {} = [\"URL of your Ubuntu ports mirror\"], and run `debclosure lock` again",
+                archives[0]
+            ),
             _ => "the lock was edited by hand or damaged; restore it from version control or write it again with `debclosure lock`".into(),
         }
     }
@@ -222,6 +309,13 @@ impl LockFile {
         let invalid = LockError::invalid;
         check_strings(&serde_json::to_value(self).expect("a lock serializes to JSON")).map_err(invalid)?;
         self.request.validate()?;
+        let needed = self.request.format_version();
+        if self.version < needed {
+            return bad(format!(
+                "request.snapshot_base needs lock format version {needed}, but the lock says version {}",
+                self.version
+            ));
+        }
         for r in &self.releases {
             let at = format!("release {}", cut(&r.path));
             if !is_hex64(&r.sha256) {
@@ -301,6 +395,12 @@ impl Request {
         if let Some(snapshot) = &self.snapshot {
             check_snapshot(snapshot).map_err(|e| invalid(format!("request.snapshot: {e}")))?;
         }
+        if let Some(base) = &self.snapshot_base {
+            if self.snapshot.is_none() {
+                return Err(invalid("request.snapshot_base is given without request.snapshot".into()));
+            }
+            check_snapshot_base(base).map_err(|e| invalid(format!("request.snapshot_base: {e}")))?;
+        }
         self.requested()?;
         for (key, package) in self.preferences.iter() {
             let valid = key.split(" | ").all(is_valid_package_name) && is_valid_package_name(package);
@@ -335,21 +435,33 @@ impl Request {
 /// outside the project. (Apt's own source lists may name `file:` archives;
 /// those are local repositories for apt, not URLs to write into a lock.)
 pub fn check_url_prefix(url: &str) -> Result<(), String> {
-    let shown = cut(url);
-    let Some(rest) = ["mirror://", "http://", "https://"].iter().find_map(|s| url.strip_prefix(s)) else {
-        return Err(format!("URL prefix {shown:?} is not a mirror://, http:// or https:// URL"));
+    check_lock_url("URL prefix", url, &["mirror://", "http://", "https://"], "a mirror://, http:// or https://")
+}
+
+/// Checks a lock's snapshot base: as [`check_url_prefix`], but `http://` or
+/// `https://` only, since debclosure downloads from it itself.
+pub fn check_snapshot_base(url: &str) -> Result<(), String> {
+    check_lock_url("snapshot base", url, &["http://", "https://"], "an http:// or https://")
+}
+
+/// The rules of a URL written into a lock; `what` names it in messages,
+/// `schemes_text` lists `schemes` for them, with its article.
+fn check_lock_url(what: &str, url: &str, schemes: &[&str], schemes_text: &str) -> Result<(), String> {
+    // Credentials are refused below; they are not shown on the way.
+    let shown = crate::fetch::redact_url(url);
+    let shown = cut(&shown);
+    let Some(rest) = schemes.iter().find_map(|s| url.strip_prefix(s)) else {
+        return Err(format!("{what} {shown:?} is not {schemes_text} URL"));
     };
     if let Some(c) = url.chars().find(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\\' | '?' | '#')) {
-        return Err(format!("URL prefix {shown:?} contains the character {c:?}"));
+        return Err(format!("{what} {shown:?} contains the character {c:?}"));
     }
     let authority = rest.split('/').next().unwrap_or_default();
     if authority.is_empty() {
-        return Err(format!("URL prefix {shown:?} has no host"));
+        return Err(format!("{what} {shown:?} has no host"));
     }
     if authority.contains('@') {
-        return Err(format!(
-            "URL prefix {shown:?} holds credentials, which would be written into the lock and the Nix store"
-        ));
+        return Err(format!("{what} {shown:?} holds credentials, which would be written into the lock and the Nix store"));
     }
     Ok(())
 }
@@ -453,6 +565,7 @@ mod tests {
             architecture: "amd64".into(),
             sources: vec![LockedSource { archive: "debian".into(), suites: vec!["bookworm".into()], components: vec!["main".into()] }],
             snapshot: None,
+            snapshot_base: None,
             packages: vec!["usr-is-merged".into(), "mawk".into()],
             preferences: Preferences::builtin(),
             exclude: vec![],
@@ -473,7 +586,7 @@ mod tests {
             why,
         };
         LockFile {
-            version: LOCK_VERSION,
+            version: request.format_version(),
             request_sha256: request.digest(),
             request,
             releases: vec![ReleaseRecord {
@@ -534,11 +647,72 @@ mod tests {
         golden("sample.nix", &nix);
     }
 
+    /// A lock with a snapshot records the snapshot base, which needs format
+    /// version 2; a lock without one is still written as version 1.
+    #[test]
+    fn snapshot_base_needs_format_version_2() {
+        assert_eq!(sample().request.format_version(), 1);
+        let mut lock = sample();
+        lock.request.snapshot = Some("20250520T000000Z".into());
+        lock.request.snapshot_base = Some("https://snapshot.invalid".into());
+        lock.request.url_prefixes.get_mut("debian").unwrap().push("https://snapshot.invalid/archive/debian/20250520T000000Z".into());
+        lock.request_sha256 = lock.request.digest();
+        lock.version = lock.request.format_version();
+        assert_eq!(lock.version, 2);
+        let text = lock.render();
+        golden("snapshot.lock", &text);
+        assert_eq!(LockFile::parse(&text).unwrap(), lock);
+        let cases = [
+            (text.replace("\"version\": 2,", "\"version\": 1,"), "needs lock format version 2"),
+            (text.replace("\"version\": 2,", "\"version\": 3,"), "newer"),
+            (text.replace("\"snapshot\": \"20250520T000000Z\",", ""), "without request.snapshot"),
+            (text.replace("\"https://snapshot.invalid\"", "\"mirror://debian\""), "snapshot base \"mirror://debian\" is not an http"),
+            (text.replace("\"https://snapshot.invalid\"", "\"file:///srv\""), "is not an http:// or https:// URL"),
+            (text.replace("\"https://snapshot.invalid\"", "\"https://u:secret@snapshot.invalid\""), "credentials"),
+            (text.replace("\"https://snapshot.invalid\"", "\"https://snapshot.invalid/?x\""), "character '?'"),
+        ];
+        for (text, needle) in cases {
+            let err = LockError::to_string(&LockFile::parse(&text).expect_err(needle));
+            assert!(err.contains(needle) && !err.contains("secret"), "{needle}: {err}");
+        }
+        // An older reader of format version 1 refuses the field; a version 2
+        // lock says so as a newer version instead.
+        assert!(text.starts_with("{\n  \"version\": 2,\n"), "{text}");
+    }
+
+    #[test]
+    fn ubuntu_ports_architectures_need_their_own_url_prefixes() {
+        let mut request = sample().request;
+        request.distribution = Distribution::Ubuntu;
+        request.sources[0].archive = "ubuntu".into();
+        request.url_prefixes = [("ubuntu".to_owned(), vec!["mirror://ubuntu".to_owned()])].into();
+        let none = BTreeMap::new();
+        for arch in ["amd64", "i386"] {
+            request.architecture = arch.into();
+            assert!(request.check_ports(&none).is_ok(), "{arch}");
+        }
+        request.architecture = "arm64".into();
+        let err = request.check_ports(&none).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "architecture arm64: mirror://ubuntu serves amd64 and i386 only, and no [url-prefixes] entry names where to download archive ubuntu from"
+        );
+        assert!(err.hint().contains("[url-prefixes]") && err.hint().contains("your Ubuntu ports mirror"), "{}", err.hint());
+        let explicit = [("ubuntu".to_owned(), vec!["https://ports.invalid/ubuntu-ports".to_owned()])].into();
+        assert!(request.check_ports(&explicit).is_ok());
+        // Every archive needs one.
+        request.sources.push(LockedSource { archive: "extra".into(), suites: vec!["noble".into()], components: vec!["main".into()] });
+        assert!(request.check_ports(&explicit).unwrap_err().to_string().ends_with("archive extra from"));
+        // Debian's mirror scheme carries every architecture.
+        request.distribution = Distribution::Debian;
+        assert!(request.check_ports(&none).is_ok());
+    }
+
     #[test]
     fn validation_rejects_what_serde_accepts() {
         let good = sample().render();
         let cases = [
-            (good.replace("\"version\": 1,", "\"version\": 2,"), "newer"),
+            (good.replace("\"version\": 1,", "\"version\": 3,"), "newer"),
             (good.replace("\"version\": 1,", ""), "version"),
             (good.replace("\"name\": \"mawk\"", "\"name\": \"libc6\""), "listed twice"),
             (good.replace("\"group\": 1", "\"group\": 3"), "skips group"),

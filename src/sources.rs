@@ -47,12 +47,17 @@ pub struct ArchiveSource {
     pub components: Vec<String>,
     /// A keyring file named by `signed-by`, if any.
     pub signed_by: Option<PathBuf>,
+    /// The archive's name when it is not the last segment of `uri`: a
+    /// snapshot archive's URL ends in its timestamp, and a spec names its
+    /// archives whatever their mirror's URL.
+    pub name: Option<String>,
 }
 
 impl ArchiveSource {
-    /// The archive's name: the last segment of its URL path.
+    /// The archive's name: [`ArchiveSource::name`], else the last segment of
+    /// its URL path.
     pub fn archive(&self) -> String {
-        archive_name(&self.uri)
+        self.name.clone().unwrap_or_else(|| archive_name(&self.uri))
     }
 }
 
@@ -128,6 +133,7 @@ pub fn parse_sources_list(text: &str, file: &str) -> Result<Vec<ArchiveSource>, 
             suites: vec![words[1].to_owned()],
             components: words[2..].iter().map(|s| (*s).to_owned()).collect(),
             signed_by,
+            name: None,
         });
     }
     Ok(out)
@@ -175,6 +181,7 @@ pub fn parse_deb822_sources(text: &str, file: &str) -> Result<Vec<ArchiveSource>
                 suites: suites.clone(),
                 components: components.clone(),
                 signed_by: signed_by.clone(),
+                name: None,
             });
         }
     }

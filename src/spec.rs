@@ -103,7 +103,8 @@ pub struct Spec {
     pub base: Base,
     /// Read the archives as of this snapshot timestamp.
     pub snapshot: Option<String>,
-    /// The snapshot archive's base URL (default `$DEBCLOSURE_SNAPSHOT_BASE`).
+    /// The snapshot archive's base URL (default `--snapshot-base` or
+    /// `$DEBCLOSURE_SNAPSHOT_BASE`). Whichever is used, the lock records it.
     pub snapshot_base: Option<String>,
     /// Keyrings to verify Release files with; default: the system's.
     #[serde(default)]
@@ -177,8 +178,11 @@ impl Spec {
     }
 
     /// The canonical request. `host_architecture` is used when the spec
-    /// names none; `snapshot_base` (from the spec or the environment) adds a
-    /// snapshot URL prefix after the defaults when a snapshot is set.
+    /// names none; `snapshot_base` is used when the spec names none (the
+    /// caller's choice: a flag or the environment when locking, the lock's
+    /// own when checking). With a snapshot, the base is recorded in the
+    /// request and, without `[url-prefixes]`, adds each archive's snapshot
+    /// URL after the distribution's mirror scheme.
     pub fn request(&self, host_architecture: &str, snapshot_base: Option<&str>) -> Result<Request, PolicyError> {
         let mut preferences = Preferences::builtin();
         for (k, v) in &self.preferences {
@@ -196,8 +200,9 @@ impl Spec {
         let mut exclude = self.exclude.clone();
         exclude.sort();
         exclude.dedup();
+        let base = self.snapshot_base.as_deref().or(snapshot_base);
         let url_prefixes = if self.url_prefixes.is_empty() {
-            default_url_prefixes(self.distribution, &sources, self.snapshot.as_deref(), snapshot_base.or(self.snapshot_base.as_deref()))
+            default_url_prefixes(self.distribution, &sources, self.snapshot.as_deref(), base)
         } else {
             self.url_prefixes.clone()
         };
@@ -206,6 +211,7 @@ impl Spec {
             architecture: self.architecture.clone().unwrap_or_else(|| host_architecture.to_owned()),
             sources,
             snapshot: self.snapshot.clone(),
+            snapshot_base: self.snapshot.as_ref().and(base).map(canonical_snapshot_base),
             packages: self.packages.clone(),
             preferences,
             exclude,
@@ -236,6 +242,12 @@ pub fn check_download_url(url: &str) -> Result<(), String> {
         return Err(format!("{shown:?} has no host"));
     }
     Ok(())
+}
+
+/// A snapshot base as a lock records it: without credentials (the lock is
+/// shared; they stay in the spec or the environment) or a trailing `/`.
+pub fn canonical_snapshot_base(url: &str) -> String {
+    crate::fetch::redact_url(url).trim_end_matches('/').to_owned()
 }
 
 /// nixpkgs' mirror scheme for the distribution's main archive, then the
@@ -298,6 +310,18 @@ components = ["main"]
         let r = snap.request("amd64", Some("http://snapshot.test/")).unwrap();
         assert_eq!(r.url_prefixes["debian"], ["mirror://debian", "http://snapshot.test/archive/debian/20250101T000000Z"]);
         assert_eq!(r.url_prefixes["debian-security"], ["http://snapshot.test/archive/debian-security/20250101T000000Z"]);
+        // The base in use is recorded, canonical and without credentials.
+        assert_eq!(r.snapshot_base.as_deref(), Some("http://snapshot.test"));
+        let r = snap.request("amd64", Some("https://u:secret@snapshot.test//")).unwrap();
+        assert_eq!(r.snapshot_base.as_deref(), Some("https://snapshot.test"));
+        // The spec's own base comes before the caller's.
+        let own = Spec { snapshot_base: Some("http://own.test/".into()), ..snap.clone() };
+        let r = own.request("amd64", Some("http://snapshot.test")).unwrap();
+        assert_eq!(r.snapshot_base.as_deref(), Some("http://own.test"));
+        assert_eq!(r.url_prefixes["debian"], ["mirror://debian", "http://own.test/archive/debian/20250101T000000Z"]);
+        // No snapshot, no base.
+        let plain = Spec { snapshot: None, ..own };
+        assert_eq!(plain.request("amd64", Some("http://snapshot.test")).unwrap().snapshot_base, None);
     }
 
     #[test]

@@ -12,6 +12,9 @@ use std::process::{Command, Output};
 use common::TestServer;
 use repo::{write_suite, Deb, Key, Suite};
 
+/// The snapshot timestamp of the snapshot tests.
+const SNAPSHOT: &str = "20250101T000000Z";
+
 fn debs() -> Vec<Deb> {
     vec![
         Deb::new("app", "1.0-1", "Depends: libfoo (>= 1), awk\nPre-Depends: base"),
@@ -53,9 +56,14 @@ impl Project {
     }
 
     fn write_spec(&self, packages: &[&str]) {
+        self.write_spec_with(packages, "", "");
+    }
+
+    /// The spec, with `top` (top-level keys) and `tail` (tables) added.
+    fn write_spec_with(&self, packages: &[&str], top: &str, tail: &str) {
         let list: Vec<String> = packages.iter().map(|p| format!("{p:?}")).collect();
         let spec = format!(
-            "architecture = \"amd64\"\npackages = [{}]\nkeyring = [{:?}]\n\n[[source]]\nsuites = [\"stable\"]\nmirror = {:?}\n",
+            "architecture = \"amd64\"\npackages = [{}]\nkeyring = [{:?}]\n{top}\n[[source]]\nsuites = [\"stable\"]\nmirror = {:?}\n{tail}",
             list.join(", "),
             self.keyring.display().to_string(),
             self.server.url("/debian")
@@ -63,14 +71,44 @@ impl Project {
         std::fs::write(self.proj().join("debclosure.toml"), spec).unwrap();
     }
 
+    /// The archive as a snapshot archive holds it, under `/snapshot`: its
+    /// base URL.
+    fn serve_snapshot(&self) -> String {
+        self.serve_snapshot_at(SNAPSHOT, debs())
+    }
+
+    fn serve_snapshot_at(&self, timestamp: &str, debs: Vec<Deb>) -> String {
+        write_suite(&self.dir.path().join("www/snapshot/archive/debian").join(timestamp), &Suite::new("stable", debs), &[&self.key]);
+        self.server.url("/snapshot")
+    }
+
     fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[])
+    }
+
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_debclosure"))
             .args(args)
             .arg(format!("--cache-dir={}", self.dir.path().join("cache").display()))
             .current_dir(self.proj())
             .env_remove("DEBCLOSURE_MIRROR")
+            .env_remove("DEBCLOSURE_SNAPSHOT_BASE")
             .env("NO_PROXY", "127.0.0.1")
             .env("DEBCLOSURE_RETRIES", "0")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    }
+
+    /// Runs a command as `env -i` would, with only `PATH`, and the cache in
+    /// `cache` (a fresh directory name gives an empty cache).
+    fn run_in_empty_env(&self, args: &[&str], cache: &str) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_debclosure"))
+            .args(args)
+            .arg(format!("--cache-dir={}", self.dir.path().join(cache).display()))
+            .current_dir(self.proj())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .output()
             .unwrap()
     }
@@ -284,4 +322,198 @@ fn nix_output_parses_evaluates_and_builds() {
     let bad = build(&p.proj().join("wrong.nix"));
     assert!(!bad.status.success(), "a wrong hash built");
     assert!(text(&bad.stderr).contains("hash mismatch"), "{}", text(&bad.stderr));
+}
+
+/// The lock's packages, as JSON.
+fn locked_packages(lock: &str) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_str(lock).unwrap();
+    v["packages"].as_array().unwrap().clone()
+}
+
+/// `check` depends on the lock and the spec only. A spec with `snapshot` and
+/// no `snapshot-base` takes the base from `$DEBCLOSURE_SNAPSHOT_BASE` when
+/// locking; the lock records it, so that `check` in an empty environment (as
+/// in the build sandbox of the Nix library's `checkLock`) finds the lock
+/// current, while a real change is still a difference.
+#[test]
+fn snapshot_base_from_the_environment_is_recorded_so_check_needs_no_environment() {
+    let p = Project::new();
+    let base = p.serve_snapshot();
+    let snapshot = format!("snapshot = {SNAPSHOT:?}\n");
+    p.write_spec_with(&["app"], &snapshot, "");
+    assert_exit(&p.run_with(&["lock", "-q"], &[("DEBCLOSURE_SNAPSHOT_BASE", &base)]), 0);
+    let lock = p.lock_text();
+    assert!(lock.starts_with("{\n  \"version\": 2,\n"), "{lock}");
+    assert!(lock.contains(&format!("    \"snapshot\": \"{SNAPSHOT}\",\n    \"snapshot_base\": \"{base}\",\n")), "{lock}");
+    assert!(p.server.requests().iter().all(|r| !r.path.starts_with("/debian/")), "the mirror was used, not the snapshot");
+
+    // As `checkLock` runs it: offline, the pinned indices by hash, no environment.
+    let indices = p.dir.path().join("indices");
+    std::fs::create_dir_all(&indices).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&lock).unwrap();
+    for index in v["indices"].as_array().unwrap() {
+        let file = p.dir.path().join("www/snapshot/archive/debian").join(SNAPSHOT).join(index["path"].as_str().unwrap());
+        std::fs::copy(file, indices.join(index["sha256"].as_str().unwrap())).unwrap();
+    }
+    let index_dir = format!("--index-dir={}", indices.display());
+    let sandbox_check = ["check", "-q", "--offline", "--lock", "debclosure.lock", "--spec", "debclosure.toml", &index_dir];
+    assert_exit(&p.run_in_empty_env(&sandbox_check, "cache-empty"), 0);
+    // Online with an empty cache: the indices come from the recorded base.
+    let before = p.server.requests().len();
+    assert_exit(&p.run_in_empty_env(&["check", "-q"], "cache-online"), 0);
+    let fetched = &p.server.requests()[before..];
+    assert!(!fetched.is_empty() && fetched.iter().all(|r| r.path.starts_with("/snapshot/archive/debian/")), "{fetched:?}");
+    // So does `update`.
+    assert_exit(&p.run_in_empty_env(&["update", "-q", "--dry-run"], "cache-update"), 0);
+
+    // The spec naming the same base is no difference; another base is.
+    p.write_spec_with(&["app"], &format!("{snapshot}snapshot-base = \"{base}/\"\n"), "");
+    assert_exit(&p.run_in_empty_env(&sandbox_check, "cache-empty"), 0);
+    p.write_spec_with(&["app"], &format!("{snapshot}snapshot-base = \"http://127.0.0.1:9/elsewhere\"\n"), "");
+    let out = p.run_in_empty_env(&sandbox_check, "cache-empty");
+    assert_exit(&out, 1);
+    assert!(text(&out.stdout).contains("request snapshot_base: "), "{}", text(&out.stdout));
+
+    // A real change is still one.
+    p.write_spec_with(&["app", "tool"], &snapshot, "");
+    let out = p.run_in_empty_env(&sandbox_check, "cache-empty");
+    assert_exit(&out, 1);
+    assert!(text(&out.stdout).contains("request packages: [\"app\"] -> [\"app\",\"tool\"]"), "{}", text(&out.stdout));
+
+    // The Nix library's checkLock, with this debclosure, in Nix's build
+    // environment: fetches the pinned indices (from the snapshot prefix, the
+    // test's stand-in for fetchurl taking the last URL) and passes; fails
+    // once the spec changes.
+    p.write_spec_with(&["app"], &snapshot, "");
+    let Some(mut nix) = nix_support::Nix::find("snapshot_base_from_the_environment_is_recorded_so_check_needs_no_environment") else {
+        return;
+    };
+    let tool = p.dir.path().join("tool");
+    std::fs::create_dir_all(tool.join("bin")).unwrap();
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_debclosure"));
+    std::os::unix::fs::symlink(&exe, tool.join("bin/debclosure")).unwrap();
+    nix.allow_in_builds(&tool);
+    nix.allow_in_builds(exe.parent().unwrap());
+    let expr = r#"(import (path repo + "/nix") {
+        pkgs = pkgs // {
+          fetchurl = a: import <nix/fetchurl.nix> {
+            url = builtins.elemAt a.urls (builtins.length a.urls - 1);
+            inherit (a) sha256 name;
+          };
+        };
+        debclosure = tool;
+      }).checkLock { lock = path lock; spec = path spec; }"#;
+    let spec = p.proj().join("debclosure.toml");
+    let args = |spec: &Path| {
+        [("tool", tool.to_str().unwrap().to_owned()), ("lock", p.lock_path().to_str().unwrap().to_owned()), ("spec", spec.to_str().unwrap().to_owned())]
+    };
+    let build = |spec: &Path| {
+        let args = args(spec);
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        nix.build(expr, "builtin", &args)
+    };
+    let outs = build(&spec).unwrap();
+    assert!(outs[0].ends_with("-debclosure-check-lock"), "{outs:?}");
+    let edited = p.proj().join("edited.toml");
+    std::fs::write(&edited, std::fs::read_to_string(&spec).unwrap().replace("[\"app\"]", "[\"app\", \"tool\"]")).unwrap();
+    let err = build(&edited).expect_err("a changed spec fails the check");
+    assert!(err.contains("request packages: ") && err.contains("debclosure.lock is stale"), "{err}");
+}
+
+/// Locks that still build in five years: with `snapshot` and `snapshot-base`
+/// in the spec, each package's URLs are the distribution's mirror, then the
+/// snapshot archive at that time, in that order, from `debclosure nix` and
+/// from the Nix library alike.
+#[test]
+fn snapshot_locks_list_the_mirror_then_the_snapshot() {
+    let p = Project::new();
+    let base = p.serve_snapshot();
+    p.write_spec_with(&["app"], &format!("snapshot = {SNAPSHOT:?}\nsnapshot-base = \"{base}/\"\n"), "");
+    assert_exit(&p.run(&["lock", "-q"]), 0);
+    let lock = p.lock_text();
+    let out = run_plain(&p.proj(), &["nix"]);
+    assert_exit(&out, 0);
+    let rendered = text(&out.stdout);
+    let packages = locked_packages(&lock);
+    assert_eq!(packages.len(), 4, "{lock}");
+    let mut expected = Vec::new();
+    for package in &packages {
+        let file = package["filename"].as_str().unwrap();
+        let urls = vec![format!("mirror://debian/{file}"), format!("{base}/archive/debian/{SNAPSHOT}/{file}")];
+        let block = format!("      urls = [\n        {:?}\n        {:?}\n      ];\n", urls[0], urls[1]);
+        assert!(rendered.contains(&block), "{file}: expected\n{block}in\n{rendered}");
+        assert!(p.dir.path().join("www/snapshot/archive/debian").join(SNAPSHOT).join(file).is_file(), "the snapshot serves {file}");
+        expected.push(urls);
+    }
+    assert_eq!(rendered.matches("        \"").count(), 2 * packages.len(), "{rendered}");
+
+    // `update --snapshot` moves the snapshot URLs to the new time and keeps the base.
+    let later = "20260101T000000Z";
+    let mut newer = debs();
+    newer.iter_mut().find(|d| d.name == "libfoo").unwrap().version = "1.3-1".into();
+    p.serve_snapshot_at(later, newer);
+    let out = p.run(&["update", "-q", "--snapshot", later]);
+    assert_exit(&out, 0);
+    assert!(text(&out.stdout).contains("^ libfoo 1.2-1 -> 1.3-1"), "{}", text(&out.stdout));
+    let updated = p.lock_text();
+    assert!(updated.contains(&format!("\"snapshot_base\": \"{base}\",")), "{updated}");
+    assert!(updated.contains(&format!("\"mirror://debian\",\n        \"{base}/archive/debian/{later}\"\n")), "{updated}");
+    assert!(!updated.contains(SNAPSHOT), "{updated}");
+    std::fs::write(p.lock_path(), &lock).unwrap();
+
+    let Some(nix) = nix_support::Nix::find("snapshot_locks_list_the_mirror_then_the_snapshot") else { return };
+    let got = nix
+        .eval(
+            "map (s: s.urls) (builtins.concatLists (lib.fetchSpecsFromLock { lock = path lock; }))",
+            "args",
+            &[("lock", p.lock_path().to_str().unwrap())],
+        )
+        .unwrap();
+    assert_eq!(got, serde_json::json!(expected));
+}
+
+/// `mirror://ubuntu` serves amd64 and i386 only; Ubuntu's other
+/// architectures are in a separate ports archive. An Ubuntu spec for one of
+/// them must say where its archives are for the generated Nix.
+#[test]
+fn ubuntu_ports_architectures_need_url_prefixes() {
+    let p = Project::new();
+    let mut ports_debs = debs();
+    for deb in &mut ports_debs {
+        deb.arch = "arm64".into();
+    }
+    let mut suite = Suite::new("stable", ports_debs);
+    suite.arch = "arm64".into();
+    write_suite(&p.dir.path().join("www/ubuntu-ports"), &suite, &[&p.key]);
+    let ports = p.server.url("/ubuntu-ports");
+    let keyring = p.keyring.display().to_string();
+    let spec = format!(
+        "distribution = \"ubuntu\"\narchitecture = \"arm64\"\npackages = [\"app\"]\nkeyring = [{keyring:?}]\n\n[[source]]\nsuites = [\"stable\"]\nmirror = {ports:?}\n"
+    );
+    std::fs::write(p.proj().join("debclosure.toml"), &spec).unwrap();
+    let refused = |out: &Output, archive: &str| {
+        assert_exit(out, 2);
+        let err = text(&out.stderr);
+        let what = format!("architecture arm64: mirror://ubuntu serves amd64 and i386 only, and no [url-prefixes] entry names where to download archive {archive} from");
+        assert!(err.contains(&what), "{err}");
+        assert!(err.contains("\nhint: ") && err.contains("[url-prefixes]") && err.contains("your Ubuntu ports mirror"), "{err}");
+    };
+    refused(&p.run(&["lock", "-q"]), "ubuntu");
+    assert!(!p.lock_path().exists());
+    assert!(p.server.requests().is_empty(), "refused before any download");
+    // Without a spec there is no [url-prefixes]: refused the same way (a
+    // ports archive says the distribution is Ubuntu).
+    let source = format!("{ports} stable main");
+    let flags = ["lock", "-q", "--arch=arm64", "--source", &source, "--keyring", &keyring, "-o", "flags.lock", "app"];
+    refused(&p.run(&flags), "ubuntu-ports");
+    assert!(!p.proj().join("flags.lock").exists());
+
+    // With the ports mirror as the archive's URL prefix, it locks.
+    std::fs::write(p.proj().join("debclosure.toml"), format!("{spec}\n[url-prefixes]\nubuntu = [{ports:?}]\n")).unwrap();
+    assert_exit(&p.run(&["lock", "-q"]), 0);
+    let out = run_plain(&p.proj(), &["nix"]);
+    assert_exit(&out, 0);
+    let rendered = text(&out.stdout);
+    assert!(rendered.contains(&format!("\"{ports}/pool/main/a/app/app_1.0-1_arm64.deb\"")), "{rendered}");
+    assert!(!rendered.contains("mirror://"), "{rendered}");
 }

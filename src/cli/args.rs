@@ -204,7 +204,7 @@ pub struct LockArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Distribution, without a spec [default: ubuntu when an archive is named
-    /// ubuntu, else debian].
+    /// ubuntu or ubuntu-ports, else debian].
     #[arg(long, value_enum)]
     pub distribution: Option<DistributionArg>,
     /// Target architecture, without a spec [default: the host's].

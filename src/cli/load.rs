@@ -92,8 +92,15 @@ pub fn architecture(args: &IndexArgs) -> String {
     args.arch.clone().unwrap_or_else(host_architecture)
 }
 
+/// An environment variable, when set to something other than white space.
 pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The snapshot archive's base URL: the first of `given` (flag, spec or
+/// lock, in the caller's order), else `$DEBCLOSURE_SNAPSHOT_BASE`.
+pub fn snapshot_base(given: &[Option<&str>]) -> Option<String> {
+    given.iter().flatten().next().map(|s| (*s).to_owned()).or_else(|| env("DEBCLOSURE_SNAPSHOT_BASE"))
 }
 
 /// The bound on a decompressed index, in bytes: `DEBCLOSURE_MAX_INDEX_SIZE`,
@@ -141,11 +148,14 @@ pub fn archives(o: &OnlineArgs) -> Result<Vec<ArchiveSource>> {
         }
     }
     if let Some(ts) = &o.snapshot {
-        let base = o.snapshot_base.clone().or_else(|| env("DEBCLOSURE_SNAPSHOT_BASE")).with_context(|| {
+        let base = snapshot_base(&[o.snapshot_base.as_deref()]).with_context(|| {
             "--snapshot needs the snapshot archive's base URL: pass --snapshot-base URL or set DEBCLOSURE_SNAPSHOT_BASE"
         })?;
         for s in &mut out {
-            s.uri = snapshot_uri(&base, &s.archive(), ts);
+            // The snapshot's URL ends in the timestamp: keep the archive's name.
+            let archive = s.archive();
+            s.uri = snapshot_uri(&base, &archive, ts);
+            s.name = Some(archive);
         }
     }
     Ok(out)

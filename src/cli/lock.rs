@@ -10,15 +10,15 @@ use debclosure::decompress;
 use debclosure::diff::{diff_closures, diff_requests, LockDiff};
 use debclosure::fetch::{redact_url, sha256_hex, Bucket, Cache, FetchError, FetchOptions, Fetcher};
 use debclosure::index::{Index, IndexSource};
-use debclosure::lock::{Distribution, LockFile, LockedSource, Request, LOCK_VERSION};
+use debclosure::lock::{Distribution, LockFile, LockedSource, Request};
 use debclosure::nix::{render_fetchurl_groups, NixError, UrlStyle};
 use debclosure::output::render_json;
 use debclosure::resolve::{resolve_closure, Why};
 use debclosure::sources::{self, ArchiveSource};
-use debclosure::spec::{default_url_prefixes, Spec};
+use debclosure::spec::{canonical_snapshot_base, default_url_prefixes, Spec};
 
 use super::args::{CheckArgs, DiffArgs, DistributionArg, LockArgs, NixArgs, OnlineArgs, ReportFormat, UpdateArgs, WhyArgs};
-use super::load::{archives, env, fetch, max_index_size, runtime, snapshot_uri};
+use super::load::{archives, env, fetch, max_index_size, runtime, snapshot_base, snapshot_uri};
 use super::progress::Progress;
 use super::{write_output, ExitStatus};
 
@@ -39,26 +39,24 @@ fn spec_beside(lock: &Path) -> Option<PathBuf> {
     spec.is_file().then_some(spec)
 }
 
-fn snapshot_base(online: &OnlineArgs, spec: Option<&Spec>) -> Option<String> {
-    online
-        .snapshot_base
-        .clone()
-        .or_else(|| spec.and_then(|s| s.snapshot_base.clone()))
-        .or_else(|| env("DEBCLOSURE_SNAPSHOT_BASE"))
+fn spec_snapshot_base(spec: Option<&Spec>) -> Option<&str> {
+    spec.and_then(|s| s.snapshot_base.as_deref())
 }
 
 /// Where to download each archive of `request` from: the spec's or the
 /// flags' mirror for it, `$DEBCLOSURE_MIRROR` for the main archive, or the
 /// machine's apt source of that archive; the snapshot archive when the
-/// request has a snapshot.
+/// request has a snapshot (`--snapshot-base`, the spec's, the environment's,
+/// then the one the lock recorded: the spec and environment may hold
+/// credentials, which the lock does not).
 fn locate(request: &Request, known: &BTreeMap<String, String>, online: &OnlineArgs, spec: Option<&Spec>) -> Result<Vec<ArchiveSource>> {
     let system = sources::system_sources(Path::new("/")).unwrap_or_default();
     let mut out = Vec::new();
     for s in &request.sources {
         let uri = if let Some(ts) = &request.snapshot {
-            let base = snapshot_base(online, spec).context(
-                "the request has a snapshot: pass --snapshot-base URL or set DEBCLOSURE_SNAPSHOT_BASE",
-            )?;
+            let base = snapshot_base(&[online.snapshot_base.as_deref(), spec_snapshot_base(spec)])
+                .or_else(|| request.snapshot_base.clone())
+                .context("the request has a snapshot: pass --snapshot-base URL or set DEBCLOSURE_SNAPSHOT_BASE")?;
             snapshot_uri(&base, &s.archive, ts)
         } else if let Some(uri) = known.get(&s.archive) {
             uri.clone()
@@ -72,7 +70,15 @@ fn locate(request: &Request, known: &BTreeMap<String, String>, online: &OnlineAr
                 s.archive
             );
         };
-        out.push(ArchiveSource { uri, suites: s.suites.clone(), components: s.components.clone(), signed_by: None });
+        // Named as the request names it, whatever the URL ends in (a
+        // snapshot's timestamp, a mirror's own path).
+        out.push(ArchiveSource {
+            uri,
+            suites: s.suites.clone(),
+            components: s.components.clone(),
+            signed_by: None,
+            name: Some(s.archive.clone()),
+        });
     }
     Ok(out)
 }
@@ -101,7 +107,7 @@ fn compute(request: &Request, located: &[ArchiveSource], online: &OnlineArgs) ->
     let index = Index::build(&fetched.sources, &request.architecture)?;
     let closure = resolve_closure(&index, &request.requested()?, &request.options())?;
     let lock = LockFile {
-        version: LOCK_VERSION,
+        version: request.format_version(),
         request: request.clone(),
         request_sha256: request.digest(),
         releases: fetched.releases,
@@ -124,7 +130,9 @@ pub fn lock(args: LockArgs) -> Result<ExitStatus> {
     let (request, known, spec, output) = match &spec_path {
         Some(path) => {
             let spec = read_spec(path)?;
-            let base = snapshot_base(&args.online, Some(&spec));
+            // The spec's own snapshot-base comes first; the lock records
+            // whichever is used, so that `check` needs no environment.
+            let base = snapshot_base(&[args.online.snapshot_base.as_deref()]);
             let request = spec.request(&host, base.as_deref())?;
             let known = spec.mirrors();
             let output = args.output.clone().unwrap_or_else(|| path.with_file_name("debclosure.lock"));
@@ -143,15 +151,16 @@ pub fn lock(args: LockArgs) -> Result<ExitStatus> {
             let distribution = match args.distribution {
                 Some(DistributionArg::Ubuntu) => Distribution::Ubuntu,
                 Some(DistributionArg::Debian) => Distribution::Debian,
-                None if sources.iter().any(|s| s.archive == "ubuntu") => Distribution::Ubuntu,
+                None if sources.iter().any(|s| s.archive == "ubuntu" || s.archive == "ubuntu-ports") => Distribution::Ubuntu,
                 None => Distribution::Debian,
             };
-            let base = snapshot_base(&args.online, None);
+            let base = snapshot_base(&[args.online.snapshot_base.as_deref()]);
             let request = Request {
                 distribution,
                 architecture: host.clone(),
                 url_prefixes: default_url_prefixes(distribution, &sources, snapshot.as_deref(), base.as_deref()),
                 sources,
+                snapshot_base: snapshot.as_ref().and(base.as_deref()).map(canonical_snapshot_base),
                 snapshot,
                 packages: names,
                 preferences: options.preferences,
@@ -164,6 +173,9 @@ pub fn lock(args: LockArgs) -> Result<ExitStatus> {
             (request, known, None, args.output.clone().unwrap_or_else(|| PathBuf::from("debclosure.lock")))
         }
     };
+    // Without a spec there is no [url-prefixes] to give.
+    let no_prefixes = BTreeMap::new();
+    request.check_ports(spec.as_ref().map_or(&no_prefixes, |s| &s.url_prefixes))?;
     let mut online = args.online.clone();
     if let Some(spec) = &spec {
         if online.keyrings.is_empty() {
@@ -192,13 +204,18 @@ pub fn update(args: UpdateArgs) -> Result<ExitStatus> {
     let mut request = old.request.clone();
     if let Some(ts) = &args.online.snapshot {
         request.snapshot = Some(ts.clone());
-        let base = snapshot_base(&args.online, spec.as_ref());
+    }
+    if request.snapshot.is_some() && request.snapshot_base.is_none() {
+        // A new snapshot, or a lock of format version 1, which did not
+        // record its base: record the one in use, as `lock` would.
+        let base = snapshot_base(&[spec_snapshot_base(spec.as_ref()), args.online.snapshot_base.as_deref()]);
+        request.snapshot_base = base.as_deref().map(canonical_snapshot_base);
+    }
+    if let (Some(base), Some(old_ts), Some(ts)) = (&request.snapshot_base, &old.request.snapshot, &request.snapshot) {
         for (archive, prefixes) in &mut request.url_prefixes {
-            if let (Some(base), Some(old_ts)) = (&base, &old.request.snapshot) {
-                let old_url = snapshot_uri(base, archive, old_ts);
-                for p in prefixes.iter_mut().filter(|p| **p == old_url) {
-                    *p = snapshot_uri(base, archive, ts);
-                }
+            let old_url = snapshot_uri(base, archive, old_ts);
+            for p in prefixes.iter_mut().filter(|p| **p == old_url) {
+                *p = snapshot_uri(base, archive, ts);
             }
         }
     }
@@ -327,8 +344,20 @@ pub fn check(args: CheckArgs) -> Result<ExitStatus> {
         diff.request.push("request_sha256: the request was edited after the lock was written".into());
     }
     if let Some(spec) = &spec {
-        let base = snapshot_base(&args.online, Some(spec));
-        let wanted = spec.request(&lock.request.architecture, base.as_deref())?;
+        // What the spec leaves open, the lock says as it was resolved: a
+        // snapshot base from the environment when locking is no difference,
+        // and the environment `check` runs in (a build sandbox) does not
+        // matter. A spec that names another base is a difference.
+        let recorded = lock.request.snapshot_base.as_deref();
+        let base = match recorded {
+            Some(base) => Some(base.to_owned()),
+            // Format version 1 did not record it: as before, the flag or environment.
+            None => snapshot_base(&[args.online.snapshot_base.as_deref()]),
+        };
+        let mut wanted = spec.request(&lock.request.architecture, base.as_deref())?;
+        if recorded.is_none() {
+            wanted.snapshot_base = None;
+        }
         diff.request.extend(diff_requests(&lock.request, &wanted));
     }
     // Pinned files are trusted by their hashes alone: no Release, no clock.
