@@ -4,9 +4,9 @@
 #   debclosureLib.debsFromLock { lock = ./debclosure.lock; }
 #
 # `debclosure` is the command the derivations run (closureGenerator,
-# checkLock); by default it is built from this repository with `pkgs`.
-# Functions that only read a lock (debsFromLock, fetchSpecsFromLock,
-# diskImageFromLock) never build it.
+# checkLock, and diskImageFromLock inside its VM); by default it is built
+# from this repository with `pkgs`. Functions that only read a lock
+# (debsFromLock, fetchSpecsFromLock) never build it.
 { pkgs
 , debclosure ? pkgs.callPackage ./package.nix { }
 }:
@@ -34,9 +34,10 @@ let
       inherit (self) fetchSpecsFromLock;
     };
 
-    # { lock, name, fullName, size ? 4096, ... } -> disk image
+    # { lock, name, fullName, size ? 4096, installer ? "debclosure", ... } -> disk image
     diskImageFromLock = import ./disk-image-from-lock.nix {
-      inherit (pkgs) vmTools;
+      inherit (pkgs) lib stdenv vmTools writeText util-linux dpkg gnutar;
+      inherit debclosure;
       inherit (self) debsFromLock;
     };
 

@@ -949,7 +949,9 @@ impl<'t> Mounts<'t> {
         if let Some(e) = first_error {
             return Err(e);
         }
-        let left = mounts_under(&self.root);
+        // The root itself may be a mount point (--in-place on a mounted
+        // file system); what this run mounted is under it.
+        let left: Vec<PathBuf> = mounts_under(&self.root).into_iter().filter(|p| *p != self.root).collect();
         if !left.is_empty() {
             return Err(RootfsError::StillMounted { dir: self.root.clone(), mounts: left });
         }

@@ -36,6 +36,19 @@ pub fn text(bytes: &[u8]) -> String {
 pub struct Nix {
     dir: tempfile::TempDir,
     sandbox_paths: Vec<PathBuf>,
+    builds: Builds,
+}
+
+/// How builds run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Builds {
+    /// In Nix's sandbox, with a chroot store at `DIR/store` whose paths
+    /// read `/nix/store/...`.
+    Sandboxed,
+    /// As root on this machine, without the sandbox, in a store whose paths
+    /// are its real paths (`DIR/s/...`): for the test doubles of vmTools,
+    /// whose "VM" mounts and chroots.
+    AsRoot,
 }
 
 impl Nix {
@@ -49,7 +62,26 @@ impl Nix {
             eprintln!("NOTICE: nix-instantiate not found; skipping {test} (set CI to make this an error)");
             return None;
         }
-        Some(Nix { dir: tempfile::tempdir().expect("temporary directory"), sandbox_paths: Vec::new() })
+        Some(Nix { dir: tempfile::tempdir().expect("temporary directory"), sandbox_paths: Vec::new(), builds: Builds::Sandboxed })
+    }
+
+    /// Like [`Nix::find`], for builds that run vmTools' doubles: they need
+    /// root (without it, a notice and `None`, or a failure when `CI` is set).
+    pub fn find_as_root(test: &str) -> Option<Nix> {
+        extern "C" {
+            fn geteuid() -> u32;
+        }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if unsafe { geteuid() } != 0 {
+            if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+                panic!("{test} needs root (it mounts and chroots), and CI is set");
+            }
+            eprintln!("NOTICE: not root; skipping {test} (set CI to make this an error)");
+            return None;
+        }
+        let mut nix = Nix::find(test)?;
+        nix.builds = Builds::AsRoot;
+        Some(nix)
     }
 
     /// A directory that builds may read (bind-mounted into the build's root).
@@ -63,7 +95,10 @@ impl Nix {
 
     /// The real location of a store path of the temporary store.
     pub fn real(&self, store_path: &str) -> PathBuf {
-        self.store().join(store_path.trim_start_matches('/'))
+        match self.builds {
+            Builds::Sandboxed => self.store().join(store_path.trim_start_matches('/')),
+            Builds::AsRoot => PathBuf::from(store_path),
+        }
     }
 
     pub fn command(&self, program: &str) -> Command {
@@ -73,9 +108,22 @@ impl Nix {
             sandbox.push_str(p.to_str().expect("UTF-8 path"));
         }
         let mut c = Command::new(program);
-        c.arg("--store")
-            .arg(self.store())
-            .args(["--option", "substituters", ""])
+        match self.builds {
+            Builds::Sandboxed => {
+                c.arg("--store").arg(self.store());
+            }
+            Builds::AsRoot => {
+                let d = self.dir.path().display();
+                c.arg("--store")
+                    .arg(format!("local?store={d}/s&state={d}/state&log={d}/log"))
+                    .args(["--option", "sandbox", "false"])
+                    // A VM's dpkg makes setuid files, which Nix's seccomp
+                    // filter would refuse.
+                    .args(["--option", "filter-syscalls", "false"])
+                    .args(["--option", "system-features", "kvm"]);
+            }
+        }
+        c.args(["--option", "substituters", ""])
             // Builds run as the user running the tests: a fresh machine has
             // no `nixbld` group (the nix-bin package does not create it).
             .args(["--option", "build-users-group", ""])
@@ -129,7 +177,7 @@ impl Drop for Nix {
     fn drop(&mut self) {
         // Store paths are read-only; make them removable for the temporary
         // directory's own cleanup (which matters when not running as root).
-        let _ = Command::new("chmod").arg("-R").arg("u+w").arg(self.store()).status();
+        let _ = Command::new("chmod").arg("-R").arg("u+w").arg(self.dir.path()).status();
     }
 }
 
@@ -152,3 +200,20 @@ in
     )
 }
 
+
+/// A directory `DIR/bin/debclosure` for the library's `debclosure` argument:
+/// the binary under test, or a script standing in for it.
+pub fn tool_dir(parent: &Path, name: &str, script: Option<&str>) -> PathBuf {
+    let dir = parent.join(name);
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    let exe = dir.join("bin/debclosure");
+    match script {
+        Some(script) => {
+            std::fs::write(&exe, script).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        None => std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_debclosure"), &exe).unwrap(),
+    }
+    dir
+}
