@@ -215,16 +215,11 @@ fn a_truncated_or_oversized_bz2_list_is_refused() {
     assert!(!out_file.exists());
 }
 
-/// A directory `DIR/bin/debclosure` (the debug binary) for the library's
-/// `debclosure` argument, readable in builds.
+/// [`nix_support::tool_dir`] with the debug binary, readable in builds.
 fn tool_dir(nix: &mut Nix, parent: &Path) -> PathBuf {
-    let dir = parent.join("tool");
-    fs::create_dir_all(dir.join("bin")).unwrap();
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_debclosure"));
-    std::os::unix::fs::symlink(&exe, dir.join("bin/debclosure")).unwrap();
     nix.allow_in_builds(parent);
-    nix.allow_in_builds(exe.parent().unwrap());
-    dir
+    nix.allow_in_builds(Path::new(env!("CARGO_BIN_EXE_debclosure")).parent().unwrap());
+    nix_support::tool_dir(parent, "tool", None)
 }
 
 /// `closureGenerator` with `args` (Nix attributes; `tool` and `list0`,

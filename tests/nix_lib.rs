@@ -23,7 +23,7 @@ use std::process::Output;
 use common::{sample, TestServer};
 use debclosure::lock::LockFile;
 use debclosure::nix::{join_url, render_fetchurl_groups, store_name, UrlStyle};
-use nix_support::{current_system, fixture, repo, sha256_hex, text, Nix};
+use nix_support::{current_system, fixture, repo, sha256_hex, text, tool_dir, Nix};
 use serde_json::{json, Value};
 
 /// One package of a test lock.
@@ -302,8 +302,8 @@ fn bad_locks_are_refused_with_a_reason() {
     let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "newer",
-            Box::new(|v| v["version"] = json!(2)),
-            "lock format version 2 is newer than this nix/ library reads (1)",
+            Box::new(|v| v["version"] = json!(3)),
+            "lock format version 3 is newer than this nix/ library reads (2)",
         ),
         ("zero", Box::new(|v| v["version"] = json!(0)), "unsupported lock format version 0"),
         (
@@ -409,55 +409,63 @@ fn disk_image_from_lock_passes_arguments_through() {
     let Some(nix) = Nix::find("disk_image_from_lock_passes_arguments_through") else { return };
     let lock = fixture("bookworm.lock");
     let lock = lock.to_str().unwrap();
+    // With the nixpkgs doubles: the derivation runInLinuxVM makes, its
+    // attributes as the builder sees them.
     let got = nix
         .eval(
-            r#"let image = lib.diskImageFromLock { lock = path lock; name = "img"; fullName = "Image"; memSize = 1024; postInstall = "echo done"; };
-               in { inherit image; debs = lib.debsFromLock { lock = path lock; }; }"#,
-            "args",
+            r#"let
+                 image = lib.diskImageFromLock {
+                   lock = path lock; name = "img"; fullName = "Image"; size = 8192;
+                   memSize = 1024; QEMU_OPTS = "-smp 2"; postInstall = "echo done"; extra = "kept";
+                 };
+                 # As `derivation` passes a nested list: flattened.
+                 flatten = x: if builtins.isList x then builtins.concatMap flatten x else [ x ];
+                 names = xs: map (d: if builtins.isString d then d else d.name) (flatten xs);
+                 lenient = lib.diskImageFromLock { lock = path lock; name = "l"; fullName = "L"; installer = "vmtools"; };
+               in {
+                 inherit (image.drvAttrs) name memSize QEMU_OPTS postInstall extra requiredSystemFeatures;
+                 inherit (image) fullName;
+                 debs = names image.drvAttrs.debs;
+                 groups = map names (lib.debsFromLock { lock = path lock; });
+                 preVM = image.drvAttrs.preVM;
+                 buildCommand = image.drvAttrs.origArgs != [ ] && builtins.isString image.drvAttrs.buildCommand;
+                 usesRootfs = builtins.match ".*debclosure rootfs --in-place.*" image.drvAttrs.buildCommand != null;
+                 lenientDebs = names lenient.drvAttrs.debs;
+                 lenientName = lenient.drvAttrs.name;
+               }"#,
+            "drv",
             &[("lock", lock)],
         )
         .unwrap();
-    let image = got["image"].as_object().unwrap();
-    let keys: Vec<&str> = image.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["debs", "fullName", "memSize", "name", "postInstall", "size", "stub"]);
-    assert_eq!(image["stub"], "fillDiskWithDebs");
-    assert_eq!(image["debs"], got["debs"]);
-    assert_eq!((image["name"].as_str(), image["fullName"].as_str()), (Some("img"), Some("Image")));
-    assert_eq!((image["size"].as_u64(), image["memSize"].as_u64()), (Some(4096), Some(1024)));
-    assert_eq!(image["postInstall"], "echo done");
+    assert_eq!(got["name"], "img");
+    assert_eq!(got["fullName"], "Image");
+    assert_eq!(got["memSize"], 1024);
+    assert_eq!(got["QEMU_OPTS"], "-smp 2 -m 1024", "runInLinuxVM adds the memory size");
+    assert_eq!(got["postInstall"], "echo done");
+    assert_eq!(got["extra"], "kept", "other arguments reach the derivation");
+    assert_eq!(got["requiredSystemFeatures"], json!(["kvm"]));
+    assert!(got["preVM"].as_str().unwrap().contains("echo 8192 >"), "the size reaches createEmptyImage: {}", got["preVM"]);
+    assert!(got["preVM"].as_str().unwrap().contains("Image"), "{}", got["preVM"]);
+    assert_eq!(got["buildCommand"], true);
+    assert_eq!(got["usesRootfs"], true);
+    let groups: Vec<Vec<Value>> = serde_json::from_value(got["groups"].clone()).unwrap();
+    assert_eq!(groups.len(), 2);
+    assert_eq!(got["debs"], json!(groups.concat()), "every .deb, for --debs-from");
+    // The lenient path: nixpkgs' `|`-separated groups survive its `// args`.
+    let mut interspersed = groups[0].clone();
+    interspersed.push(json!("|"));
+    interspersed.extend(groups[1].clone());
+    assert_eq!(got["lenientDebs"], json!(interspersed));
+    assert_eq!(got["lenientName"], "l");
 
-    let got = nix
-        .eval(
-            r#"(lib.diskImageFromLock { lock = path lock; name = "i"; fullName = "I"; size = 8192; }).size"#,
-            "args",
-            &[("lock", lock)],
-        )
-        .unwrap();
-    assert_eq!(got, 8192);
-    let err = nix
-        .eval(
-            r#"lib.diskImageFromLock { lock = path lock; name = "i"; fullName = "I"; debs = [ ]; }"#,
-            "args",
-            &[("lock", lock)],
-        )
-        .unwrap_err();
-    assert!(err.contains("give `lock`, not `debs`"), "{err}");
-}
-
-/// A directory `DIR/bin/debclosure` for the library's `debclosure` argument.
-fn tool_dir(parent: &Path, name: &str, script: Option<&str>) -> PathBuf {
-    let dir = parent.join(name);
-    fs::create_dir_all(dir.join("bin")).unwrap();
-    let exe = dir.join("bin/debclosure");
-    match script {
-        Some(script) => {
-            fs::write(&exe, script).unwrap();
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        None => std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_debclosure"), &exe).unwrap(),
+    for (body, message) in [
+        (r#"lib.diskImageFromLock { lock = path lock; name = "i"; fullName = "I"; debs = [ ]; }"#, "give `lock`, not `debs`"),
+        (r#"lib.diskImageFromLock { lock = path lock; name = "i"; fullName = "I"; installer = "dpkg"; }"#, "installer must be"),
+        (r#"lib.diskImageFromLock { lock = path lock; name = "i"; }"#, "fullName"),
+    ] {
+        let err = nix.eval(body, "drv", &[("lock", lock)]).unwrap_err();
+        assert!(err.contains(message), "{body}: {err}");
     }
-    dir
 }
 
 /// A stand-in for `debclosure check` that checks its arguments and the index
