@@ -18,7 +18,7 @@ mod nix_support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 
 use common::{sample, TestServer};
 use debclosure::lock::LockFile;
@@ -684,6 +684,59 @@ fn flake_metadata_and_show_leave_the_lock_alone() {
     assert!(show.get("lib").is_some(), "{show}");
 
     assert_eq!(fs::read(&lock_path).unwrap(), before, "flake.lock is unchanged");
+}
+
+/// `nix flake check --no-build` on `flake`, with the doubles as nixpkgs
+/// (for the example flake, as its debclosure input's nixpkgs, which it
+/// follows, and this checkout as debclosure).
+fn flake_check(nix: &Nix, flake: &Path, stub: &Path, example: bool) -> Output {
+    let mut c = nix.flake();
+    c.args(["flake", "check", "--no-build"]).arg(flake);
+    if example {
+        // git+file: only the tracked files (path: would copy target/ too).
+        c.args(["--override-input", "debclosure"]).arg(format!("git+file://{}", repo().display()));
+        c.args(["--override-input", "debclosure/nixpkgs"]).arg(format!("path:{}", stub.display()));
+    } else {
+        c.args(["--override-input", "nixpkgs"]).arg(format!("path:{}", stub.display()));
+    }
+    c.arg("--no-write-lock-file").output().expect("run nix")
+}
+
+#[test]
+fn flakes_pass_flake_check_with_the_doubles() {
+    let Some(nix) = Nix::find("flakes_pass_flake_check_with_the_doubles") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let stub = stub_nixpkgs(dir.path());
+    let out = flake_check(&nix, &repo(), &stub, false);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = flake_check(&nix, &repo().join("examples/flake"), &stub, true);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // The doubles fail where nixpkgs fails: runInLinuxImage without
+    // diskImageFormat, as the example first had it.
+    let copy = dir.path().join("examples");
+    for sub in ["flake", "bookworm"] {
+        fs::create_dir_all(copy.join(sub)).unwrap();
+        for entry in fs::read_dir(repo().join("examples").join(sub)).unwrap() {
+            let entry = entry.unwrap();
+            fs::copy(entry.path(), copy.join(sub).join(entry.file_name())).unwrap();
+        }
+    }
+    // A git repository, so that the flake in flake/ may read ../bookworm.
+    let git = |args: &[&str]| {
+        let out = Command::new("git").args(args).current_dir(&copy).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+    };
+    git(&["init", "-q"]);
+    let flake = copy.join("flake/flake.nix");
+    let original = fs::read_to_string(&flake).unwrap();
+    let edited = original.replace("diskImageFormat = \"qcow2\";", "");
+    assert_ne!(edited, original);
+    fs::write(&flake, edited).unwrap();
+    git(&["add", "-A"]);
+    let out = flake_check(&nix, &copy.join("flake"), &stub, true);
+    assert!(!out.status.success(), "flake check passed without diskImageFormat");
+    assert!(text(&out.stderr).contains("diskImageFormat"), "{}", text(&out.stderr));
 }
 
 /// The files a flake copy needs (the tool's sources only for `package`).

@@ -24,8 +24,9 @@
     in
     {
       packages.${system} = rec {
-        # vmTools.fillDiskWithDebs with the lock's .debs, one dpkg --install
-        # per install group.
+        # In vmTools' VM: `debclosure rootfs --in-place` installs the lock's
+        # .debs on the new disk, one dpkg --install per install group, and
+        # fails the build if any maintainer script fails.
         bookworm = debclosureLib.diskImageFromLock {
           inherit lock;
           name = "debian-12-bookworm-amd64";
@@ -38,6 +39,7 @@
         uname = pkgs.vmTools.runInLinuxImage (pkgs.stdenv.mkDerivation {
           name = "bookworm-uname";
           diskImage = bookworm;
+          diskImageFormat = "qcow2";
           dontUnpack = true;
           buildPhase = "uname -a > uname.txt; dpkg-query -W > packages.txt";
           installPhase = "mkdir -p $out && cp uname.txt packages.txt $out/";
