@@ -2,7 +2,7 @@
 //!
 //! For each suite: download `InRelease` (or `Release` + `Release.gpg`),
 //! verify its signature against the keyring, check `Date` and `Valid-Until`;
-//! then for each component take `Packages.xz`, `.gz` or plain, as the Release
+//! then for each component take `Packages.xz`, `.gz`, `.bz2` or plain, as the Release
 //! lists them (through `by-hash` when it says `Acquire-By-Hash: yes`), check
 //! size and SHA256 against the Release, decompress, and check the SHA256 of
 //! the content where the Release lists it. Nothing unverified is used or
@@ -314,7 +314,7 @@ async fn fetch_packages(
     let dir = format!("{component}/binary-{}", options.architecture);
     let plain = format!("{dir}/Packages");
     let release_url = format!("{}/{}", archive.uri, release_record.path);
-    let entry = ["Packages.xz", "Packages.gz", "Packages"]
+    let entry = ["Packages.xz", "Packages.gz", "Packages.bz2", "Packages"]
         .iter()
         .find_map(|f| release.file(&format!("{dir}/{f}")))
         .ok_or_else(|| ArchiveError::NoIndex {

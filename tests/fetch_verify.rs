@@ -152,8 +152,8 @@ fn good_fetch_records_archive_relative_paths() {
 }
 
 #[test]
-fn gz_and_plain_indices_and_no_by_hash() {
-    for formats in [vec!["gz"], vec!["plain"]] {
+fn gz_bz2_and_plain_indices_and_no_by_hash() {
+    for formats in [vec!["gz"], vec!["bz2"], vec!["plain"]] {
         let mut suite = Suite::new("stable", debs());
         suite.formats = formats.clone();
         suite.by_hash = false;
@@ -161,6 +161,8 @@ fn gz_and_plain_indices_and_no_by_hash() {
         let v = json(&a.resolve(&["--suite=stable", "app"]));
         assert_eq!(names(&v), ["app", "libfoo", "mawk"], "{formats:?}");
         assert!(a.server.requests().iter().all(|r| !r.path.contains("by-hash")));
+        let index = if formats[0] == "plain" { "Packages".to_owned() } else { format!("Packages.{}", formats[0]) };
+        assert!(a.server.requests().iter().any(|r| r.path.ends_with(&index)), "{formats:?}: {:?}", a.server.requests());
     }
 }
 

@@ -88,8 +88,10 @@ fn hint(e: &anyhow::Error) -> Option<String> {
             Some(l.hint())
         } else if cause.downcast_ref::<debclosure::spec::SpecError>().is_some() {
             Some("fix the spec; its keys are documented in the README (Pinned closures)".into())
+        } else if let Some(a) = cause.downcast_ref::<debclosure::index::ArchitectureError>() {
+            Some(a.hint())
         } else if cause.downcast_ref::<IndexError>().is_some() {
-            Some("the file must be a Debian Packages index (plain, .xz or .gz); fix or replace it, or fetch it again".into())
+            Some("the file must be a Debian Packages index (plain, .xz, .gz or .bz2); fix or replace it, or fetch it again".into())
         } else {
             None
         };

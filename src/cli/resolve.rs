@@ -95,8 +95,7 @@ fn target_architecture(args: &IndexArgs, loaded: &Loaded) -> Result<String> {
     if args.arch.is_some() || (args.packages_files.is_empty() && args.not_automatic.is_empty()) {
         return Ok(architecture(args));
     }
-    // The hint goes on its own line, as the other errors' hints do.
-    detect_architecture(&loaded.sources).map_err(|e| anyhow::anyhow!("{e}\nhint: {}", e.hint()))
+    Ok(detect_architecture(&loaded.sources)?)
 }
 
 pub fn stats(args: IndexArgs) -> Result<ExitStatus> {

@@ -177,7 +177,7 @@ pub struct Suite {
     pub valid_until: Option<i64>,
     pub by_hash: bool,
     pub not_automatic: bool,
-    /// Which index files to write: any of "xz", "gz", "plain".
+    /// Which index files to write: any of "xz", "gz", "bz2", "plain".
     pub formats: Vec<&'static str>,
     /// Whether the Release lists the uncompressed Packages hash.
     pub list_plain: bool,
@@ -211,6 +211,12 @@ pub fn gz(data: &[u8]) -> Vec<u8> {
     enc.finish().unwrap()
 }
 
+pub fn bz2(data: &[u8]) -> Vec<u8> {
+    let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
 fn write(path: &Path, data: &[u8]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, data).unwrap();
@@ -236,6 +242,7 @@ pub fn write_suite(root: &Path, suite: &Suite, keys: &[&Key]) -> String {
             let (name, data) = match *format {
                 "xz" => ("Packages.xz", xz(&plain)),
                 "gz" => ("Packages.gz", gz(&plain)),
+                "bz2" => ("Packages.bz2", bz2(&plain)),
                 _ => ("Packages", plain.clone()),
             };
             entries.push((format!("{dir}/{name}"), data));
