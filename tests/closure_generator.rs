@@ -10,9 +10,9 @@
 //! debug binary as the library's `debclosure`.
 
 mod nix_support;
+mod repo;
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -82,18 +82,6 @@ fn i386_stanzas(closure: &Value) -> (String, String) {
     (i386, all)
 }
 
-fn bz2(data: &[u8]) -> Vec<u8> {
-    let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap()
-}
-
-fn gz(data: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap()
-}
-
 /// i386 lists in `dir`: `Packages.bz2` with the arch-specific stanzas and
 /// `Packages-all.gz` with the `all` ones (names chosen so that nothing but
 /// the content tells the compression).
@@ -107,9 +95,9 @@ fn i386_lists(dir: &Path) -> Lists {
     let closure = amd64_closure();
     let (i386, all) = i386_stanzas(&closure);
     let bz2_path = dir.join("Packages.bz2");
-    fs::write(&bz2_path, bz2(i386.as_bytes())).unwrap();
+    fs::write(&bz2_path, repo::bz2(i386.as_bytes())).unwrap();
     let all_gz = dir.join("Packages-all.gz");
-    fs::write(&all_gz, gz(all.as_bytes())).unwrap();
+    fs::write(&all_gz, repo::gz(all.as_bytes())).unwrap();
     Lists { closure, bz2: bz2_path, all_gz }
 }
 
