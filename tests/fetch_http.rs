@@ -116,7 +116,6 @@ async fn stall_times_out() {
         "{err}"
     );
     assert!(elapsed >= Duration::from_millis(600), "two stalls of 300 ms: {elapsed:?}");
-    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     assert_eq!(server.count("/f"), 2);
 }
 
@@ -167,11 +166,11 @@ async fn oversized_body_is_cut_off_while_streaming() {
     let sha = sha256_hex(&body);
     server.put("/big", &body);
     server.without_length("/big");
-    // The stall proves the early stop: reading to the end would time out.
+    // The stall proves the early stop: reading to the end would end in a
+    // timeout, not in these errors.
     server.stall("/big");
     let options = FetchOptions { read_timeout: Duration::from_secs(3), ..fast_options() };
     let fetcher = Fetcher::new(options).unwrap();
-    let started = Instant::now();
     let err = fetcher.get_verified(&server.url("/big"), Some(10), &sha, &NoReporter).await.unwrap_err();
     match err {
         FetchError::SizeMismatch { expected: 10, actual, .. } => assert!(actual > 10 && actual <= 100_000),
@@ -180,7 +179,6 @@ async fn oversized_body_is_cut_off_while_streaming() {
     let limited = FetchOptions { max_body_size: 1000, ..fetcher.options().clone() };
     let err = Fetcher::new(limited).unwrap().get(&server.url("/big"), &NoReporter).await.unwrap_err();
     assert!(matches!(err, FetchError::TooLarge { limit: 1000, .. }), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
     assert_eq!(server.count("/big"), 2);
 
     // With a Content-Length, nothing of the body needs to be read.

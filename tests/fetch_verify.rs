@@ -287,9 +287,8 @@ fn server_faults_are_retried_or_reported() {
 
     let a = Archive::new(&[Suite::new("stable", debs())]);
     a.server.stall("/debian/dists/stable/InRelease");
-    let start = std::time::Instant::now();
-    assert_fails(&a.resolve(&["--suite=stable", "app"]), &["dists/stable/InRelease"]);
-    assert!(start.elapsed().as_secs() < 30, "the stall was not cut short");
+    // The stall is cut short by the read timeout, not waited out.
+    assert_fails(&a.resolve(&["--suite=stable", "app"]), &["dists/stable/InRelease", "timed out after"]);
 
     let a = Archive::new(&[Suite::new("stable", debs())]);
     assert_fails(&a.resolve(&["--suite=nosuch", "app"]), &["dists/nosuch/Release", "not found"]);
