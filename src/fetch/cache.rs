@@ -12,8 +12,8 @@
 //! to keep directories small. Bucket names carry a layout version, so a
 //! future layout starts from empty buckets instead of misreading these.
 //!
-//! Entries are written to a temporary file in the same directory, synced,
-//! then renamed into place, so concurrent runs and interrupted ones never
+//! Entries are written to a temporary file in the same directory (not
+//! synced: every read re-checks the hash), then renamed into place, so concurrent runs and interrupted ones never
 //! leave a partial entry under a real name; leftover temporary files are
 //! removed once they are an hour old. Every read re-checks the SHA256. A
 //! corrupt entry is reported through [`Reporter::warning`], removed and
@@ -342,8 +342,8 @@ fn ensure_dir_exists_now(dir: &Path) -> Result<(), CacheError> {
     }
 }
 
-/// Writes `bytes` to a temporary file next to `path`, syncs it and renames it
-/// to `path`. Renaming replaces a symbolic link at `path` rather than writing
+/// Writes `bytes` to a temporary file next to `path` and renames it to
+/// `path`. Renaming replaces a symbolic link at `path` rather than writing
 /// through it.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
     let dir = path.parent().expect("entry paths have a parent");

@@ -31,8 +31,10 @@ pub enum CacheMode {
     /// conditional request.
     #[default]
     Use,
-    /// Ignore cached content and download everything again (the results are
-    /// still stored).
+    /// Download Release files again without a conditional request (their
+    /// cached validators are ignored); content whose hash the Release pins
+    /// (indices, `.deb` files) is still taken from the cache when intact,
+    /// since the hash makes a fresh copy the same bytes.
     Refresh,
     /// Never touch the network; content missing from the cache is a
     /// [`FetchError::Offline`] naming its URL.
