@@ -31,11 +31,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn is_root() -> bool {
-    extern "C" {
-        fn geteuid() -> u32;
-    }
-    // SAFETY: geteuid has no preconditions.
-    unsafe { geteuid() == 0 }
+    rustix::process::geteuid().is_root()
 }
 
 /// Entries of `dir` whose names start with `prefix`.
@@ -355,11 +351,9 @@ fn rootfs_builds_an_essential_closure_and_cleans_up_after_failures() {
     }
     std::thread::sleep(Duration::from_secs(2));
     assert!(!mounts_under(f.dir.path()).is_empty(), "nothing was mounted in the middle of a group");
-    extern "C" {
-        fn kill(pid: i32, sig: i32) -> i32;
-    }
-    // SAFETY: signals our own child, which has not been waited for.
-    assert_eq!(unsafe { kill(child.id() as i32, 2) }, 0);
+    // Our own child, not waited for yet, so its id is still its own.
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("a child's id is positive");
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
     let status = child.wait().unwrap();
     let stderr = reader.join().unwrap();
     eprintln!("rootfs interrupted: exit {:?} in {:.1}s", status.code(), started.elapsed().as_secs_f64());

@@ -68,11 +68,7 @@ impl Nix {
     /// Like [`Nix::find`], for builds that run vmTools' doubles: they need
     /// root (without it, a notice and `None`, or a failure when `CI` is set).
     pub fn find_as_root(test: &str) -> Option<Nix> {
-        extern "C" {
-            fn geteuid() -> u32;
-        }
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        if unsafe { geteuid() } != 0 {
+        if !rustix::process::geteuid().is_root() {
             if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
                 panic!("{test} needs root (it mounts and chroots), and CI is set");
             }
