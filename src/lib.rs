@@ -11,10 +11,13 @@
 #![warn(missing_docs)]
 
 pub mod archive;
+pub mod boot;
 pub mod deb822;
+pub mod debs;
 pub mod diff;
 pub mod decompress;
 pub mod fetch;
+pub mod image;
 pub mod index;
 pub mod lock;
 pub mod nix;
