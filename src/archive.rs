@@ -231,12 +231,14 @@ async fn fetch_release(
         return fetch_detached_release(fetcher, cache, archive, suite, options, reporter).await;
     };
     let text = String::from_utf8_lossy(&bytes);
+    // Messages name the file by its URL, without credentials.
+    let shown = redact_url(&url);
     let release_text = match &options.keyring {
-        Some(keyring) => signature::verify_inrelease(keyring, &text, &url)?.text,
-        None => signature::inrelease_text(&text, &url)?,
+        Some(keyring) => signature::verify_inrelease(keyring, &text, &shown)?.text,
+        None => signature::inrelease_text(&text, &shown)?,
     };
-    let release = parse_release(&release_text, &url)?;
-    release.check_dates(options.now, &url)?;
+    let release = parse_release(&release_text, &shown)?;
+    release.check_dates(options.now, &shown)?;
     // Only a verified, well-formed, current Release is cached.
     if let Some(validators) = fresh {
         cache.put_url(Bucket::Release, &key, &bytes, &validators)?;
@@ -280,12 +282,13 @@ async fn fetch_detached_release(
         };
         (release, signature)
     };
+    let shown = redact_url(&url);
     let text = match &options.keyring {
-        Some(keyring) => signature::verify_detached(keyring, &bytes, &signature, &url)?.text,
+        Some(keyring) => signature::verify_detached(keyring, &bytes, &signature, &shown)?.text,
         None => String::from_utf8_lossy(&bytes).into_owned(),
     };
-    let release = parse_release(&text, &url)?;
-    release.check_dates(options.now, &url)?;
+    let release = parse_release(&text, &shown)?;
+    release.check_dates(options.now, &shown)?;
     if !offline {
         let none = Default::default();
         cache.put_url(Bucket::Release, &key, &bytes, &none)?;
@@ -337,20 +340,11 @@ async fn fetch_packages(
             return Err(FetchError::Offline { url: redact_url(&url) }.into());
         }
         (None, _) => {
-            let size = Some(entry.size);
-            let result = if release.acquire_by_hash {
-                let by_hash = format!("{}/dists/{suite}/{dir}/by-hash/SHA256/{}", archive.uri, entry.sha256);
-                match fetcher.get_verified(&by_hash, size, &entry.sha256, reporter).await {
-                    // Mirrors may lag behind with by-hash; the canonical path
-                    // is checked against the same hash.
-                    Err(FetchError::NotFound { .. }) => fetcher.get_verified(&url, size, &entry.sha256, reporter).await,
-                    other => other,
-                }
-            } else {
-                fetcher.get_verified(&url, size, &entry.sha256, reporter).await
-            };
-            let bytes = result.map_err(|source| ArchiveError::Index { archive: archive.archive(), path: path.clone(), source })?;
-            let text = decompress::decompress_text(&bytes, &url, options.max_index_size)?;
+            let hash = if release.acquire_by_hash { ByHash::First } else { ByHash::No };
+            let bytes = fetch_index_file(fetcher, &archive.uri, &path, entry.size, &entry.sha256, hash, reporter)
+                .await
+                .map_err(|source| ArchiveError::Index { archive: archive.archive(), path: path.clone(), source })?;
+            let text = decompress::decompress_text(&bytes, &redact_url(&url), options.max_index_size)?;
             drop(bytes);
             let actual = sha256_hex(text.as_bytes());
             if let Some(expected) = &content {
@@ -386,4 +380,39 @@ async fn fetch_packages(
         automatic,
     };
     Ok((source, record))
+}
+
+/// Whether to ask for an index by its hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByHash {
+    /// Only the canonical path.
+    No,
+    /// `DIR/by-hash/SHA256/<sha256>` first, then the canonical path.
+    First,
+}
+
+/// Downloads the index file at `path` (archive-relative) of the archive at
+/// `archive_uri`, checking its size and SHA256 while it streams in. With
+/// [`ByHash::First`] it asks for `DIR/by-hash/SHA256/<sha256>` first, as the
+/// Release's `Acquire-By-Hash: yes` invites (and as a lock's pinned hash
+/// always allows); mirrors may lag behind with by-hash, so a 404 there falls
+/// back to the canonical path, checked against the same hash.
+pub async fn fetch_index_file(
+    fetcher: &Fetcher,
+    archive_uri: &str,
+    path: &str,
+    size: u64,
+    sha256: &str,
+    by_hash: ByHash,
+    reporter: &dyn Reporter,
+) -> Result<Vec<u8>, FetchError> {
+    if by_hash == ByHash::First {
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        let url = format!("{archive_uri}/{dir}/by-hash/SHA256/{sha256}");
+        match fetcher.get_verified(&url, Some(size), sha256, reporter).await {
+            Err(FetchError::NotFound { .. }) => {}
+            other => return other,
+        }
+    }
+    fetcher.get_verified(&format!("{archive_uri}/{path}"), Some(size), sha256, reporter).await
 }

@@ -6,10 +6,15 @@
 //! An archive is named by the last segment of its URL path (`debian`,
 //! `debian-security`, `ubuntu`), so that records and locks can name it
 //! without naming a host.
+//!
+//! [`Locator`] decides where each archive is downloaded from: every mirror
+//! and snapshot choice of every command goes through it, in one order.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::deb822;
+use crate::fetch::redact_url;
 
 /// Why a source list or argument is invalid.
 #[derive(Debug, thiserror::Error)]
@@ -62,9 +67,11 @@ impl ArchiveSource {
 }
 
 /// The last non-empty segment of a URL's path (`debian-security` for
-/// `http://host/debian-security/`); the whole URL if it has no path.
+/// `http://host/debian-security/`); the host if it has no path (never the
+/// credentials, since the name appears in records and messages).
 pub fn archive_name(uri: &str) -> String {
-    let without_scheme = uri.split_once("://").map_or(uri, |(_, rest)| rest);
+    let uri = redact_url(uri);
+    let without_scheme = uri.split_once("://").map_or(uri.as_str(), |(_, rest)| rest);
     let path = without_scheme.split_once('/').map_or("", |(_, p)| p);
     path.rsplit('/')
         .find(|s| !s.is_empty())
@@ -247,6 +254,220 @@ fn merge(sources: Vec<ArchiveSource>) -> Vec<ArchiveSource> {
         }
     }
     out
+}
+
+/// Why an archive has nowhere to be downloaded from.
+#[derive(Debug, thiserror::Error)]
+pub enum LocateError {
+    /// The machine's apt sources could not be read.
+    #[error(transparent)]
+    Sources(#[from] SourcesError),
+    /// Nothing names a mirror for an archive.
+    #[error("no mirror for archive {archive}")]
+    NoMirror {
+        /// The archive.
+        archive: String,
+        /// Whether it is the distribution's main archive (which `--mirror`
+        /// and `$DEBCLOSURE_MIRROR` serve).
+        main: bool,
+    },
+    /// `--suite` without a mirror, and no apt sources to take one from.
+    #[error("no mirror for --suite")]
+    NoSuiteMirror,
+    /// `--mirror` or `--component` without a `--suite` to read.
+    #[error("--mirror and --component need at least one --suite")]
+    MirrorWithoutSuite,
+    /// No flag names an archive, and the machine has no apt sources.
+    #[error("no archive configured: the machine has no apt sources")]
+    NoArchive,
+    /// A snapshot, and no base URL of a snapshot archive to read it from.
+    #[error("snapshot {timestamp} needs the snapshot archive's base URL")]
+    NoSnapshotBase {
+        /// The snapshot timestamp.
+        timestamp: String,
+    },
+}
+
+impl LocateError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            LocateError::Sources(_) => return None,
+            LocateError::NoMirror { archive, main: true } => format!(
+                "pass --mirror URL or --source \"URL SUITE COMPONENT...\", add `mirror = \"URL\"` to the [[source]] of {archive} in the spec, or set DEBCLOSURE_MIRROR"
+            ),
+            LocateError::NoMirror { archive, main: false } => format!(
+                "pass --source \"URL SUITE COMPONENT...\" for {archive}, or add `mirror = \"URL\"` to its [[source]] in the spec"
+            ),
+            LocateError::NoSuiteMirror => "pass --mirror URL or set DEBCLOSURE_MIRROR".into(),
+            LocateError::MirrorWithoutSuite => "add --suite NAME (e.g. --suite bookworm)".into(),
+            LocateError::NoArchive => "pass --mirror URL --suite NAME, --source, or --packages-file".into(),
+            LocateError::NoSnapshotBase { .. } => "pass --snapshot-base URL or set DEBCLOSURE_SNAPSHOT_BASE".into(),
+        })
+    }
+}
+
+/// A request's snapshot, as [`Locator::archive_uri`] needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotRef<'a> {
+    /// The timestamp (`20250520T000000Z`).
+    pub timestamp: &'a str,
+    /// The base URL a lock recorded, if any: the last resort.
+    pub recorded_base: Option<&'a str>,
+}
+
+/// Where archives are downloaded from: every mirror and snapshot decision
+/// goes through here, in one precedence order.
+///
+/// - With a snapshot, every archive is read from the snapshot archive,
+///   [`snapshot_uri`]`(BASE, ARCHIVE, TIMESTAMP)`, with BASE the first of
+///   `--snapshot-base`, the spec's `snapshot-base`,
+///   `$DEBCLOSURE_SNAPSHOT_BASE` and the base the lock recorded.
+/// - Otherwise an archive is read from the first of: a `--source` for that
+///   archive; `--mirror` (the distribution's main archive only); the spec's
+///   `mirror` for it; `$DEBCLOSURE_MIRROR` (the main archive only); the
+///   machine's apt source for it.
+///
+/// Flags come first because they are about this run on this machine; the
+/// spec is shared, and the environment is this machine's default. None of it
+/// is written to a lock except a snapshot base (see
+/// [`Locator::snapshot_base_to_record`]), so any mirror gives the same lock.
+#[derive(Debug, Clone, Default)]
+pub struct Locator {
+    /// `--source` archives, each read from its own URL.
+    pub sources: Vec<ArchiveSource>,
+    /// `--mirror`: the main archive's URL.
+    pub mirror: Option<String>,
+    /// The spec's `[[source]] mirror`s, by archive name.
+    pub spec_mirrors: BTreeMap<String, String>,
+    /// `$DEBCLOSURE_MIRROR`: the main archive's URL.
+    pub env_mirror: Option<String>,
+    /// The root whose `etc/apt` sources are read (normally `/`); `None`
+    /// reads none.
+    pub apt_root: Option<PathBuf>,
+    /// `--snapshot-base`.
+    pub snapshot_base: Option<String>,
+    /// The spec's `snapshot-base`.
+    pub spec_snapshot_base: Option<String>,
+    /// `$DEBCLOSURE_SNAPSHOT_BASE`.
+    pub env_snapshot_base: Option<String>,
+}
+
+/// The mirror variable.
+pub const ENV_MIRROR: &str = "DEBCLOSURE_MIRROR";
+/// The snapshot base variable.
+pub const ENV_SNAPSHOT_BASE: &str = "DEBCLOSURE_SNAPSHOT_BASE";
+
+impl Locator {
+    /// A locator with this process's environment and the machine's apt
+    /// sources (under `/`), and no flags or spec yet.
+    pub fn from_env() -> Locator {
+        Locator::from_lookup(|name| std::env::var(name).ok(), Some(PathBuf::from("/")))
+    }
+
+    /// As [`Locator::from_env`], with variables from `lookup` (blank ones
+    /// count as unset) and apt sources under `apt_root`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>, apt_root: Option<PathBuf>) -> Locator {
+        let var = |name| lookup(name).filter(|v: &String| !v.trim().is_empty());
+        Locator { env_mirror: var(ENV_MIRROR), env_snapshot_base: var(ENV_SNAPSHOT_BASE), apt_root, ..Locator::default() }
+    }
+
+    /// The machine's apt sources, read now (none without an `apt_root`).
+    fn apt_sources(&self) -> Result<Vec<ArchiveSource>, SourcesError> {
+        self.apt_root.as_deref().map_or(Ok(Vec::new()), system_sources)
+    }
+
+    /// The snapshot archive's base URL to download from: `--snapshot-base`,
+    /// the spec's, `$DEBCLOSURE_SNAPSHOT_BASE`, then `recorded` (a lock's).
+    ///
+    /// A lock records the spec's own base when it names one (the spec is
+    /// the request), else this one without `recorded`.
+    pub fn snapshot_base(&self, recorded: Option<&str>) -> Option<String> {
+        [self.snapshot_base.as_deref(), self.spec_snapshot_base.as_deref(), self.env_snapshot_base.as_deref(), recorded]
+            .into_iter()
+            .flatten()
+            .next()
+            .map(str::to_owned)
+    }
+
+    /// The snapshot base a new lock records (`lock`, `update`): the spec's
+    /// own, since the spec is the request and `check` compares with it;
+    /// else [`Locator::snapshot_base`] (a flag or the environment).
+    pub fn snapshot_base_to_record(&self) -> Option<String> {
+        self.spec_snapshot_base.clone().or_else(|| self.snapshot_base(None))
+    }
+
+    /// The base URL to read `archive` from (see [`Locator`] for the order);
+    /// `main` is the distribution's main archive.
+    pub fn archive_uri(&self, archive: &str, main: &str, snapshot: Option<SnapshotRef<'_>>) -> Result<String, LocateError> {
+        if let Some(s) = snapshot {
+            let base = self
+                .snapshot_base(s.recorded_base)
+                .ok_or_else(|| LocateError::NoSnapshotBase { timestamp: s.timestamp.to_owned() })?;
+            return Ok(snapshot_uri(&base, archive, s.timestamp));
+        }
+        let is_main = archive == main;
+        let flag = self.sources.iter().find(|s| s.archive() == archive).map(|s| s.uri.clone());
+        let mirror = [self.mirror.as_ref().filter(|_| is_main), self.spec_mirrors.get(archive), self.env_mirror.as_ref().filter(|_| is_main)]
+            .into_iter()
+            .flatten()
+            .next()
+            .map(|m| m.trim_end_matches('/').to_owned());
+        if let Some(uri) = flag.or(mirror) {
+            return Ok(uri);
+        }
+        match self.apt_sources()?.into_iter().find(|a| a.archive() == archive) {
+            Some(a) => Ok(a.uri),
+            None => Err(LocateError::NoMirror { archive: archive.to_owned(), main: is_main }),
+        }
+    }
+
+    /// The archives the flags name, for commands without a spec or lock:
+    /// each `--source`, after the archive `--suite` and `--component` make
+    /// of the main mirror (`--mirror`, else `$DEBCLOSURE_MIRROR`, else the
+    /// first apt source; there is no archive name to look for yet); with
+    /// neither, the machine's apt sources. With `snapshot`, each is read from
+    /// the snapshot archive instead, keeping its name.
+    pub fn flag_archives(
+        &self,
+        suites: &[String],
+        components: &[String],
+        snapshot: Option<&str>,
+    ) -> Result<Vec<ArchiveSource>, LocateError> {
+        let mut out = self.sources.clone();
+        if let Some(first) = suites.first() {
+            let uri = match self.mirror.clone().or_else(|| self.env_mirror.clone()) {
+                Some(uri) => uri,
+                None => self.apt_sources()?.into_iter().next().ok_or(LocateError::NoSuiteMirror)?.uri,
+            };
+            let components = if components.is_empty() { vec!["main".to_owned()] } else { components.to_vec() };
+            let mut source = parse_source_arg(&format!("{uri} {first} {}", components.join(" ")))?;
+            source.suites = suites.to_vec();
+            out.insert(0, source);
+        } else if self.mirror.is_some() || !components.is_empty() {
+            return Err(LocateError::MirrorWithoutSuite);
+        }
+        if out.is_empty() {
+            out = self.apt_sources()?;
+            if out.is_empty() {
+                return Err(LocateError::NoArchive);
+            }
+        }
+        if let Some(timestamp) = snapshot {
+            for s in &mut out {
+                let archive = s.archive();
+                s.uri = self.archive_uri(&archive, &archive, Some(SnapshotRef { timestamp, recorded_base: None }))?;
+                // The snapshot's URL ends in the timestamp: keep the name.
+                s.name = Some(archive);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `BASE/archive/ARCHIVE/TIMESTAMP`, the layout of Debian's snapshot archive.
+pub fn snapshot_uri(base: &str, archive: &str, timestamp: &str) -> String {
+    format!("{}/archive/{archive}/{timestamp}", base.trim_end_matches('/'))
 }
 
 #[cfg(test)]

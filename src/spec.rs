@@ -27,9 +27,9 @@ use serde::Deserialize;
 
 use crate::lock::{
     check_architecture, check_archive_name, check_snapshot, check_suites_and_components, check_url_prefix, Distribution,
-    LockedSource, Request,
+    LockedSource, Request, RequestOptions,
 };
-use crate::resolve::{Base, PolicyError, Preferences, RequestedPackage};
+use crate::resolve::{Base, PolicyError, Preferences, RequestedPackage, ResolveOptions};
 
 /// Why a spec cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -197,29 +197,40 @@ impl Spec {
                 components: s.components.clone(),
             })
             .collect();
-        let mut exclude = self.exclude.clone();
-        exclude.sort();
-        exclude.dedup();
-        let base = self.snapshot_base.as_deref().or(snapshot_base);
-        let url_prefixes = if self.url_prefixes.is_empty() {
-            default_url_prefixes(self.distribution, &sources, self.snapshot.as_deref(), base)
-        } else {
-            self.url_prefixes.clone()
-        };
-        Ok(Request {
+        Ok(Request::from_options(RequestOptions {
             distribution: self.distribution,
             architecture: self.architecture.clone().unwrap_or_else(|| host_architecture.to_owned()),
             sources,
             snapshot: self.snapshot.clone(),
-            snapshot_base: self.snapshot.as_ref().and(base).map(canonical_snapshot_base),
+            snapshot_base: self.snapshot_base.clone().or_else(|| snapshot_base.map(str::to_owned)),
             packages: self.packages.clone(),
-            preferences,
-            exclude,
-            recommends: self.recommends,
-            strict: self.strict,
-            base: self.base,
-            url_prefixes,
-        })
+            resolve: ResolveOptions {
+                preferences,
+                exclude: self.exclude.iter().cloned().collect(),
+                with_recommends: self.recommends,
+                strict: self.strict,
+                base: self.base,
+            },
+            url_prefixes: self.url_prefixes.clone(),
+        }))
+    }
+
+    /// The request the spec stands for, to compare with the request of
+    /// `locked` (`check`). What the spec leaves open, the lock says as it
+    /// was resolved: its architecture, and its snapshot base (one taken from
+    /// a flag or the environment when locking is no difference, and the
+    /// environment `check` runs in, a build sandbox say, does not matter). A
+    /// spec that names another base is a difference. A lock of format
+    /// version 1 did not record the base: then `snapshot_base` (a flag or
+    /// the environment) builds the URL prefixes, and the base is not
+    /// compared.
+    pub fn request_for_lock(&self, locked: &Request, snapshot_base: Option<&str>) -> Result<Request, PolicyError> {
+        let recorded = locked.snapshot_base.as_deref();
+        let mut wanted = self.request(&locked.architecture, recorded.or(snapshot_base))?;
+        if recorded.is_none() {
+            wanted.snapshot_base = None;
+        }
+        Ok(wanted)
     }
 }
 
@@ -242,34 +253,6 @@ pub fn check_download_url(url: &str) -> Result<(), String> {
         return Err(format!("{shown:?} has no host"));
     }
     Ok(())
-}
-
-/// A snapshot base as a lock records it: without credentials (the lock is
-/// shared; they stay in the spec or the environment) or a trailing `/`.
-pub fn canonical_snapshot_base(url: &str) -> String {
-    crate::fetch::redact_url(url).trim_end_matches('/').to_owned()
-}
-
-/// nixpkgs' mirror scheme for the distribution's main archive, then the
-/// snapshot archive when a snapshot and its base URL are known.
-pub fn default_url_prefixes(
-    distribution: Distribution,
-    sources: &[LockedSource],
-    snapshot: Option<&str>,
-    snapshot_base: Option<&str>,
-) -> BTreeMap<String, Vec<String>> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    out.insert(distribution.main_archive().to_owned(), vec![distribution.mirror_scheme().to_owned()]);
-    if let (Some(ts), Some(base)) = (snapshot, snapshot_base) {
-        for s in sources {
-            let url = format!("{}/archive/{}/{ts}", base.trim_end_matches('/'), s.archive);
-            let list = out.entry(s.archive.clone()).or_default();
-            if !list.contains(&url) {
-                list.push(url);
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub enum Command {
     /// Parse and index Packages files and print counts (for benchmarks and checks).
     Stats(IndexArgs),
     /// Build a root filesystem from a lock with dpkg in a chroot (needs root).
-    Rootfs(super::rootfs::RootfsArgs),
+    Rootfs(RootfsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -72,8 +72,9 @@ pub struct IndexArgs {
 /// neither --source nor --suite, the machine's apt sources are read.
 #[derive(Debug, Clone, clap::Args)]
 pub struct OnlineArgs {
-    /// Archive base URL for --suite/--component [default: $DEBCLOSURE_MIRROR,
-    /// else the first archive of the machine's apt sources].
+    /// Base URL of the distribution's main archive: read with --suite and
+    /// --component, and downloaded from instead of a spec's or lock's mirror
+    /// for it [default: $DEBCLOSURE_MIRROR, else the machine's apt sources].
     #[arg(long, value_name = "URL")]
     pub mirror: Option<String>,
     /// A suite of --mirror (bookworm, bookworm-updates); repeatable.
@@ -83,7 +84,8 @@ pub struct OnlineArgs {
     #[arg(long = "component", value_name = "NAME")]
     pub components: Vec<String>,
     /// "URL SUITE COMPONENT..." for one more archive (e.g. a security
-    /// archive); repeatable.
+    /// archive); for a spec or lock, where to download the archive the URL
+    /// names; repeatable.
     #[arg(long = "source", value_name = "\"URL SUITE COMPONENT...\"")]
     pub sources: Vec<String>,
     /// An OpenPGP keyring to verify Release files with; repeatable [default:
@@ -163,9 +165,9 @@ pub struct RequestArgs {
     /// Fail instead of picking a provider by Priority or name.
     #[arg(long)]
     pub strict: bool,
-    /// Packages added besides the request.
-    #[arg(long, value_enum, default_value_t = BaseArg::None)]
-    pub base: BaseArg,
+    /// Packages added besides the request [default: none].
+    #[arg(long, value_enum)]
+    pub base: Option<BaseArg>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -195,9 +197,16 @@ pub enum DistributionArg {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "With a spec, the spec is the request, and `check` compares the lock with it: \
+PACKAGE, --request-file, --prefer, --preferences, --exclude, --with-recommends, --strict, --base, \
+--distribution, --suite, --component, --source, --snapshot and --url-prefix are errors (exit 2). \
+--arch fills in a spec that names no architecture and must agree with one that does. \
+--mirror (for the main archive), --snapshot-base and --keyring replace the spec's for this run; \
+they are not written to the lock.")]
 pub struct LockArgs {
-    /// The spec file [default: debclosure.toml, when it exists]. Without one,
-    /// the request comes from the flags and PACKAGE arguments.
+    /// The spec file [default: debclosure.toml, when it exists and no
+    /// PACKAGE or --request-file is given]. Without one, the request comes
+    /// from the flags and PACKAGE arguments.
     #[arg(long, value_name = "FILE")]
     pub spec: Option<PathBuf>,
     /// Where to write the lock [default: debclosure.lock beside the spec].
@@ -207,9 +216,15 @@ pub struct LockArgs {
     /// ubuntu or ubuntu-ports, else debian].
     #[arg(long, value_enum)]
     pub distribution: Option<DistributionArg>,
-    /// Target architecture, without a spec [default: the host's].
+    /// Target architecture: without a spec, or for a spec that names none
+    /// [default: the host's].
     #[arg(long)]
     pub arch: Option<String>,
+    /// URL prefix of every archive for the generated Nix, without a spec;
+    /// repeatable, tried in order [default: mirror://debian (or
+    /// mirror://ubuntu) for the main archive, then the snapshot archive].
+    #[arg(long = "url-prefix", value_name = "URL")]
+    pub url_prefixes: Vec<String>,
     #[command(flatten)]
     pub online: OnlineArgs,
     #[command(flatten)]
@@ -218,7 +233,7 @@ pub struct LockArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct UpdateArgs {
-    /// The lock [default: debclosure.lock].
+    /// The lock.
     #[arg(long, value_name = "FILE", default_value = "debclosure.lock")]
     pub lock: PathBuf,
     /// Print what would change and exit 1 if anything would; write nothing.
@@ -230,7 +245,7 @@ pub struct UpdateArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// The lock [default: debclosure.lock].
+    /// The lock.
     #[arg(long, value_name = "FILE", default_value = "debclosure.lock")]
     pub lock: PathBuf,
     /// A spec to compare the lock's request with [default: debclosure.toml
@@ -270,7 +285,7 @@ pub struct DiffArgs {
 pub struct WhyArgs {
     /// The package to explain.
     pub package: String,
-    /// The lock [default: debclosure.lock].
+    /// The lock.
     #[arg(long, value_name = "FILE", default_value = "debclosure.lock")]
     pub lock: PathBuf,
     /// Output format.
@@ -280,10 +295,50 @@ pub struct WhyArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct NixArgs {
-    /// The lock [default: debclosure.lock].
+    /// The lock.
     #[arg(long, value_name = "FILE", default_value = "debclosure.lock")]
     pub lock: PathBuf,
     /// Write to FILE (atomically) instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RootfsArgs {
+    /// The lock.
+    #[arg(long, value_name = "FILE", default_value = "debclosure.lock")]
+    pub lock: PathBuf,
+    /// The directory to build: absent or empty (with --in-place: an existing
+    /// directory, typically a mounted file system). TARGET_DIR.manifest is
+    /// written beside it unless --manifest says where.
+    #[arg(value_name = "TARGET_DIR")]
+    pub target: PathBuf,
+    /// Install straight into TARGET_DIR, an existing directory holding only
+    /// what a fresh image file system holds (lost+found, .debug, empty proc,
+    /// dev and sys), instead of building beside it and renaming; a failed
+    /// tree is left in place.
+    #[arg(long)]
+    pub in_place: bool,
+    /// Take the .deb files from the local paths listed in FILE (one per line,
+    /// e.g. Nix store paths), each matched to its package by SHA256, instead
+    /// of downloading them.
+    #[arg(long, value_name = "FILE")]
+    pub debs_from: Option<PathBuf>,
+    /// Write the manifest here instead of beside TARGET_DIR.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Keep the tree of a failed run (and print where it is) instead of
+    /// removing it.
+    #[arg(long)]
+    pub keep_failed: bool,
+    /// Install every group even when one fails, forcing dpkg as nixpkgs does
+    /// (--force-all); the run still fails if anything did.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Also write the tree as a tar with sorted entries and every mtime set
+    /// to the lock's newest Release date.
+    #[arg(long, value_name = "FILE")]
+    pub tar: Option<PathBuf>,
+    #[command(flatten)]
+    pub online: OnlineArgs,
 }

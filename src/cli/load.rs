@@ -1,31 +1,139 @@
-//! Loading indices for a command: local `--packages-file`s, or verified
-//! downloads from the configured archives.
+//! What the commands share: flags turned into library values (a
+//! [`Locator`], a request's names and options, the download context), and
+//! reading locks, specs and local index files.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use debclosure::archive::{fetch_indices, ArchiveOptions, FetchedIndices, IndexRecord, ReleaseRecord};
+use debclosure::archive::ArchiveOptions;
 use debclosure::decompress::{self, DEFAULT_LIMIT};
 use debclosure::fetch::{Cache, CacheMode, FetchOptions, Fetcher};
 use debclosure::index::IndexSource;
+use debclosure::lock::LockFile;
+use debclosure::resolve::{Base, Preferences, ResolveOptions};
 use debclosure::signature::Keyring;
-use debclosure::sources::{self, ArchiveSource};
+use debclosure::sources::{self, Locator};
+use debclosure::spec::Spec;
 
-use super::args::{IndexArgs, OnlineArgs};
+use super::args::{BaseArg, IndexArgs, OnlineArgs, RequestArgs};
 use super::progress::Progress;
+use super::Usage;
 
-/// Indices ready for [`debclosure::index::Index::build`], with the records of
-/// what was downloaded (empty for local files).
+pub fn read_lock(path: &Path) -> Result<LockFile> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the lock {}; write one with `debclosure lock`", path.display()))?;
+    LockFile::parse(&text).with_context(|| format!("{} is not a valid lock", path.display()))
+}
+
+pub fn read_spec(path: &Path) -> Result<Spec> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the spec {}", path.display()))?;
+    Ok(Spec::parse(&text, &path.display().to_string())?)
+}
+
+/// `debclosure.toml` beside `lock`, if it exists.
+pub fn spec_beside(lock: &Path) -> Option<PathBuf> {
+    let spec = lock.parent().unwrap_or(Path::new("")).join("debclosure.toml");
+    spec.is_file().then_some(spec)
+}
+
+/// The locator for this run: the environment, the machine's apt sources,
+/// the download flags, and the spec's mirrors and snapshot base.
+pub fn locator(o: &OnlineArgs, spec: Option<&Spec>) -> Result<Locator> {
+    let mut locator = Locator::from_env();
+    locator.sources = o.sources.iter().map(|s| sources::parse_source_arg(s)).collect::<Result<_, _>>()?;
+    locator.mirror = o.mirror.clone();
+    locator.snapshot_base = o.snapshot_base.clone();
+    if let Some(spec) = spec {
+        locator.spec_mirrors = spec.mirrors();
+        locator.spec_snapshot_base = spec.snapshot_base.clone();
+    }
+    Ok(locator)
+}
+
+/// Refuses the flags in `given` (name, whether given) that `command` does
+/// not take, with why (`reason`) and what to do instead (`hint`).
+pub fn refuse(given: &[(&str, bool)], command: &str, reason: &str, hint: &str) -> Result<()> {
+    let names: Vec<&str> = given.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let message = format!("flags that do not apply to {command}: {} ({reason})", names.join(", "));
+    Err(Usage { message, hint: hint.to_owned() }.into())
+}
+
+/// The request flags that only a command without a spec or lock takes.
+pub fn suite_flags(o: &OnlineArgs) -> [(&'static str, bool); 3] {
+    [("--suite", !o.suites.is_empty()), ("--component", !o.components.is_empty()), ("--snapshot", o.snapshot.is_some())]
+}
+
+/// The flags about Release files, for commands that read none.
+pub fn release_flags(o: &OnlineArgs) -> [(&'static str, bool); 3] {
+    [("--keyring", !o.keyrings.is_empty()), ("--insecure-no-verify", o.insecure_no_verify), ("--refresh", o.refresh)]
+}
+
+/// The requested packages: from each `--request-file`, then the arguments.
+pub fn request_names(args: &RequestArgs) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for path in &args.request_files {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or_default();
+            names.extend(line.split_whitespace().map(str::to_owned));
+        }
+    }
+    names.extend(args.packages.iter().cloned());
+    if names.is_empty() {
+        bail!("the request is empty: name packages as arguments or in --request-file");
+    }
+    Ok(names)
+}
+
+/// The resolver options the flags give.
+pub fn resolve_options(args: &RequestArgs) -> Result<ResolveOptions> {
+    let mut preferences = Preferences::builtin();
+    if let Some(path) = &args.preferences {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        preferences.merge_toml(&text, &path.display().to_string())?;
+    }
+    for p in &args.prefer {
+        preferences.insert_arg(p)?;
+    }
+    Ok(ResolveOptions {
+        preferences,
+        exclude: args.exclude.iter().cloned().collect(),
+        with_recommends: args.with_recommends,
+        strict: args.strict,
+        base: match args.base.unwrap_or(BaseArg::None) {
+            BaseArg::None => Base::None,
+            BaseArg::Essential => Base::Essential,
+            BaseArg::Required => Base::Required,
+        },
+    })
+}
+
+/// Indices ready for [`debclosure::index::Index::build`], with the records
+/// of what was downloaded (empty for local files).
 pub struct Loaded {
     pub sources: Vec<IndexSource>,
-    pub releases: Vec<ReleaseRecord>,
-    pub indices: Vec<IndexRecord>,
+    pub releases: Vec<debclosure::archive::ReleaseRecord>,
+    pub indices: Vec<debclosure::archive::IndexRecord>,
 }
 
 pub fn load(args: &IndexArgs) -> Result<Loaded> {
     if args.packages_files.is_empty() && args.not_automatic.is_empty() {
-        return load_online(&args.online, &architecture(args));
+        let o = &args.online;
+        let archives = locator(o, None)?.flag_archives(&o.suites, &o.components, o.snapshot.as_deref())?;
+        let downloads = Downloads::new(o)?;
+        let options = downloads.archive_options(o, &architecture(args), &[])?;
+        let fetched = downloads.block_on(debclosure::archive::fetch_indices(
+            &downloads.fetcher,
+            &downloads.cache()?,
+            &archives,
+            &options,
+            &downloads.progress,
+        ))?;
+        return Ok(Loaded { sources: fetched.sources, releases: fetched.releases, indices: fetched.indices });
     }
     Ok(Loaded { sources: load_files(args)?, releases: Vec::new(), indices: Vec::new() })
 }
@@ -92,23 +200,12 @@ pub fn architecture(args: &IndexArgs) -> String {
     args.arch.clone().unwrap_or_else(host_architecture)
 }
 
-/// An environment variable, when set to something other than white space.
-pub fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-/// The snapshot archive's base URL: the first of `given` (flag, spec or
-/// lock, in the caller's order), else `$DEBCLOSURE_SNAPSHOT_BASE`.
-pub fn snapshot_base(given: &[Option<&str>]) -> Option<String> {
-    given.iter().flatten().next().map(|s| (*s).to_owned()).or_else(|| env("DEBCLOSURE_SNAPSHOT_BASE"))
-}
-
 /// The bound on a decompressed index, in bytes: `DEBCLOSURE_MAX_INDEX_SIZE`,
 /// else the library's default. Checked while decompressing, so a small file
 /// that expands to gigabytes stops there.
 pub fn max_index_size() -> Result<u64> {
     const NAME: &str = "DEBCLOSURE_MAX_INDEX_SIZE";
-    let Some(value) = env(NAME) else { return Ok(DEFAULT_LIMIT) };
+    let Some(value) = std::env::var(NAME).ok().filter(|v| !v.trim().is_empty()) else { return Ok(DEFAULT_LIMIT) };
     value
         .trim()
         .parse::<u64>()
@@ -117,75 +214,7 @@ pub fn max_index_size() -> Result<u64> {
         .with_context(|| format!("environment variable {NAME}={value:?}: expected a size in bytes"))
 }
 
-/// The archives to read, from --source, --mirror/--suite/--component, or the
-/// machine's apt sources; rewritten to a snapshot archive when asked.
-pub fn archives(o: &OnlineArgs) -> Result<Vec<ArchiveSource>> {
-    let mut out = Vec::new();
-    for s in &o.sources {
-        out.push(sources::parse_source_arg(s)?);
-    }
-    let system = || -> Result<Vec<ArchiveSource>> { Ok(sources::system_sources(Path::new("/"))?) };
-    if !o.suites.is_empty() {
-        let uri = match o.mirror.clone().or_else(|| env("DEBCLOSURE_MIRROR")) {
-            Some(uri) => uri,
-            None => match system()?.into_iter().next() {
-                Some(s) => s.uri,
-                None => bail!("no mirror: pass --mirror URL or set DEBCLOSURE_MIRROR"),
-            },
-        };
-        let components = if o.components.is_empty() { vec!["main".to_owned()] } else { o.components.clone() };
-        let line = format!("{uri} {} {}", o.suites[0], components.join(" "));
-        let mut source = sources::parse_source_arg(&line)?;
-        source.suites = o.suites.clone();
-        out.insert(0, source);
-    } else if o.mirror.is_some() || !o.components.is_empty() {
-        bail!("--mirror and --component need at least one --suite");
-    }
-    if out.is_empty() {
-        out = system()?;
-        if out.is_empty() {
-            bail!("no archive configured: the machine has no apt sources; pass --mirror URL --suite NAME, --source, or --packages-file");
-        }
-    }
-    if let Some(ts) = &o.snapshot {
-        let base = snapshot_base(&[o.snapshot_base.as_deref()]).with_context(|| {
-            "--snapshot needs the snapshot archive's base URL: pass --snapshot-base URL or set DEBCLOSURE_SNAPSHOT_BASE"
-        })?;
-        for s in &mut out {
-            // The snapshot's URL ends in the timestamp: keep the archive's name.
-            let archive = s.archive();
-            s.uri = snapshot_uri(&base, &archive, ts);
-            s.name = Some(archive);
-        }
-    }
-    Ok(out)
-}
-
-/// `BASE/archive/ARCHIVE/TIMESTAMP`, the layout of Debian's snapshot archive.
-pub fn snapshot_uri(base: &str, archive: &str, timestamp: &str) -> String {
-    format!("{}/archive/{archive}/{timestamp}", base.trim_end_matches('/'))
-}
-
-pub fn keyring(o: &OnlineArgs) -> Result<Option<Keyring>> {
-    if o.insecure_no_verify {
-        eprintln!("warning: --insecure-no-verify: Release signatures are NOT checked; anyone between you and the mirror can change what gets installed");
-        return Ok(None);
-    }
-    let paths = if o.keyrings.is_empty() { Keyring::default_paths() } else { o.keyrings.clone() };
-    if paths.is_empty() {
-        bail!("no keyring to verify Release files with: install debian-archive-keyring (or ubuntu-keyring), or pass --keyring FILE");
-    }
-    Ok(Some(Keyring::load(&paths)?))
-}
-
-pub fn cache(o: &OnlineArgs) -> Result<Cache> {
-    let dir = match &o.cache_dir {
-        Some(d) => d.clone(),
-        None => Cache::default_dir().context("no cache directory: set XDG_CACHE_HOME or HOME, or pass --cache-dir")?,
-    };
-    Ok(Cache::open(&dir)?)
-}
-
+/// The cache mode the flags ask for.
 pub fn cache_mode(o: &OnlineArgs) -> CacheMode {
     if o.offline {
         CacheMode::Offline
@@ -196,39 +225,71 @@ pub fn cache_mode(o: &OnlineArgs) -> CacheMode {
     }
 }
 
-/// A runtime for the downloads: the work is I/O and hashing, two workers suffice.
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the download runtime")
+/// What downloads need: the HTTP client, a runtime, progress, and where the
+/// cache is.
+pub struct Downloads {
+    pub fetcher: Fetcher,
+    pub progress: Progress,
+    cache_dir: Option<PathBuf>,
+    runtime: tokio::runtime::Runtime,
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
+impl Downloads {
+    pub fn new(o: &OnlineArgs) -> Result<Downloads> {
+        // The work is I/O and hashing: two workers suffice.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the download runtime")?;
+        Ok(Downloads {
+            fetcher: Fetcher::new(FetchOptions::from_env()?)?,
+            progress: Progress::new(o.quiet),
+            cache_dir: o.cache_dir.clone(),
+            runtime,
+        })
+    }
 
-/// Fetches and verifies the indices of `archives` for `arch`, as the flags say.
-pub fn fetch(archives: &[ArchiveSource], arch: &str, o: &OnlineArgs) -> Result<FetchedIndices> {
-    let options = ArchiveOptions {
-        architecture: arch.to_owned(),
-        keyring: keyring(o)?,
-        mode: cache_mode(o),
-        now: now(),
-        max_index_size: max_index_size()?,
-    };
-    let cache = cache(o)?;
-    let fetcher = Fetcher::new(FetchOptions::from_env()?)?;
-    let progress = Progress::new(o.quiet);
-    let fetched = runtime()?.block_on(fetch_indices(&fetcher, &cache, archives, &options, &progress))?;
-    progress.finish();
-    Ok(fetched)
-}
+    /// The cache: `--cache-dir`, else the default one.
+    pub fn cache(&self) -> Result<Cache> {
+        let dir = match &self.cache_dir {
+            Some(d) => d.clone(),
+            None => Cache::default_dir().context("no cache directory: set XDG_CACHE_HOME or HOME, or pass --cache-dir")?,
+        };
+        Ok(Cache::open(&dir)?)
+    }
 
-fn load_online(o: &OnlineArgs, arch: &str) -> Result<Loaded> {
-    let fetched = fetch(&archives(o)?, arch, o)?;
-    Ok(Loaded { sources: fetched.sources, releases: fetched.releases, indices: fetched.indices })
+    /// The cache if there is one to use: `--cache-dir` (which must open),
+    /// else the default one when it opens.
+    pub fn optional_cache(&self) -> Result<Option<Cache>> {
+        match (&self.cache_dir, Cache::default_dir()) {
+            (Some(dir), _) => Ok(Some(Cache::open(dir)?)),
+            (None, Ok(dir)) => Ok(Cache::open(dir).ok()),
+            (None, Err(_)) => Ok(None),
+        }
+    }
+
+    /// How to fetch indices for `architecture`: the keyring (`--keyring`,
+    /// else `spec_keyrings`, else the system's), the cache mode, the clock.
+    pub fn archive_options(&self, o: &OnlineArgs, architecture: &str, spec_keyrings: &[PathBuf]) -> Result<ArchiveOptions> {
+        let keyring = if o.insecure_no_verify {
+            eprintln!("warning: --insecure-no-verify: Release signatures are NOT checked; anyone between you and the mirror can change what gets installed");
+            None
+        } else {
+            let paths = [&o.keyrings[..], spec_keyrings].into_iter().find(|k| !k.is_empty()).map_or_else(Keyring::default_paths, <[_]>::to_vec);
+            if paths.is_empty() {
+                bail!("no keyring to verify Release files with: install debian-archive-keyring (or ubuntu-keyring), or pass --keyring FILE");
+            }
+            Some(Keyring::load(&paths)?)
+        };
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        Ok(ArchiveOptions { architecture: architecture.to_owned(), keyring, mode: cache_mode(o), now, max_index_size: max_index_size()? })
+    }
+
+    /// Runs `future` to completion, then clears the progress bar.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        let out = self.runtime.block_on(future);
+        self.progress.finish();
+        out
+    }
 }

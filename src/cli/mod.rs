@@ -2,12 +2,17 @@
 //! the one place where errors become messages and exit codes.
 
 mod args;
+mod check;
+mod diff;
 mod fetch_debs;
 mod load;
 mod lock;
+mod nix;
 mod progress;
 mod resolve;
 mod rootfs;
+mod update;
+mod why;
 
 use std::io::Write;
 use std::path::Path;
@@ -39,12 +44,12 @@ pub fn run() -> i32 {
     let result = match args.command {
         Command::Resolve(a) => resolve::run(a),
         Command::FetchDebs(a) => fetch_debs::run(a),
-        Command::Lock(a) => lock::lock(a),
-        Command::Update(a) => lock::update(a),
-        Command::Check(a) => lock::check(a),
-        Command::Diff(a) => lock::diff(a),
-        Command::Why(a) => lock::why(a),
-        Command::Nix(a) => lock::nix(a),
+        Command::Lock(a) => lock::run(a),
+        Command::Update(a) => update::run(a),
+        Command::Check(a) => check::run(a),
+        Command::Diff(a) => diff::run(a),
+        Command::Why(a) => why::run(a),
+        Command::Nix(a) => nix::run(a),
         Command::Stats(a) => resolve::stats(a),
         Command::Rootfs(a) => rootfs::run(a),
     };
@@ -69,10 +74,29 @@ fn report(e: &anyhow::Error) {
     }
 }
 
+/// A flag that the command does not take in this form: exit 2, with a hint.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Usage {
+    pub message: String,
+    pub hint: String,
+}
+
 fn hint(e: &anyhow::Error) -> Option<String> {
     use debclosure::{fetch::FetchError, index::IndexError, release::ReleaseError, resolve::ResolveError, signature::VerifyError};
+    use debclosure::{debs::DebsError, lock::LockingError, lock::PinnedError, sources::LocateError};
     for cause in e.chain() {
-        let hint = if let Some(a) = cause.downcast_ref::<debclosure::archive::ArchiveError>() {
+        let hint = if let Some(u) = cause.downcast_ref::<Usage>() {
+            Some(u.hint.clone())
+        } else if let Some(l) = cause.downcast_ref::<LockingError>() {
+            l.hint()
+        } else if let Some(l) = cause.downcast_ref::<LocateError>() {
+            l.hint()
+        } else if let Some(p) = cause.downcast_ref::<PinnedError>() {
+            p.hint()
+        } else if let Some(d) = cause.downcast_ref::<DebsError>() {
+            d.hint()
+        } else if let Some(a) = cause.downcast_ref::<debclosure::archive::ArchiveError>() {
             a.hint()
         } else if let Some(r) = cause.downcast_ref::<ResolveError>() {
             r.hint()
@@ -91,7 +115,7 @@ fn hint(e: &anyhow::Error) -> Option<String> {
         } else if let Some(a) = cause.downcast_ref::<debclosure::index::ArchitectureError>() {
             Some(a.hint())
         } else if cause.downcast_ref::<IndexError>().is_some() {
-            Some("the file must be a Debian Packages index (plain, .xz, .gz or .bz2); fix or replace it, or fetch it again".into())
+            Some(debclosure::lock::INDEX_HINT.into())
         } else {
             None
         };

@@ -1,62 +1,23 @@
 //! `debclosure resolve` and `debclosure stats`.
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 
 use debclosure::index::{detect_architecture, Index};
 use debclosure::nix::{render_fetchurl_groups, UrlStyle};
 use debclosure::output::{render_json, render_text, ResolveReport};
-use debclosure::resolve::{resolve_closure, Base, Preferences, RequestedPackage, ResolveOptions};
+use debclosure::resolve::{resolve_closure, RequestedPackage};
 
-use super::args::{BaseArg, Format, IndexArgs, RequestArgs, ResolveArgs};
-use super::load::{architecture, load, Loaded};
+use super::args::{Format, IndexArgs, ResolveArgs};
+use super::load::{architecture, load, request_names, resolve_options, Loaded};
 use super::{write_output, ExitStatus};
 
-pub fn options(args: &RequestArgs) -> Result<ResolveOptions> {
-    let mut preferences = Preferences::builtin();
-    if let Some(path) = &args.preferences {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        preferences.merge_toml(&text, &path.display().to_string())?;
-    }
-    for p in &args.prefer {
-        preferences.insert_arg(p)?;
-    }
-    Ok(ResolveOptions {
-        preferences,
-        exclude: args.exclude.iter().cloned().collect(),
-        with_recommends: args.with_recommends,
-        strict: args.strict,
-        base: match args.base {
-            BaseArg::None => Base::None,
-            BaseArg::Essential => Base::Essential,
-            BaseArg::Required => Base::Required,
-        },
-    })
-}
-
-/// The request: packages from each `--request-file`, then the arguments.
-pub fn request(args: &RequestArgs) -> Result<Vec<String>> {
-    let mut names = Vec::new();
-    for path in &args.request_files {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        for line in text.lines() {
-            let line = line.split('#').next().unwrap_or_default();
-            names.extend(line.split_whitespace().map(str::to_owned));
-        }
-    }
-    names.extend(args.packages.iter().cloned());
-    if names.is_empty() {
-        bail!("the request is empty: name packages as arguments or in --request-file");
-    }
-    Ok(names)
-}
-
 pub fn run(args: ResolveArgs) -> Result<ExitStatus> {
-    let names = request(&args.request)?;
+    let names = request_names(&args.request)?;
     let request = names
         .iter()
         .map(|p| RequestedPackage::parse(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let options = options(&args.request)?;
+    let options = resolve_options(&args.request)?;
     let loaded = load(&args.index)?;
     let arch = target_architecture(&args.index, &loaded)?;
     let index = Index::build(&loaded.sources, &arch)?;

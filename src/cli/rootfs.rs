@@ -1,60 +1,18 @@
 //! `debclosure rootfs`: installs a lock into a directory with the closure's
 //! own dpkg in a chroot, proving that the lock installs.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
+use debclosure::debs::{self, DebSources};
 use debclosure::rootfs::{
     self, Failure, InstallMode, OnFailure, Placement, RootfsOptions, RootfsPackage, RootfsReporter, Tools,
 };
 
-use super::args::OnlineArgs;
-use super::fetch_debs::fetch_to_cache;
-use super::load::host_architecture;
-use super::lock::{archive_uris, read_lock};
+use super::args::RootfsArgs;
+use super::load::{cache_mode, host_architecture, locator, read_lock, read_spec, refuse, spec_beside, suite_flags, Downloads};
 use super::ExitStatus;
-
-#[derive(Debug, clap::Args)]
-pub struct RootfsArgs {
-    /// The lock.
-    #[arg(long, value_name = "FILE", default_value = "debclosure.lock")]
-    pub lock: PathBuf,
-    /// The directory to build: absent or empty (with --in-place: an existing
-    /// directory, typically a mounted file system). TARGET_DIR.manifest is
-    /// written beside it unless --manifest says where.
-    #[arg(value_name = "TARGET_DIR")]
-    pub target: PathBuf,
-    /// Install straight into TARGET_DIR, an existing directory holding only
-    /// what a fresh image file system holds (lost+found, .debug, empty proc,
-    /// dev and sys), instead of building beside it and renaming; a failed
-    /// tree is left in place.
-    #[arg(long)]
-    pub in_place: bool,
-    /// Take the .deb files from the local paths listed in FILE (one per line,
-    /// e.g. Nix store paths), each matched to its package by SHA256, instead
-    /// of downloading them.
-    #[arg(long, value_name = "FILE")]
-    pub debs_from: Option<PathBuf>,
-    /// Write the manifest here instead of beside TARGET_DIR.
-    #[arg(long, value_name = "FILE")]
-    pub manifest: Option<PathBuf>,
-    /// Keep the tree of a failed run (and print where it is) instead of
-    /// removing it.
-    #[arg(long)]
-    pub keep_failed: bool,
-    /// Install every group even when one fails, forcing dpkg as nixpkgs does
-    /// (--force-all); the run still fails if anything did.
-    #[arg(long)]
-    pub keep_going: bool,
-    /// Also write the tree as a tar with sorted entries and every mtime set
-    /// to the lock's newest Release date.
-    #[arg(long, value_name = "FILE")]
-    pub tar: Option<PathBuf>,
-    #[command(flatten)]
-    pub online: OnlineArgs,
-}
 
 /// One line per step on stderr, with the time since the start.
 struct Steps {
@@ -72,9 +30,8 @@ impl RootfsReporter for Steps {
 
 pub fn run(args: RootfsArgs) -> Result<ExitStatus> {
     let steps = Steps { quiet: args.online.quiet, started: Instant::now() };
-    if !args.online.suites.is_empty() || !args.online.components.is_empty() || args.online.snapshot.is_some() {
-        bail!("--suite, --component and --snapshot do not apply to rootfs: the lock names its suites and snapshot");
-    }
+    let hint = "drop them; --mirror and --source say where to download the lock's archives from";
+    refuse(&suite_flags(&args.online), "rootfs", "the lock names its suites and snapshot", hint)?;
     let placement = if args.in_place { Placement::InPlace } else { Placement::Staging };
     match placement {
         Placement::Staging => rootfs::check_target(&args.target)?,
@@ -92,10 +49,15 @@ pub fn run(args: RootfsArgs) -> Result<ExitStatus> {
             rootfs::match_local_debs(packages, &files, list)?
         }
         None => {
-            let uris = archive_uris(&lock, &args.lock, &args.online)?;
-            let main = uris.get(lock.request.distribution.main_archive()).cloned();
+            let spec = spec_beside(&args.lock).map(|p| read_spec(&p)).transpose()?;
+            let uris = lock.request.locate(&locator(&args.online, spec.as_ref())?)?.into_iter().map(|a| (a.archive(), a.uri));
+            let uris: std::collections::BTreeMap<_, _> = uris.collect();
+            let sources = DebSources { default: uris.get(lock.request.distribution.main_archive()).cloned(), uris };
             steps.step(&format!("fetching {} packages", lock.packages.len()));
-            fetch_to_cache(&lock.packages, &uris, main.as_deref(), &args.online)?
+            let downloads = Downloads::new(&args.online)?;
+            let cache = downloads.cache()?;
+            let mode = cache_mode(&args.online);
+            downloads.block_on(debs::fetch(&lock.packages, &sources, &downloads.fetcher, &cache, mode, &downloads.progress))?
         }
     };
     let packages: Vec<RootfsPackage> = lock

@@ -6,8 +6,8 @@
 //! what was downloaded, keyed by SHA256 where the hash is known from a
 //! verified Release file, and by a mirror-independent key (with `ETag` and
 //! `Last-Modified`) for the Release files themselves. [`CacheMode`] decides
-//! how the two meet; [`Fetcher::get_cached`] and [`Fetcher::get_keyed`]
-//! combine them.
+//! how the two meet; [`Fetcher::get_cached`], [`Fetcher::get_cached_path`]
+//! and [`Fetcher::get_keyed`] combine them.
 //!
 //! Nothing here checks signatures: the caller verifies an InRelease file
 //! before trusting the hashes it lists (see [`crate::signature`]).
@@ -21,6 +21,8 @@ pub use http::{
     map_bounded, redact_url, sha256_hex, Conditional, EnvError, FetchError, FetchOptions, Fetcher, Validators,
     DEFAULT_MAX_BODY_SIZE, ENV_BACKOFF_MS, ENV_CONCURRENCY, ENV_CONNECT_TIMEOUT_MS, ENV_READ_TIMEOUT_MS, ENV_RETRIES,
 };
+
+use std::path::PathBuf;
 
 use crate::report::Reporter;
 
@@ -58,21 +60,65 @@ impl Fetcher {
         expected_sha256: &str,
         reporter: &dyn Reporter,
     ) -> Result<Vec<u8>, FetchError> {
-        if mode != CacheMode::Refresh {
-            if let Some(bytes) = cache.get(bucket, expected_sha256, reporter) {
-                if expected_size.map_or(true, |size| size == bytes.len() as u64) {
-                    return Ok(bytes);
+        let cached = || {
+            cache
+                .get(bucket, expected_sha256, reporter)
+                .filter(|bytes| expected_size.map_or(true, |size| size == bytes.len() as u64))
+        };
+        match self.cached_or_verified(mode, url, expected_size, expected_sha256, reporter, cached).await? {
+            Entry::Cached(bytes) => Ok(bytes),
+            Entry::Downloaded(bytes) => {
+                if let Err(e) = cache.put(bucket, expected_sha256, &bytes) {
+                    warn_not_cached(url, &e, reporter);
                 }
+                Ok(bytes)
+            }
+        }
+    }
+
+    /// Like [`Fetcher::get_cached`], but leaves the content in the cache and
+    /// returns the entry's path, for files used by path (`.deb` files,
+    /// which can be large). A cached entry's hash is checked without reading
+    /// it into memory. Failing to store is an error here: without the entry
+    /// there is no path.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn get_cached_path(
+        &self,
+        cache: &Cache,
+        mode: CacheMode,
+        bucket: Bucket,
+        url: &str,
+        expected_size: Option<u64>,
+        expected_sha256: &str,
+        reporter: &dyn Reporter,
+    ) -> Result<PathBuf, CachedFetchError> {
+        let cached = || cache.get_path(bucket, expected_sha256, reporter);
+        match self.cached_or_verified(mode, url, expected_size, expected_sha256, reporter, cached).await? {
+            Entry::Cached(path) => Ok(path),
+            Entry::Downloaded(bytes) => Ok(cache.put(bucket, expected_sha256, &bytes)?),
+        }
+    }
+
+    /// What `cached` finds unless `mode` is [`CacheMode::Refresh`]; else,
+    /// unless offline, the download, verified.
+    async fn cached_or_verified<T>(
+        &self,
+        mode: CacheMode,
+        url: &str,
+        expected_size: Option<u64>,
+        expected_sha256: &str,
+        reporter: &dyn Reporter,
+        cached: impl FnOnce() -> Option<T>,
+    ) -> Result<Entry<T>, FetchError> {
+        if mode != CacheMode::Refresh {
+            if let Some(found) = cached() {
+                return Ok(Entry::Cached(found));
             }
         }
         if mode == CacheMode::Offline {
             return Err(FetchError::Offline { url: redact_url(url) });
         }
-        let bytes = self.get_verified(url, expected_size, expected_sha256, reporter).await?;
-        if let Err(e) = cache.put(bucket, expected_sha256, &bytes) {
-            warn_not_cached(url, &e, reporter);
-        }
-        Ok(bytes)
+        Ok(Entry::Downloaded(self.get_verified(url, expected_size, expected_sha256, reporter).await?))
     }
 
     /// A file whose hash is not known in advance (Release, InRelease), cached
@@ -108,6 +154,23 @@ impl Fetcher {
             }
         }
     }
+}
+
+/// A cache entry found, or content just downloaded and verified.
+enum Entry<T> {
+    Cached(T),
+    Downloaded(Vec<u8>),
+}
+
+/// Why [`Fetcher::get_cached_path`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CachedFetchError {
+    /// The download failed or did not verify.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The verified content could not be stored.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
 }
 
 fn warn_not_cached(url: &str, e: &CacheError, reporter: &dyn Reporter) {

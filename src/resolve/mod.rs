@@ -9,12 +9,14 @@
 //! stanzas.
 
 mod closure;
+mod explain;
 mod order;
 mod policy;
 
 use serde::{Deserialize, Serialize};
 
 pub use closure::resolve_closure;
+pub use explain::{explain, Explanation, WhyLink, WhyRoot};
 pub use policy::{Base, PolicyError, Preferences, RequestedPackage, ResolveOptions, DEFAULT_PREFERENCES};
 
 use crate::index::IndexError;

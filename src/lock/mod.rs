@@ -18,6 +18,20 @@
 //! unsafe paths, groups out of order, reasons that name no package, names
 //! that cannot be URL path segments, control characters, and URL prefixes
 //! that are not `mirror://`, `http://` or `https://` (see [`check_url_prefix`]).
+//!
+//! The steps on a lock live beside it: [`request`] builds a canonical
+//! [`Request`] from a spec or flags, [`create()`] resolves it into a lock,
+//! [`check()`] re-resolves a lock from the indices it pins and compares, and
+//! [`LockFile::render_nix`] writes it for Nix.
+
+mod check;
+mod create;
+mod nix;
+pub mod request;
+
+pub use check::{check, diff_locks, read_bounded, PinnedError, PinnedIndices};
+pub use create::{create, LockingError, INDEX_HINT};
+pub use request::RequestOptions;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -251,6 +265,9 @@ pub enum LockError {
         /// The archives without a URL prefix.
         archives: Vec<String>,
     },
+    /// The lock cannot be written as Nix (an archive without URL prefixes).
+    #[error(transparent)]
+    Nix(#[from] crate::nix::NixError),
 }
 
 impl LockError {
@@ -266,6 +283,9 @@ impl LockError {
                 "Ubuntu keeps other architectures in a separate ports archive: give [url-prefixes] in the spec (debclosure.toml) with the URL of your Ubuntu ports mirror for each archive, e.g. {} = [\"URL of your Ubuntu ports mirror\"], and run `debclosure lock` again",
                 archives[0]
             ),
+            LockError::Nix(crate::nix::NixError::NoPrefix { archive, .. }) => {
+                format!("add `{archive} = [\"URL\"]` under [url-prefixes] in the spec and run `debclosure lock`")
+            }
             _ => "the lock was edited by hand or damaged; restore it from version control or write it again with `debclosure lock`".into(),
         }
     }

@@ -1,0 +1,88 @@
+//! Locking a request: download and verify its indices, resolve the closure,
+//! and pin both in a [`LockFile`].
+
+use crate::archive::{fetch_indices, ArchiveError, ArchiveOptions};
+use crate::fetch::{Cache, Fetcher};
+use crate::index::{Index, IndexError};
+use crate::report::Reporter;
+use crate::resolve::{resolve_closure, ResolveError};
+use crate::sources::{ArchiveSource, LocateError};
+
+use super::check::PinnedError;
+use super::{LockError, LockFile, Request};
+
+/// Why a request could not be locked, or a lock checked.
+#[derive(Debug, thiserror::Error)]
+pub enum LockingError {
+    /// An archive has nowhere to be downloaded from.
+    #[error(transparent)]
+    Locate(#[from] LocateError),
+    /// The indices could not be fetched or trusted.
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    /// A pinned index could not be found or does not match the lock.
+    #[error(transparent)]
+    Pinned(#[from] PinnedError),
+    /// An index does not parse.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    /// The request cannot be resolved.
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    /// The request is not valid (a lock's, read back).
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The lock that the request resolves to breaks a rule of the format;
+    /// it is not written.
+    #[error("the new lock would not be valid")]
+    Invalid(#[source] LockError),
+}
+
+/// What to do about a file that is not a Packages index.
+pub const INDEX_HINT: &str =
+    "the file must be a Debian Packages index (plain, .xz, .gz or .bz2); fix or replace it, or fetch it again";
+
+impl LockingError {
+    /// What the user can do about it, if there is advice.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LockingError::Locate(e) => e.hint(),
+            LockingError::Archive(e) => e.hint(),
+            LockingError::Pinned(e) => e.hint(),
+            LockingError::Index(_) => Some(INDEX_HINT.into()),
+            LockingError::Resolve(e) => e.hint(),
+            LockingError::Lock(e) | LockingError::Invalid(e) => Some(e.hint()),
+        }
+    }
+}
+
+/// Downloads and verifies the indices of `request` from `archives` (see
+/// [`Request::locate`]), resolves the request, and returns the lock, checked
+/// as reading it back would check it. `options` say how to download; the
+/// architecture is the request's, whatever `options.architecture` says.
+pub async fn create(
+    request: &Request,
+    archives: &[ArchiveSource],
+    fetcher: &Fetcher,
+    cache: &Cache,
+    options: &ArchiveOptions,
+    reporter: &dyn Reporter,
+) -> Result<LockFile, LockingError> {
+    let options = ArchiveOptions { architecture: request.architecture.clone(), ..options.clone() };
+    let fetched = fetch_indices(fetcher, cache, archives, &options, reporter).await?;
+    let index = Index::build(&fetched.sources, &request.architecture)?;
+    let closure = resolve_closure(&index, &request.requested()?, &request.options())?;
+    let lock = LockFile {
+        version: request.format_version(),
+        request: request.clone(),
+        request_sha256: request.digest(),
+        releases: fetched.releases,
+        indices: fetched.indices,
+        packages: closure.packages,
+        choices: closure.choices,
+        assumed: closure.assumed,
+    };
+    // Never write a lock that reading it back would refuse.
+    lock.validate().map_err(LockingError::Invalid)?;
+    Ok(lock)
+}

@@ -1,0 +1,155 @@
+//! Building a [`Request`]: a spec ([`crate::spec::Spec::request`]) and the
+//! command line's flags both go through [`Request::from_options`], so a
+//! request has one canonical form whoever wrote it; and where its archives
+//! are downloaded from ([`Request::locate`]), which stays out of it.
+
+use std::collections::BTreeMap;
+
+use crate::fetch::redact_url;
+use crate::resolve::ResolveOptions;
+use crate::sources::{snapshot_uri, ArchiveSource, LocateError, Locator, SnapshotRef};
+
+use super::{Distribution, LockedSource, Request};
+
+/// What a request is made of, as a spec or the flags say it, before it is
+/// put in canonical form.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOptions {
+    /// Debian or Ubuntu.
+    pub distribution: Distribution,
+    /// Target architecture.
+    pub architecture: String,
+    /// Archives, suites and components, in order.
+    pub sources: Vec<LockedSource>,
+    /// A snapshot timestamp.
+    pub snapshot: Option<String>,
+    /// The snapshot archive's base URL in use; recorded, without credentials
+    /// or a trailing `/`, only with a snapshot.
+    pub snapshot_base: Option<String>,
+    /// The requested packages, in request order.
+    pub packages: Vec<String>,
+    /// Preferences (the whole table, built-in entries included), exclusions,
+    /// Recommends, strictness and the base set.
+    pub resolve: ResolveOptions,
+    /// URL prefixes for the generated Nix, by archive, as given; when empty,
+    /// [`default_url_prefixes`].
+    pub url_prefixes: BTreeMap<String, Vec<String>>,
+}
+
+impl Request {
+    /// The canonical request for `options`: exclusions sorted, the snapshot
+    /// base canonical and kept only with a snapshot, and the default URL
+    /// prefixes when none are given.
+    pub fn from_options(options: RequestOptions) -> Request {
+        let RequestOptions { distribution, architecture, sources, snapshot, snapshot_base, packages, resolve, url_prefixes } = options;
+        let url_prefixes = if url_prefixes.is_empty() {
+            default_url_prefixes(distribution, &sources, snapshot.as_deref(), snapshot_base.as_deref())
+        } else {
+            url_prefixes
+        };
+        Request {
+            distribution,
+            architecture,
+            sources,
+            snapshot_base: snapshot.as_ref().and(snapshot_base.as_deref()).map(canonical_snapshot_base),
+            snapshot,
+            packages,
+            preferences: resolve.preferences,
+            // A BTreeSet: sorted, no duplicates.
+            exclude: resolve.exclude.into_iter().collect(),
+            recommends: resolve.with_recommends,
+            strict: resolve.strict,
+            base: resolve.base,
+            url_prefixes,
+        }
+    }
+
+    /// Where to download each archive of the request from, in the order of
+    /// its sources, named as the request names them whatever the URL ends in
+    /// (a snapshot's timestamp, a mirror's own path).
+    pub fn locate(&self, locator: &Locator) -> Result<Vec<ArchiveSource>, LocateError> {
+        let main = self.distribution.main_archive();
+        self.sources
+            .iter()
+            .map(|s| {
+                Ok(ArchiveSource {
+                    uri: locator.archive_uri(&s.archive, main, self.snapshot_ref())?,
+                    suites: s.suites.clone(),
+                    components: s.components.clone(),
+                    signed_by: None,
+                    name: Some(s.archive.clone()),
+                })
+            })
+            .collect()
+    }
+
+    /// The request's snapshot, with the base it recorded.
+    pub fn snapshot_ref(&self) -> Option<SnapshotRef<'_>> {
+        self.snapshot.as_deref().map(|timestamp| SnapshotRef { timestamp, recorded_base: self.snapshot_base.as_deref() })
+    }
+
+    /// The request read at snapshot `timestamp` instead (`update
+    /// --snapshot`), keeping the base; with no base recorded (a new
+    /// snapshot, or a lock of format version 1), `base` is recorded, as
+    /// `lock` would. URL prefixes that pointed at the old snapshot point at
+    /// the new one.
+    #[must_use]
+    pub fn with_snapshot(&self, timestamp: Option<&str>, base: Option<&str>) -> Request {
+        let mut request = self.clone();
+        if let Some(ts) = timestamp {
+            request.snapshot = Some(ts.to_owned());
+        }
+        if request.snapshot.is_some() && request.snapshot_base.is_none() {
+            request.snapshot_base = base.map(canonical_snapshot_base);
+        }
+        if let (Some(base), Some(old_ts), Some(ts)) = (&request.snapshot_base, &self.snapshot, &request.snapshot) {
+            for (archive, prefixes) in &mut request.url_prefixes {
+                let old_url = snapshot_uri(base, archive, old_ts);
+                for p in prefixes.iter_mut().filter(|p| **p == old_url) {
+                    *p = snapshot_uri(base, archive, ts);
+                }
+            }
+        }
+        request
+    }
+}
+
+impl Distribution {
+    /// The distribution of a request that names none: Ubuntu when an
+    /// archive is named `ubuntu` or `ubuntu-ports`, else Debian.
+    pub fn of_archives(sources: &[LockedSource]) -> Distribution {
+        if sources.iter().any(|s| s.archive == "ubuntu" || s.archive == "ubuntu-ports") {
+            Distribution::Ubuntu
+        } else {
+            Distribution::Debian
+        }
+    }
+}
+
+/// A snapshot base as a lock records it: without credentials (the lock is
+/// shared; they stay in the spec or the environment) or a trailing `/`.
+pub fn canonical_snapshot_base(url: &str) -> String {
+    redact_url(url).trim_end_matches('/').to_owned()
+}
+
+/// nixpkgs' mirror scheme for the distribution's main archive, then the
+/// snapshot archive when a snapshot and its base URL are known.
+pub fn default_url_prefixes(
+    distribution: Distribution,
+    sources: &[LockedSource],
+    snapshot: Option<&str>,
+    snapshot_base: Option<&str>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    out.insert(distribution.main_archive().to_owned(), vec![distribution.mirror_scheme().to_owned()]);
+    if let (Some(ts), Some(base)) = (snapshot, snapshot_base) {
+        for s in sources {
+            let url = snapshot_uri(base, &s.archive, ts);
+            let list = out.entry(s.archive.clone()).or_default();
+            if !list.contains(&url) {
+                list.push(url);
+            }
+        }
+    }
+    out
+}
