@@ -67,6 +67,17 @@ struct Failure {
     message: String,
 }
 
+/// How marking a package or meeting a relation group ended. Errors that
+/// end the whole search (too many steps, an ambiguous choice under
+/// `--strict`) are a [`ResolveError`] instead.
+#[derive(Debug)]
+enum Step {
+    /// The package is marked, or the group is met.
+    Done,
+    /// A dead end, which backjumping may get out of.
+    DeadEnd(Failure),
+}
+
 /// What provides a name among the marked packages.
 #[derive(Debug, Clone, Copy)]
 enum Holder<'a> {
@@ -90,6 +101,16 @@ impl Holder<'_> {
 struct Candidate {
     id: Option<PackageId>,
     rule: Rule,
+}
+
+/// Moves the first of `cands` that `pick` accepts to the front, where
+/// `rule` explains it; the others keep their order.
+fn put_first(cands: &mut Vec<Candidate>, rule: Rule, pick: impl Fn(&Candidate) -> bool) {
+    if let Some(pos) = cands.iter().position(pick) {
+        let mut c = cands.remove(pos);
+        c.rule = rule;
+        cands.insert(0, c);
+    }
 }
 
 /// One relation group still to meet: group `index` of `from`'s relations.
@@ -264,15 +285,9 @@ impl<'i, 'a> Walker<'i, 'a> {
                         restriction: Vec::new(),
                     };
                     let mut cands = self.alternative_candidates(&dep);
-                    if let Some(pos) = cands.iter().position(|c| concrete.contains(&c.id)) {
-                        let mut c = cands.remove(pos);
-                        c.rule = Rule::Requested;
-                        cands.insert(0, c);
-                    }
+                    put_first(&mut cands, Rule::Requested, |c| concrete.contains(&c.id));
                     let first = *cands.first().ok_or_else(|| unknown(index, r))?;
-                    if self.options.strict && cands.len() > 1 && matches!(first.rule, Rule::Priority | Rule::Name) {
-                        return Err(self.ambiguous(&r.name, "the request", &cands));
-                    }
+                    self.refuse_ambiguous(&r.name, "the request", &cands)?;
                     if cands.len() > 1 {
                         self.choices.push(Choice {
                             required_by: None,
@@ -301,12 +316,17 @@ impl<'i, 'a> Walker<'i, 'a> {
         c.id.map_or("(skip)", |id| self.name(id))
     }
 
-    fn ambiguous(&self, relation: &str, required_by: &str, cands: &[Candidate]) -> ResolveError {
-        ResolveError::Ambiguous {
+    /// With `--strict`, refuses a choice among `cands` (best first) that
+    /// only Priority or name order made.
+    fn refuse_ambiguous(&self, relation: &str, required_by: &str, cands: &[Candidate]) -> Result<(), ResolveError> {
+        if !self.options.strict || cands.len() < 2 || !matches!(cands[0].rule, Rule::Priority | Rule::Name) {
+            return Ok(());
+        }
+        Err(ResolveError::Ambiguous {
             relation: relation.to_owned(),
             required_by: required_by.to_owned(),
             providers: cands.iter().map(|c| self.candidate_name(c).to_owned()).collect(),
-        }
+        })
     }
 
     /// The candidates for one alternative, best first: the preferred
@@ -345,14 +365,16 @@ impl<'i, 'a> Walker<'i, 'a> {
         if out.len() == 1 && real.is_none() {
             out[0].rule = Rule::FirstAlternative;
         }
-        if let Some(preferred) = self.options.preferences.get(dep.name) {
-            if let Some(pos) = out.iter().position(|c| self.candidate_name(c) == preferred) {
-                let mut c = out.remove(pos);
-                c.rule = Rule::Preference;
-                out.insert(0, c);
-            }
-        }
+        self.prefer(dep.name, &mut out);
         out
+    }
+
+    /// Puts the package that the preference table names for `key` (a name,
+    /// or alternatives joined by ` | `) first among `cands`.
+    fn prefer(&self, key: &str, cands: &mut Vec<Candidate>) {
+        if let Some(preferred) = self.options.preferences.get(key) {
+            put_first(cands, Rule::Preference, |c| self.candidate_name(c) == preferred);
+        }
     }
 
     /// A marked package that meets `dep`, if any.
@@ -462,7 +484,7 @@ impl<'i, 'a> Walker<'i, 'a> {
 
     /// Adds `id` to the closure (its dependencies go on the agenda), or
     /// explains why it cannot be: it conflicts with a marked package.
-    fn mark(&mut self, id: PackageId, reason: Reason, choice_point: Option<usize>) -> Result<Result<(), Failure>, ResolveError> {
+    fn mark(&mut self, id: PackageId, reason: Reason, choice_point: Option<usize>) -> Result<Step, ResolveError> {
         self.steps += 1;
         if self.steps > STEP_LIMIT {
             return Err(ResolveError::TooManySteps(STEP_LIMIT));
@@ -481,7 +503,7 @@ impl<'i, 'a> Walker<'i, 'a> {
             let mut message = format!("{} {field}: {relation}\n", self.describe(holder));
             let _ = writeln!(message, "  but {} is in the closure: {}", self.describe(other), self.chain(other));
             let _ = write!(message, "  and {} was being added: {added}", self.describe(id));
-            return Ok(Err(Failure { culprits, message }));
+            return Ok(Step::DeadEnd(Failure { culprits, message }));
         }
         let arch = self.index.architecture();
         let p = self.index.package(id);
@@ -503,7 +525,7 @@ impl<'i, 'a> Walker<'i, 'a> {
         }
         let groups = self.relations_of(id)?;
         self.agenda.extend((0..groups.len()).rev().map(|index| Task { from: id, index }));
-        Ok(Ok(()))
+        Ok(Step::Done)
     }
 
     /// Marks the roots (as apt marks the whole command line before any
@@ -511,7 +533,7 @@ impl<'i, 'a> Walker<'i, 'a> {
     /// backjumping on failures.
     fn run(&mut self, roots: &[(PackageId, Reason)]) -> Result<(), ResolveError> {
         for (id, reason) in roots {
-            if let Err(failure) = self.mark(*id, reason.clone(), None)? {
+            if let Step::DeadEnd(failure) = self.mark(*id, reason.clone(), None)? {
                 return Err(self.unsatisfiable(failure));
             }
         }
@@ -523,7 +545,7 @@ impl<'i, 'a> Walker<'i, 'a> {
             self.agenda.extend((0..groups.len()).rev().map(|index| Task { from: *id, index }));
         }
         while let Some(task) = self.agenda.pop() {
-            if let Err(failure) = self.step(task)? {
+            if let Step::DeadEnd(failure) = self.step(task)? {
                 self.backjump(failure)?;
             }
         }
@@ -531,14 +553,14 @@ impl<'i, 'a> Walker<'i, 'a> {
     }
 
     /// Meets one relation group.
-    fn step(&mut self, task: Task) -> Result<Result<(), Failure>, ResolveError> {
+    fn step(&mut self, task: Task) -> Result<Step, ResolveError> {
         let groups = self.relations_of(task.from)?;
         let (field, group) = &groups[task.index];
         let field = *field;
         let arch = self.index.architecture();
         let alts: Vec<&Dependency<'a>> = group.iter().filter(|d| d.applies_to(arch)).collect();
         if alts.is_empty() {
-            return Ok(Ok(()));
+            return Ok(Step::Done);
         }
         let from = task.from;
         let relation = display_group(group);
@@ -558,7 +580,7 @@ impl<'i, 'a> Walker<'i, 'a> {
                         rule,
                     });
                 }
-                return Ok(Ok(()));
+                return Ok(Step::Done);
             }
         }
         let mut cands: Vec<Candidate> = Vec::new();
@@ -574,13 +596,7 @@ impl<'i, 'a> Walker<'i, 'a> {
         }
         if alts.len() > 1 {
             let key: Vec<&str> = alts.iter().map(|d| d.name).collect();
-            if let Some(preferred) = self.options.preferences.get(&key.join(" | ")) {
-                if let Some(pos) = cands.iter().position(|c| self.candidate_name(c) == preferred) {
-                    let mut c = cands.remove(pos);
-                    c.rule = Rule::Preference;
-                    cands.insert(0, c);
-                }
-            }
+            self.prefer(&key.join(" | "), &mut cands);
         }
         let before = cands.len();
         cands.retain(|c| !self.options.exclude.contains(self.candidate_name(c)));
@@ -597,13 +613,13 @@ impl<'i, 'a> Walker<'i, 'a> {
                     relation: relation.clone(),
                 });
             }
-            return Ok(Ok(()));
+            return Ok(Step::Done);
         }
         if field == RelationField::Recommends {
             // A recommendation that cannot be met, or that gets in the way,
             // is dropped, as apt does.
             if cands.is_empty() {
-                return Ok(Ok(()));
+                return Ok(Step::Done);
             }
             cands.push(Candidate { id: None, rule: Rule::EarlierCandidatesFailed });
         }
@@ -617,16 +633,14 @@ impl<'i, 'a> Walker<'i, 'a> {
                 self.name(from),
                 self.chain(from)
             );
-            return Ok(Err(Failure { culprits, message }));
+            return Ok(Step::DeadEnd(Failure { culprits, message }));
         }
-        if self.options.strict && cands.len() > 1 && matches!(cands[0].rule, Rule::Priority | Rule::Name) {
-            return Err(self.ambiguous(&relation, self.name(from), &cands));
-        }
+        self.refuse_ambiguous(&relation, self.name(from), &cands)?;
         if cands.len() == 1 {
             let id = cands[0].id.expect("a lone candidate is a package");
             let reason = Reason::Dependency { from, field, relation };
             let result = self.mark(id, reason, None)?;
-            if result.is_ok() {
+            if let Step::Done = result {
                 self.edges.push((from, id, field));
             }
             return Ok(result);
@@ -651,7 +665,7 @@ impl<'i, 'a> Walker<'i, 'a> {
     }
 
     /// Tries the next candidate of choice point `k` (the state is as saved).
-    fn try_next(&mut self, k: usize) -> Result<Result<(), Failure>, ResolveError> {
+    fn try_next(&mut self, k: usize) -> Result<Step, ResolveError> {
         let cp = &mut self.choice_points[k];
         let i = cp.next;
         cp.next += 1;
@@ -670,11 +684,11 @@ impl<'i, 'a> Walker<'i, 'a> {
         let Some(id) = cand.id else {
             // Skipping a recommendation is not a choice worth reporting.
             self.choices.pop();
-            return Ok(Ok(()));
+            return Ok(Step::Done);
         };
         let reason = Reason::Dependency { from: task.from, field, relation };
         let result = self.mark(id, reason, Some(k))?;
-        if result.is_ok() {
+        if let Step::Done = result {
             self.edges.push((task.from, id, field));
         }
         Ok(result)
@@ -720,8 +734,8 @@ impl<'i, 'a> Walker<'i, 'a> {
             cp.failures.push(failure.message.clone());
             if cp.next < cp.candidates.len() {
                 match self.try_next(k)? {
-                    Ok(()) => return Ok(()),
-                    Err(f) => {
+                    Step::Done => return Ok(()),
+                    Step::DeadEnd(f) => {
                         let mut culprits = f.culprits;
                         culprits.insert(k);
                         culprits.extend(self.choice_points[k].culprits.iter().copied());
