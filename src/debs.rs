@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::fetch::{Bucket, Cache, CacheMode, CachedFetchError, Fetcher};
+use crate::lock::Request;
 use crate::report::Reporter;
 use crate::resolve::ClosurePackage;
+use crate::sources::{ArchiveSource, LocateError, Locator};
 
 /// Why the `.deb` files could not be fetched.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +58,23 @@ pub struct DebSources {
     pub uris: BTreeMap<String, String>,
     /// The base URL for packages that name no archive.
     pub default: Option<String>,
+}
+
+impl DebSources {
+    /// The archives of a lock's `request`, found by `locator`; packages that
+    /// name no archive come from the distribution's main archive.
+    pub fn of_request(request: &Request, locator: &Locator) -> Result<DebSources, LocateError> {
+        let uris: BTreeMap<String, String> = request.locate(locator)?.into_iter().map(|a| (a.archive(), a.uri)).collect();
+        Ok(DebSources { default: uris.get(request.distribution.main_archive()).cloned(), uris })
+    }
+
+    /// `archives` by name (the last of a name wins); packages that name no
+    /// archive (resolved from local index files, which name none) come from
+    /// the first archive by name.
+    pub fn of_archives(archives: Vec<ArchiveSource>) -> DebSources {
+        let uris: BTreeMap<String, String> = archives.into_iter().map(|a| (a.archive(), a.uri)).collect();
+        DebSources { default: uris.values().next().cloned(), uris }
+    }
 }
 
 /// Downloads the `.deb` of each package into the cache, or finds it there,

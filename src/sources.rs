@@ -67,8 +67,9 @@ impl ArchiveSource {
 }
 
 /// The last non-empty segment of a URL's path (`debian-security` for
-/// `http://host/debian-security/`); the host if it has no path (never the
-/// credentials, since the name appears in records and messages).
+/// `http://host/debian-security/`); what follows the scheme if it has no
+/// path, without the credentials (the name appears in records and
+/// messages).
 pub fn archive_name(uri: &str) -> String {
     let uri = redact_url(uri);
     let without_scheme = uri.split_once("://").map_or(uri.as_str(), |(_, rest)| rest);
@@ -521,5 +522,130 @@ mod tests {
         assert_eq!(s[0].suites, ["bookworm", "bookworm-updates"]);
         assert_eq!(s[1].archive(), "debian-security");
         assert_eq!(parse_source_arg("http://m.test/ubuntu noble main universe").unwrap().components, ["main", "universe"]);
+    }
+
+    /// A locator with every layer set: `--source`, `--mirror`, the spec,
+    /// the environment and apt sources under `apt` (for `debian` and
+    /// `debian-security`), and a snapshot base in each place that has one.
+    fn full_locator(apt: &Path) -> Locator {
+        std::fs::create_dir_all(apt.join("etc/apt")).unwrap();
+        let list = "deb http://apt.test/debian bookworm main\ndeb http://apt.test/debian-security bookworm-security main\n";
+        std::fs::write(apt.join("etc/apt/sources.list"), list).unwrap();
+        Locator {
+            sources: vec![parse_source_arg("http://source.test/debian bookworm main").unwrap()],
+            mirror: Some("http://flag.test/debian/".into()),
+            spec_mirrors: [("debian", "http://spec.test/debian"), ("debian-security", "http://spec.test/security/")]
+                .map(|(a, m)| (a.to_owned(), m.to_owned()))
+                .into(),
+            env_mirror: Some("http://env.test/debian".into()),
+            apt_root: Some(apt.to_owned()),
+            snapshot_base: Some("http://flag.test/snap".into()),
+            spec_snapshot_base: Some("http://spec.test/snap".into()),
+            env_snapshot_base: Some("http://env.test/snap/".into()),
+        }
+    }
+
+    /// The one precedence order: each row takes away the layer that
+    /// answered the row before, so the next one answers. `--mirror` and
+    /// `$DEBCLOSURE_MIRROR` are the main archive's only.
+    #[test]
+    fn locator_precedence() {
+        let apt = tempfile::tempdir().unwrap();
+        let mut l = full_locator(apt.path());
+        let rows: [(&str, fn(&mut Locator), &str, &str); 6] = [
+            ("everything", |_| {}, "http://source.test/debian", "http://spec.test/security"),
+            ("no --source", |l| l.sources.clear(), "http://flag.test/debian", "http://spec.test/security"),
+            ("no --mirror", |l| l.mirror = None, "http://spec.test/debian", "http://spec.test/security"),
+            ("no spec mirrors", |l| l.spec_mirrors.clear(), "http://env.test/debian", "http://apt.test/debian-security"),
+            ("no $DEBCLOSURE_MIRROR", |l| l.env_mirror = None, "http://apt.test/debian", "http://apt.test/debian-security"),
+            ("no apt sources", |l| l.apt_root = None, "", ""),
+        ];
+        for (what, take_away, main, security) in rows {
+            take_away(&mut l);
+            for (archive, expected) in [("debian", main), ("debian-security", security)] {
+                let got = l.archive_uri(archive, "debian", None);
+                match got {
+                    Ok(uri) => assert_eq!(uri, expected, "{what}: {archive}"),
+                    Err(LocateError::NoMirror { archive: a, main }) => {
+                        assert_eq!((expected, a.as_str(), main), ("", archive, archive == "debian"), "{what}")
+                    }
+                    Err(e) => panic!("{what}: {archive}: {e}"),
+                }
+            }
+        }
+    }
+
+    /// With a snapshot every archive comes from the snapshot archive, its
+    /// base taken from `--snapshot-base`, the spec, the environment, then the
+    /// lock, whatever mirrors are known.
+    #[test]
+    fn snapshot_base_precedence() {
+        let apt = tempfile::tempdir().unwrap();
+        let mut l = full_locator(apt.path());
+        let rows: [(&str, fn(&mut Locator), Option<&str>); 5] = [
+            ("everything", |_| {}, Some("http://flag.test/snap")),
+            ("no --snapshot-base", |l| l.snapshot_base = None, Some("http://spec.test/snap")),
+            ("no spec base", |l| l.spec_snapshot_base = None, Some("http://env.test/snap")),
+            ("no $DEBCLOSURE_SNAPSHOT_BASE", |l| l.env_snapshot_base = None, Some("http://lock.test/snap")),
+            ("nothing", |_| {}, None),
+        ];
+        for (what, take_away, expected) in rows {
+            take_away(&mut l);
+            let recorded = (what != "nothing").then_some("http://lock.test/snap");
+            let snapshot = SnapshotRef { timestamp: "20250101T000000Z", recorded_base: recorded };
+            match (l.archive_uri("debian-security", "debian", Some(snapshot)), expected) {
+                (Ok(uri), Some(base)) => assert_eq!(uri, format!("{base}/archive/debian-security/20250101T000000Z"), "{what}"),
+                (Err(LocateError::NoSnapshotBase { timestamp }), None) => assert_eq!(timestamp, "20250101T000000Z"),
+                (got, _) => panic!("{what}: {got:?}"),
+            }
+        }
+        // What a lock records: the spec's own base first (the spec is the
+        // request), else the one downloads use, without the lock's.
+        let l = full_locator(apt.path());
+        assert_eq!(l.snapshot_base_to_record().as_deref(), Some("http://spec.test/snap"));
+        let l = Locator { spec_snapshot_base: None, ..l };
+        assert_eq!(l.snapshot_base_to_record().as_deref(), Some("http://flag.test/snap"));
+    }
+
+    /// Without a spec or lock, the flags name the archives.
+    #[test]
+    fn flag_archives() {
+        let apt = tempfile::tempdir().unwrap();
+        let full = full_locator(apt.path());
+        let suites = ["bookworm".to_owned(), "bookworm-updates".to_owned()];
+        let uris = |l: &Locator, components: &[String]| -> Vec<String> {
+            l.flag_archives(&suites, components, None).unwrap().into_iter().map(|a| a.uri).collect()
+        };
+        // The --suite archive first, then each --source.
+        assert_eq!(uris(&full, &[]), ["http://flag.test/debian", "http://source.test/debian"]);
+        let l = Locator { mirror: None, sources: vec![], ..full.clone() };
+        assert_eq!(uris(&l, &[]), ["http://env.test/debian"]);
+        let l = Locator { env_mirror: None, ..l };
+        assert_eq!(uris(&l, &["contrib".into()]), ["http://apt.test/debian"]);
+        assert_eq!(l.flag_archives(&suites, &[], None).unwrap()[0].suites, suites);
+        // Neither --suite nor --source: the apt sources.
+        let archives = l.flag_archives(&[], &[], None).unwrap();
+        assert_eq!(archives.iter().map(ArchiveSource::archive).collect::<Vec<_>>(), ["debian", "debian-security"]);
+        // A snapshot keeps each archive's name.
+        let snap = l.flag_archives(&[], &[], Some("20250101T000000Z")).unwrap();
+        assert_eq!(snap[1].uri, "http://flag.test/snap/archive/debian-security/20250101T000000Z");
+        assert_eq!(snap[1].archive(), "debian-security");
+        let bare = Locator::default();
+        assert!(matches!(bare.flag_archives(&suites, &[], None), Err(LocateError::NoSuiteMirror)));
+        assert!(matches!(bare.flag_archives(&[], &["main".into()], None), Err(LocateError::MirrorWithoutSuite)));
+        assert!(matches!(bare.flag_archives(&[], &[], None), Err(LocateError::NoArchive)));
+        let no_base = Locator { mirror: Some("http://m.test/debian".into()), ..bare };
+        assert!(matches!(no_base.flag_archives(&suites, &[], Some("20250101T000000Z")), Err(LocateError::NoSnapshotBase { .. })));
+        // The environment: blank counts as unset.
+        let env = Locator::from_lookup(|n| (n == ENV_MIRROR).then(|| "http://e.test/debian".to_owned()).or(Some(" ".into())), None);
+        assert_eq!((env.env_mirror.as_deref(), env.env_snapshot_base), (Some("http://e.test/debian"), None));
+    }
+
+    /// An archive's name appears in records and messages: never with the
+    /// credentials of its URL.
+    #[test]
+    fn archive_names_hold_no_credentials() {
+        assert_eq!(archive_name("https://user:secret@mirror.test:8443/debian/"), "debian");
+        assert_eq!(archive_name("https://user:secret@mirror.test:8443"), "mirror.test:8443");
     }
 }

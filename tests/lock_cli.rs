@@ -517,3 +517,215 @@ fn ubuntu_ports_architectures_need_url_prefixes() {
     assert!(rendered.contains(&format!("\"{ports}/pool/main/a/app/app_1.0-1_arm64.deb\"")), "{rendered}");
     assert!(!rendered.contains("mirror://"), "{rendered}");
 }
+
+/// Asserts that `out` is a refusal (exit 2) whose message contains `what`,
+/// with a hint on a line of its own.
+fn assert_refused(out: &Output, what: &str) {
+    assert_exit(out, 2);
+    let err = text(&out.stderr);
+    let first = err.lines().next().unwrap_or_default();
+    assert!(first.starts_with("error: ") && err.contains(what), "{what}: {err}");
+    assert!(err.contains("\nhint: ") && !first.contains("hint"), "{what}: {err}");
+}
+
+/// Issue 14: with a spec, `lock` took PACKAGE, --exclude, --prefer and the
+/// other request flags and ignored them. The spec is the request (and
+/// `check` compares the lock with it), so each is an error now.
+#[test]
+fn lock_with_a_spec_refuses_the_request_flags() {
+    let p = Project::new();
+    std::fs::write(p.proj().join("request.txt"), "tool\n").unwrap();
+    std::fs::write(p.proj().join("prefs.toml"), "awk = \"gawk\"\n").unwrap();
+    let source = format!("{} stable main", p.server.url("/debian"));
+    let cases: [(&[&str], &str); 15] = [
+        (&["--exclude", "gawk"], "--exclude"),
+        (&["--prefer", "awk=gawk"], "--prefer"),
+        (&["--spec", "debclosure.toml", "tool"], "PACKAGE"),
+        (&["--spec", "debclosure.toml", "--request-file", "request.txt"], "--request-file"),
+        (&["--preferences", "prefs.toml"], "--preferences"),
+        (&["--with-recommends"], "--with-recommends"),
+        (&["--strict"], "--strict"),
+        (&["--base", "none"], "--base"),
+        (&["--distribution", "debian"], "--distribution"),
+        (&["--suite", "stable"], "--suite"),
+        (&["--component", "main"], "--component"),
+        (&["--source", &source], "--source"),
+        (&["--snapshot", SNAPSHOT], "--snapshot"),
+        (&["--url-prefix", "https://mirror.invalid/debian"], "--url-prefix"),
+        (&["--exclude", "gawk", "--strict"], "--exclude, --strict"),
+    ];
+    for (flags, named) in cases {
+        let args: Vec<&str> = ["lock", "-q"].iter().chain(flags).copied().collect();
+        let out = p.run(&args);
+        assert_refused(&out, &format!("flags that do not apply to lock with a spec: {named} (debclosure.toml is the request)"));
+        assert!(text(&out.stderr).contains("write it into debclosure.toml"), "{}", text(&out.stderr));
+        assert!(!p.lock_path().exists(), "{flags:?}: a lock was written");
+    }
+    assert!(p.server.requests().is_empty(), "refused before any download");
+    // --arch fills in a spec that names no architecture; it must agree with one that does.
+    assert_refused(&p.run(&["lock", "-q", "--arch", "arm64"]), "--arch arm64: the spec's architecture is amd64");
+    assert_exit(&p.run(&["lock", "-q", "--arch", "amd64"]), 0);
+    // PACKAGE arguments without --spec still lock from the flags, beside a spec.
+    let flags = ["lock", "-q", "--source", &source, "--keyring", p.keyring.to_str().unwrap(), "-o", "flags.lock", "tool"];
+    assert_exit(&p.run(&flags), 0);
+    assert!(std::fs::read_to_string(p.proj().join("flags.lock")).unwrap().contains("\"packages\": [\n      \"tool\"\n    ]"));
+}
+
+/// Issue 14: `--mirror` with a spec (and for `update` and `check`, which
+/// find mirrors the same way) is where to download the main archive from,
+/// over the spec's `mirror`; the lock does not change.
+#[test]
+fn mirror_flag_overrides_the_spec_mirror_for_lock_update_and_check() {
+    let p = Project::new();
+    assert_exit(&p.run(&["lock", "-q"]), 0);
+    let good = p.lock_text();
+    let spec = std::fs::read_to_string(p.proj().join("debclosure.toml")).unwrap();
+    std::fs::write(p.proj().join("debclosure.toml"), spec.replace(&p.server.url("/debian"), "http://127.0.0.1:9/debian")).unwrap();
+    std::fs::remove_file(p.lock_path()).unwrap();
+    let dead = p.run_with(&["lock", "-q"], &[("DEBCLOSURE_CONNECT_TIMEOUT_MS", "2000")]);
+    assert_exit(&dead, 2);
+    assert!(text(&dead.stderr).contains("127.0.0.1:9"), "{}", text(&dead.stderr));
+    let mirror = format!("--mirror={}/", p.server.url("/debian"));
+    assert_exit(&p.run(&["lock", "-q", "--refresh", &mirror]), 0);
+    assert_eq!(p.lock_text(), good);
+    assert_exit(&p.run(&["update", "-q", "--dry-run", &mirror]), 0);
+    // An empty cache makes check download the pinned indices.
+    let before = p.server.requests().len();
+    assert_exit(&p.run_in_empty_env(&["check", "-q", &mirror], "cache-check"), 0);
+    assert!(p.server.requests().len() > before, "check did not download from --mirror");
+    // `--source` does the same for the archive its URL names.
+    let source = format!("--source={} stable main", p.server.url("/debian"));
+    assert_exit(&p.run_in_empty_env(&["check", "-q", &source], "cache-source"), 0);
+}
+
+/// Issue 14: without a spec, `lock` takes `--url-prefix` as `resolve` does:
+/// the prefixes of every archive, in order, in the lock and in `nix`; and
+/// they stand for `[url-prefixes]` where Ubuntu's ports need them. A prefix
+/// a lock cannot hold is refused before anything is downloaded.
+#[test]
+fn lock_without_a_spec_takes_url_prefixes() {
+    let p = Project::new();
+    std::fs::remove_file(p.proj().join("debclosure.toml")).unwrap();
+    let source = format!("{} stable main", p.server.url("/debian"));
+    let keyring = p.keyring.to_str().unwrap();
+    let base = ["lock", "-q", "--source", &source, "--keyring", keyring];
+    let with = |extra: &[&str]| -> Vec<String> { base.iter().chain(extra).map(|s| (*s).to_owned()).collect() };
+    let run = |extra: &[&str]| {
+        let args = with(extra);
+        p.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let out = run(&["--url-prefix", "file:///srv/debian", "app"]);
+    assert_exit(&out, 2);
+    let err = text(&out.stderr);
+    assert!(err.contains("the request cannot be locked") && err.contains("not a mirror://, http:// or https:// URL"), "{err}");
+    assert!(err.contains("\nhint: "), "{err}");
+    assert!(p.server.requests().is_empty() && !p.lock_path().exists());
+
+    let served = p.server.url("/debian");
+    assert_exit(&run(&["--url-prefix", "https://mirror.invalid/debian", "--url-prefix", &served, "app"]), 0);
+    let lock: serde_json::Value = serde_json::from_str(&p.lock_text()).unwrap();
+    assert_eq!(lock["request"]["url_prefixes"], serde_json::json!({ "debian": ["https://mirror.invalid/debian", served] }));
+    let out = run_plain(&p.proj(), &["nix"]);
+    assert_exit(&out, 0);
+    let app = "pool/main/a/app/app_1.0-1_amd64.deb";
+    let urls = format!("      urls = [\n        \"https://mirror.invalid/debian/{app}\"\n        \"{served}/{app}\"\n      ];\n");
+    assert!(text(&out.stdout).contains(&urls), "{}", text(&out.stdout));
+    // Without --url-prefix, the default.
+    assert_exit(&run(&["-o", "default.lock", "app"]), 0);
+    let lock: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.proj().join("default.lock")).unwrap()).unwrap();
+    assert_eq!(lock["request"]["url_prefixes"], serde_json::json!({ "debian": ["mirror://debian"] }));
+
+    // Ubuntu's ports: --url-prefix names where the .deb files are.
+    let mut ports_debs = debs();
+    for deb in &mut ports_debs {
+        deb.arch = "arm64".into();
+    }
+    let mut suite = Suite::new("stable", ports_debs);
+    suite.arch = "arm64".into();
+    write_suite(&p.dir.path().join("www/ubuntu-ports"), &suite, &[&p.key]);
+    let ports = p.server.url("/ubuntu-ports");
+    let source = format!("{ports} stable main");
+    let flags = ["lock", "-q", "--arch=arm64", "--source", &source, "--keyring", keyring, "--url-prefix", &ports, "-o", "ports.lock", "app"];
+    assert_exit(&p.run(&flags), 0);
+    let out = run_plain(&p.proj(), &["nix", "--lock", "ports.lock"]);
+    assert_exit(&out, 0);
+    assert!(text(&out.stdout).contains(&format!("\"{ports}/pool/main/a/app/app_1.0-1_arm64.deb\"")), "{}", text(&out.stdout));
+}
+
+/// Issue 14: `nix` put its advice in the `error:` line; it belongs on a
+/// `hint:` line of its own.
+#[test]
+fn nix_names_a_missing_url_prefix_with_a_hint_line() {
+    let p = Project::new();
+    assert_exit(&p.run(&["lock", "-q"]), 0);
+    let mut lock: serde_json::Value = serde_json::from_str(&p.lock_text()).unwrap();
+    lock["request"]["url_prefixes"] = serde_json::json!({});
+    std::fs::write(p.lock_path(), serde_json::to_string_pretty(&lock).unwrap()).unwrap();
+    let out = run_plain(&p.proj(), &["nix"]);
+    assert_refused(&out, "error: no URL prefix for archive debian (package ");
+    let err = text(&out.stderr);
+    assert!(err.contains("\nhint: add `debian = [\"URL\"]` under [url-prefixes]"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+/// Issue 14: `check` took "no mirror for this archive" for "offline", and
+/// said the index was not available offline when it was not offline.
+#[test]
+fn check_says_when_a_pinned_index_has_no_mirror() {
+    let p = Project::new();
+    // An archive name no apt source of this machine has.
+    p.write_spec_with(&["app"], "", "");
+    let spec = std::fs::read_to_string(p.proj().join("debclosure.toml")).unwrap();
+    std::fs::write(p.proj().join("debclosure.toml"), spec.replace("[[source]]\n", "[[source]]\narchive = \"nowhere-test\"\n")).unwrap();
+    assert_exit(&p.run(&["lock", "-q"]), 0);
+    let spec = std::fs::read_to_string(p.proj().join("debclosure.toml")).unwrap();
+    let mirror_line = format!("mirror = {:?}\n", p.server.url("/debian"));
+    std::fs::write(p.proj().join("debclosure.toml"), spec.replace(&mirror_line, "")).unwrap();
+    let out = p.run_in_empty_env(&["check", "-q"], "cache-empty");
+    assert_refused(&out, "is not in the cache, and there is no mirror to download it from");
+    let err = text(&out.stderr);
+    assert!(err.contains("caused by: no mirror for archive nowhere-test") && !err.contains("offline"), "{err}");
+    assert!(err.contains("hint: pass --source \"URL SUITE COMPONENT...\" for nowhere-test"), "{err}");
+    let out = p.run_in_empty_env(&["check", "-q", "--offline"], "cache-empty");
+    assert_refused(&out, "is not available offline");
+    // The warm cache still needs no mirror.
+    assert_exit(&p.run(&["check", "-q"]), 0);
+}
+
+/// Issue 14: flags a command has no use for are errors, not ignored.
+#[test]
+fn flags_a_command_does_not_take_are_refused() {
+    let p = Project::new();
+    assert_exit(&p.run(&["lock", "-q"]), 0);
+    let keyring = format!("--keyring={}", p.keyring.display());
+    let cases: [(&[&str], &str); 5] = [
+        (&["check", "-q", "--suite", "stable"], "flags that do not apply to check: --suite"),
+        (&["check", "-q", "--offline", &keyring], "flags that do not apply to check: --keyring"),
+        (&["check", "-q", "--snapshot", SNAPSHOT, "--insecure-no-verify"], "flags that do not apply to check: --snapshot, --insecure-no-verify"),
+        (&["update", "-q", "--component", "main"], "flags that do not apply to update: --component"),
+        (&["fetch-debs", "-q", "--from", "debclosure.lock", "-o", "debs", &keyring], "flags that do not apply to fetch-debs: --keyring"),
+    ];
+    let lock = p.lock_text();
+    for (args, what) in cases {
+        assert_refused(&p.run(args), what);
+        assert_eq!(p.lock_text(), lock);
+    }
+    assert!(!p.proj().join("debs").exists());
+}
+
+/// Issue 14: `nix --help` (and the other lock commands) printed the default
+/// lock twice.
+#[test]
+fn help_names_each_default_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in ["nix", "check", "update", "why", "rootfs"] {
+        let out = run_plain(dir.path(), &[command, "--help"]);
+        assert_exit(&out, 0);
+        assert_eq!(text(&out.stdout).matches("default: debclosure.lock").count(), 1, "{command}:\n{}", text(&out.stdout));
+    }
+    let out = run_plain(dir.path(), &["lock", "--help"]);
+    let help = text(&out.stdout);
+    for needle in ["--url-prefix <URL>", "With a spec, the spec is the request", "--exclude, --with-recommends"] {
+        assert!(help.contains(needle), "{needle}:\n{help}");
+    }
+}

@@ -231,6 +231,30 @@ pub struct LockArgs {
     pub request: RequestArgs,
 }
 
+impl LockArgs {
+    /// The flags that make a request without a spec, each with whether it
+    /// is given.
+    pub fn request_flags(&self) -> [(&'static str, bool); 14] {
+        let (r, o) = (&self.request, &self.online);
+        [
+            ("PACKAGE", !r.packages.is_empty()),
+            ("--request-file", !r.request_files.is_empty()),
+            ("--prefer", !r.prefer.is_empty()),
+            ("--preferences", r.preferences.is_some()),
+            ("--exclude", !r.exclude.is_empty()),
+            ("--with-recommends", r.with_recommends),
+            ("--strict", r.strict),
+            ("--base", r.base.is_some()),
+            ("--distribution", self.distribution.is_some()),
+            ("--suite", !o.suites.is_empty()),
+            ("--component", !o.components.is_empty()),
+            ("--source", !o.sources.is_empty()),
+            ("--snapshot", o.snapshot.is_some()),
+            ("--url-prefix", !self.url_prefixes.is_empty()),
+        ]
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct UpdateArgs {
     /// The lock.

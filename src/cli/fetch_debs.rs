@@ -29,10 +29,7 @@ pub fn run(args: FetchDebsArgs) -> Result<ExitStatus> {
     for p in &closure.packages {
         check_filename(&p.filename).map_err(|e| anyhow::anyhow!("{}: package {}: {e}", args.from.display(), p.name))?;
     }
-    let archives = locator(o, None)?.flag_archives(&o.suites, &o.components, o.snapshot.as_deref())?;
-    let uris: std::collections::BTreeMap<_, _> = archives.into_iter().map(|a| (a.archive(), a.uri)).collect();
-    // Packages resolved from local files name no archive: the first archive by name.
-    let sources = DebSources { default: uris.values().next().cloned(), uris };
+    let sources = DebSources::of_archives(locator(o, None)?.flag_archives(&o.suites, &o.components, o.snapshot.as_deref())?);
     let downloads = Downloads::new(o)?;
     let cache = downloads.cache()?;
     let fetched = debs::fetch(&closure.packages, &sources, &downloads.fetcher, &cache, cache_mode(o), &downloads.progress);

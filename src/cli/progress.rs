@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use debclosure::report::{DownloadId, Reporter};
+use debclosure::rootfs::RootfsReporter;
 
 #[derive(Default)]
 struct State {
@@ -85,6 +86,27 @@ impl Reporter for Progress {
         match &self.bar {
             Some(bar) => bar.suspend(|| eprintln!("warning: {message}")),
             None => eprintln!("warning: {message}"),
+        }
+    }
+}
+
+/// `rootfs` progress: one line per step on stderr, with the time since the
+/// start; nothing with `--quiet`.
+pub struct Steps {
+    quiet: bool,
+    started: std::time::Instant,
+}
+
+impl Steps {
+    pub fn new(quiet: bool) -> Steps {
+        Steps { quiet, started: std::time::Instant::now() }
+    }
+}
+
+impl RootfsReporter for Steps {
+    fn step(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("rootfs [{:6.1}s] {message}", self.started.elapsed().as_secs_f64());
         }
     }
 }

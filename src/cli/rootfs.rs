@@ -1,8 +1,6 @@
 //! `debclosure rootfs`: installs a lock into a directory with the closure's
 //! own dpkg in a chroot, proving that the lock installs.
 
-use std::time::Instant;
-
 use anyhow::Result;
 
 use debclosure::debs::{self, DebSources};
@@ -11,25 +9,12 @@ use debclosure::rootfs::{
 };
 
 use super::args::RootfsArgs;
+use super::progress::Steps;
 use super::load::{cache_mode, host_architecture, locator, read_lock, read_spec, refuse, spec_beside, suite_flags, Downloads};
 use super::ExitStatus;
 
-/// One line per step on stderr, with the time since the start.
-struct Steps {
-    quiet: bool,
-    started: Instant,
-}
-
-impl RootfsReporter for Steps {
-    fn step(&self, message: &str) {
-        if !self.quiet {
-            eprintln!("rootfs [{:6.1}s] {message}", self.started.elapsed().as_secs_f64());
-        }
-    }
-}
-
 pub fn run(args: RootfsArgs) -> Result<ExitStatus> {
-    let steps = Steps { quiet: args.online.quiet, started: Instant::now() };
+    let steps = Steps::new(args.online.quiet);
     let hint = "drop them; --mirror and --source say where to download the lock's archives from";
     refuse(&suite_flags(&args.online), "rootfs", "the lock names its suites and snapshot", hint)?;
     let placement = if args.in_place { Placement::InPlace } else { Placement::Staging };
@@ -50,9 +35,7 @@ pub fn run(args: RootfsArgs) -> Result<ExitStatus> {
         }
         None => {
             let spec = spec_beside(&args.lock).map(|p| read_spec(&p)).transpose()?;
-            let uris = lock.request.locate(&locator(&args.online, spec.as_ref())?)?.into_iter().map(|a| (a.archive(), a.uri));
-            let uris: std::collections::BTreeMap<_, _> = uris.collect();
-            let sources = DebSources { default: uris.get(lock.request.distribution.main_archive()).cloned(), uris };
+            let sources = DebSources::of_request(&lock.request, &locator(&args.online, spec.as_ref())?)?;
             steps.step(&format!("fetching {} packages", lock.packages.len()));
             let downloads = Downloads::new(&args.online)?;
             let cache = downloads.cache()?;

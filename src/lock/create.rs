@@ -29,9 +29,12 @@ pub enum LockingError {
     /// The request cannot be resolved.
     #[error(transparent)]
     Resolve(#[from] ResolveError),
-    /// The request is not valid (a lock's, read back).
+    /// A lock's request is not valid.
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// The request to lock names a value a lock cannot hold.
+    #[error("the request cannot be locked")]
+    Request(#[source] LockError),
     /// The lock that the request resolves to breaks a rule of the format;
     /// it is not written.
     #[error("the new lock would not be valid")]
@@ -52,13 +55,14 @@ impl LockingError {
             LockingError::Index(_) => Some(INDEX_HINT.into()),
             LockingError::Resolve(e) => e.hint(),
             LockingError::Lock(e) | LockingError::Invalid(e) => Some(e.hint()),
+            LockingError::Request(_) => Some("fix the value it names, in the spec or the flags".into()),
         }
     }
 }
 
-/// Downloads and verifies the indices of `request` from `archives` (see
-/// [`Request::locate`]), resolves the request, and returns the lock, checked
-/// as reading it back would check it. `options` say how to download; the
+/// Checks `request`, downloads and verifies its indices from `archives` (see
+/// [`Request::locate`]), resolves it, and returns the lock, checked as
+/// reading it back would check it. `options` say how to download; the
 /// architecture is the request's, whatever `options.architecture` says.
 pub async fn create(
     request: &Request,
@@ -68,6 +72,8 @@ pub async fn create(
     options: &ArchiveOptions,
     reporter: &dyn Reporter,
 ) -> Result<LockFile, LockingError> {
+    // Before any download: what the request names must be valid in a lock.
+    request.validate().map_err(LockingError::Request)?;
     let options = ArchiveOptions { architecture: request.architecture.clone(), ..options.clone() };
     let fetched = fetch_indices(fetcher, cache, archives, &options, reporter).await?;
     let index = Index::build(&fetched.sources, &request.architecture)?;

@@ -36,6 +36,30 @@ pub struct RequestOptions {
     pub url_prefixes: BTreeMap<String, Vec<String>>,
 }
 
+impl RequestOptions {
+    /// Options for `archives` as the flags name them: the sources, named as
+    /// the archives are; `distribution`, else the one their names suggest
+    /// ([`Distribution::of_archives`]); and `url_prefixes`, when given, for
+    /// every archive, as `resolve --url-prefix` is every package's. The rest
+    /// is left default.
+    pub fn of_archives(archives: &[ArchiveSource], distribution: Option<Distribution>, url_prefixes: &[String]) -> RequestOptions {
+        let sources: Vec<LockedSource> = archives
+            .iter()
+            .map(|a| LockedSource { archive: a.archive(), suites: a.suites.clone(), components: a.components.clone() })
+            .collect();
+        let url_prefixes = match url_prefixes {
+            [] => BTreeMap::new(),
+            given => sources.iter().map(|s| (s.archive.clone(), given.to_vec())).collect(),
+        };
+        RequestOptions {
+            distribution: distribution.unwrap_or_else(|| Distribution::of_archives(&sources)),
+            sources,
+            url_prefixes,
+            ..RequestOptions::default()
+        }
+    }
+}
+
 impl Request {
     /// The canonical request for `options`: exclusions sorted, the snapshot
     /// base canonical and kept only with a snapshot, and the default URL
