@@ -174,19 +174,20 @@ pub async fn fetch_indices(
         .iter()
         .flat_map(|a| a.suites.iter().map(move |s| (a, s.as_str())))
         .collect();
-    let releases = futures_util::future::try_join_all(
-        suites.iter().map(|(a, s)| fetch_release(fetcher, cache, a, s, options, reporter)),
-    )
-    .await?;
+    let suites: Vec<SuiteFetch> = suites
+        .into_iter()
+        .map(|(archive, suite)| SuiteFetch { fetcher, cache, archive, suite, options, reporter })
+        .collect();
+    let releases = futures_util::future::try_join_all(suites.iter().map(SuiteFetch::release)).await?;
     let mut jobs = Vec::new();
-    for ((archive, suite), (release, record)) in suites.iter().zip(&releases) {
-        for component in &archive.components {
-            jobs.push((*archive, *suite, component.as_str(), release, record));
+    for (suite, (release, record)) in suites.iter().zip(&releases) {
+        for component in &suite.archive.components {
+            jobs.push((suite, component.as_str(), release, record));
         }
     }
-    let fetched = futures_util::future::try_join_all(jobs.iter().map(|(a, s, c, release, record)| {
-        fetch_packages(fetcher, cache, a, s, c, release, record, options, reporter)
-    }))
+    let fetched = futures_util::future::try_join_all(
+        jobs.iter().map(|(suite, component, release, record)| suite.packages(component, release, record)),
+    )
     .await?;
     let mut out = FetchedIndices {
         releases: releases.into_iter().map(|(_, r)| r).collect(),
@@ -199,187 +200,193 @@ pub async fn fetch_indices(
     Ok(out)
 }
 
-/// Downloads and verifies one suite's Release.
-async fn fetch_release(
-    fetcher: &Fetcher,
-    cache: &Cache,
-    archive: &ArchiveSource,
-    suite: &str,
-    options: &ArchiveOptions,
-    reporter: &dyn Reporter,
-) -> Result<(Release, ReleaseRecord), ArchiveError> {
-    let fetcher = &fetcher.with_max_body_size(MAX_RELEASE_SIZE);
-    let name = archive.archive();
-    let inrelease_path = format!("dists/{suite}/InRelease");
-    let url = format!("{}/{inrelease_path}", archive.uri);
-    let key = format!("{name}/{inrelease_path}");
-    let cached = cache.get_url(Bucket::Release, &key, reporter);
-    // (body, validators to store when it is new)
-    let body = match options.mode {
-        CacheMode::Offline => cached.map(|(bytes, _)| (bytes, None)),
-        mode => {
-            let validators = cached.as_ref().filter(|_| mode == CacheMode::Use).map(|(_, v)| v);
-            match fetcher.get_conditional(&url, validators, reporter).await {
-                Ok(Conditional::NotModified) => cached.map(|(bytes, _)| (bytes, None)),
-                Ok(Conditional::Body { bytes, validators }) => Some((bytes, Some(validators))),
-                Err(FetchError::NotFound { .. }) => None,
-                Err(e) => return Err(e.into()),
-            }
-        }
-    };
-    let Some((bytes, fresh)) = body else {
-        return fetch_detached_release(fetcher, cache, archive, suite, options, reporter).await;
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    // Messages name the file by its URL, without credentials.
-    let shown = redact_url(&url);
-    let release_text = match &options.keyring {
-        Some(keyring) => signature::verify_inrelease(keyring, &text, &shown)?.text,
-        None => signature::inrelease_text(&text, &shown)?,
-    };
-    let release = parse_release(&release_text, &shown)?;
-    release.check_dates(options.now, &shown)?;
-    // Only a verified, well-formed, current Release is cached.
-    if let Some(validators) = fresh {
-        cache.put_url(Bucket::Release, &key, &bytes, &validators)?;
-    }
-    let (path, sha256) = (inrelease_path, sha256_hex(&bytes));
-    let date = release.date.as_ref().map(|d| d.text.clone()).unwrap_or_default();
-    let record = ReleaseRecord { archive: name, suite: suite.to_owned(), path, sha256, date };
-    Ok((release, record))
+/// One suite of one archive, and what fetching its files needs.
+#[derive(Clone, Copy)]
+struct SuiteFetch<'a> {
+    fetcher: &'a Fetcher,
+    cache: &'a Cache,
+    archive: &'a ArchiveSource,
+    suite: &'a str,
+    options: &'a ArchiveOptions,
+    reporter: &'a dyn Reporter,
 }
 
-/// The fallback when a suite has no InRelease: `Release` + `Release.gpg`.
-async fn fetch_detached_release(
-    fetcher: &Fetcher,
-    cache: &Cache,
-    archive: &ArchiveSource,
-    suite: &str,
-    options: &ArchiveOptions,
-    reporter: &dyn Reporter,
-) -> Result<(Release, ReleaseRecord), ArchiveError> {
-    let fetcher = &fetcher.with_max_body_size(MAX_RELEASE_SIZE);
-    let name = archive.archive();
-    let path = format!("dists/{suite}/Release");
-    let url = format!("{}/{path}", archive.uri);
-    let key = format!("{name}/{path}");
-    let offline = options.mode == CacheMode::Offline;
-    let (bytes, signature) = if offline {
-        let get = |k: &str| cache.get_url(Bucket::Release, k, reporter).map(|(b, _)| b);
-        match (get(&key), get(&format!("{key}.gpg"))) {
-            (Some(release), Some(signature)) => (release, signature),
-            (Some(release), None) if options.keyring.is_none() => (release, Vec::new()),
-            _ => {
-                let inrelease = format!("{}/dists/{suite}/InRelease", archive.uri);
-                return Err(FetchError::Offline { url: redact_url(&inrelease) }.into());
-            }
-        }
-    } else {
-        let release = fetcher.get(&url, reporter).await?;
-        let signature = match &options.keyring {
-            Some(_) => fetcher.get(&format!("{url}.gpg"), reporter).await?,
-            None => Vec::new(),
-        };
-        (release, signature)
-    };
-    let shown = redact_url(&url);
-    let text = match &options.keyring {
-        Some(keyring) => signature::verify_detached(keyring, &bytes, &signature, &shown)?.text,
-        None => String::from_utf8_lossy(&bytes).into_owned(),
-    };
-    let release = parse_release(&text, &shown)?;
-    release.check_dates(options.now, &shown)?;
-    if !offline {
-        let none = Default::default();
-        cache.put_url(Bucket::Release, &key, &bytes, &none)?;
-        if options.keyring.is_some() {
-            cache.put_url(Bucket::Release, &format!("{key}.gpg"), &signature, &none)?;
-        }
-    }
-    let date = release.date.as_ref().map(|d| d.text.clone()).unwrap_or_default();
-    let record = ReleaseRecord { archive: name, suite: suite.to_owned(), path, sha256: sha256_hex(&bytes), date };
-    Ok((release, record))
+/// A Release file of a suite: where it is in the archive, its URL, and its
+/// cache key (which names no mirror).
+struct ReleaseFile {
+    path: String,
+    url: String,
+    key: String,
 }
 
-/// Downloads, verifies and decompresses one component's Packages index.
-#[allow(clippy::too_many_arguments)]
-async fn fetch_packages(
-    fetcher: &Fetcher,
-    cache: &Cache,
-    archive: &ArchiveSource,
-    suite: &str,
-    component: &str,
-    release: &Release,
-    release_record: &ReleaseRecord,
-    options: &ArchiveOptions,
-    reporter: &dyn Reporter,
-) -> Result<(IndexSource, IndexRecord), ArchiveError> {
-    let dir = format!("{component}/binary-{}", options.architecture);
-    let plain = format!("{dir}/Packages");
-    let release_url = format!("{}/{}", archive.uri, release_record.path);
-    let entry = ["Packages.xz", "Packages.gz", "Packages.bz2", "Packages"]
-        .iter()
-        .find_map(|f| release.file(&format!("{dir}/{f}")))
-        .ok_or_else(|| ArchiveError::NoIndex {
-            release: redact_url(&release_url),
-            component: component.to_owned(),
-            architecture: options.architecture.clone(),
-        })?;
-    let content = release.file(&plain).map(|f| f.sha256.clone());
-    let path = format!("dists/{suite}/{}", entry.path);
-    let url = format!("{}/{path}", archive.uri);
-    let label = format!("{}/{path}", archive.archive());
-    // One read: the cache checks the hash of the bytes it returns.
-    let cached = content.as_deref().and_then(|h| cache.get(Bucket::Packages, h, reporter));
-    let (text, content_sha256) = match (cached, options.mode) {
-        (Some(bytes), _) => {
-            let text = decompress::bytes_to_text(bytes, &label, options.max_index_size)?;
-            (text, content.clone().expect("cached entries are keyed by content hash"))
-        }
-        (None, CacheMode::Offline) => {
-            return Err(FetchError::Offline { url: redact_url(&url) }.into());
-        }
-        (None, _) => {
-            let hash = if release.acquire_by_hash { ByHash::First } else { ByHash::No };
-            let bytes = fetch_index_file(fetcher, &archive.uri, &path, entry.size, &entry.sha256, hash, reporter)
-                .await
-                .map_err(|source| ArchiveError::Index { archive: archive.archive(), path: path.clone(), source })?;
-            let text = decompress::decompress_text(&bytes, &redact_url(&url), options.max_index_size)?;
-            drop(bytes);
-            let actual = sha256_hex(text.as_bytes());
-            if let Some(expected) = &content {
-                if *expected != actual {
-                    return Err(ArchiveError::ContentMismatch {
-                        url: redact_url(&url),
-                        path: plain,
-                        expected: expected.clone(),
-                        actual,
-                    });
+impl SuiteFetch<'_> {
+    /// `dists/SUITE/<file>`, and a fetcher bounded for Release files.
+    fn release_file(&self, file: &str) -> (ReleaseFile, Fetcher) {
+        let path = format!("dists/{}/{file}", self.suite);
+        let url = format!("{}/{path}", self.archive.uri);
+        let key = format!("{}/{path}", self.archive.archive());
+        (ReleaseFile { path, url, key }, self.fetcher.with_max_body_size(MAX_RELEASE_SIZE))
+    }
+
+    /// Downloads and verifies the suite's Release.
+    async fn release(&self) -> Result<(Release, ReleaseRecord), ArchiveError> {
+        let SuiteFetch { cache, archive, suite, options, reporter, .. } = *self;
+        let (ReleaseFile { path: inrelease_path, url, key }, fetcher) = self.release_file("InRelease");
+        let name = archive.archive();
+        let cached = cache.get_url(Bucket::Release, &key, reporter);
+        // (body, validators to store when it is new)
+        let body = match options.mode {
+            CacheMode::Offline => cached.map(|(bytes, _)| (bytes, None)),
+            mode => {
+                let validators = cached.as_ref().filter(|_| mode == CacheMode::Use).map(|(_, v)| v);
+                match fetcher.get_conditional(&url, validators, reporter).await {
+                    Ok(Conditional::NotModified) => cached.map(|(bytes, _)| (bytes, None)),
+                    Ok(Conditional::Body { bytes, validators }) => Some((bytes, Some(validators))),
+                    Err(FetchError::NotFound { .. }) => None,
+                    Err(e) => return Err(e.into()),
                 }
-                cache.put(Bucket::Packages, &actual, text.as_bytes())?;
             }
-            (text, actual)
+        };
+        let Some((bytes, fresh)) = body else {
+            return self.detached_release().await;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        // Messages name the file by its URL, without credentials.
+        let shown = redact_url(&url);
+        let release_text = match &options.keyring {
+            Some(keyring) => signature::verify_inrelease(keyring, &text, &shown)?.text,
+            None => signature::inrelease_text(&text, &shown)?,
+        };
+        let release = parse_release(&release_text, &shown)?;
+        release.check_dates(options.now, &shown)?;
+        // Only a verified, well-formed, current Release is cached.
+        if let Some(validators) = fresh {
+            cache.put_url(Bucket::Release, &key, &bytes, &validators)?;
         }
-    };
-    let automatic = !release.not_automatic;
-    let source = IndexSource {
-        label,
-        archive: Some(archive.archive()),
-        suite: Some(suite.to_owned()),
-        automatic,
-        text,
-    };
-    let record = IndexRecord {
-        archive: archive.archive(),
-        suite: suite.to_owned(),
-        component: component.to_owned(),
-        path,
-        sha256: entry.sha256.clone(),
-        size: entry.size,
-        content_sha256,
-        automatic,
-    };
-    Ok((source, record))
+        let (path, sha256) = (inrelease_path, sha256_hex(&bytes));
+        let date = release.date.as_ref().map(|d| d.text.clone()).unwrap_or_default();
+        let record = ReleaseRecord { archive: name, suite: suite.to_owned(), path, sha256, date };
+        Ok((release, record))
+    }
+
+    /// The fallback when a suite has no InRelease: `Release` + `Release.gpg`.
+    async fn detached_release(&self) -> Result<(Release, ReleaseRecord), ArchiveError> {
+        let SuiteFetch { cache, archive, suite, options, reporter, .. } = *self;
+        let (ReleaseFile { path, url, key }, fetcher) = self.release_file("Release");
+        let name = archive.archive();
+        let offline = options.mode == CacheMode::Offline;
+        let (bytes, signature) = if offline {
+            let get = |k: &str| cache.get_url(Bucket::Release, k, reporter).map(|(b, _)| b);
+            match (get(&key), get(&format!("{key}.gpg"))) {
+                (Some(release), Some(signature)) => (release, signature),
+                (Some(release), None) if options.keyring.is_none() => (release, Vec::new()),
+                _ => {
+                    let inrelease = format!("{}/dists/{suite}/InRelease", archive.uri);
+                    return Err(FetchError::Offline { url: redact_url(&inrelease) }.into());
+                }
+            }
+        } else {
+            let release = fetcher.get(&url, reporter).await?;
+            let signature = match &options.keyring {
+                Some(_) => fetcher.get(&format!("{url}.gpg"), reporter).await?,
+                None => Vec::new(),
+            };
+            (release, signature)
+        };
+        let shown = redact_url(&url);
+        let text = match &options.keyring {
+            Some(keyring) => signature::verify_detached(keyring, &bytes, &signature, &shown)?.text,
+            None => String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        let release = parse_release(&text, &shown)?;
+        release.check_dates(options.now, &shown)?;
+        if !offline {
+            let none = Default::default();
+            cache.put_url(Bucket::Release, &key, &bytes, &none)?;
+            if options.keyring.is_some() {
+                cache.put_url(Bucket::Release, &format!("{key}.gpg"), &signature, &none)?;
+            }
+        }
+        let date = release.date.as_ref().map(|d| d.text.clone()).unwrap_or_default();
+        let record = ReleaseRecord { archive: name, suite: suite.to_owned(), path, sha256: sha256_hex(&bytes), date };
+        Ok((release, record))
+    }
+
+    /// Downloads, verifies and decompresses one component's Packages index.
+    async fn packages(
+        &self,
+        component: &str,
+        release: &Release,
+        release_record: &ReleaseRecord,
+    ) -> Result<(IndexSource, IndexRecord), ArchiveError> {
+        let SuiteFetch { fetcher, cache, archive, suite, options, reporter } = *self;
+        let dir = format!("{component}/binary-{}", options.architecture);
+        let plain = format!("{dir}/Packages");
+        let release_url = format!("{}/{}", archive.uri, release_record.path);
+        let entry = ["Packages.xz", "Packages.gz", "Packages.bz2", "Packages"]
+            .iter()
+            .find_map(|f| release.file(&format!("{dir}/{f}")))
+            .ok_or_else(|| ArchiveError::NoIndex {
+                release: redact_url(&release_url),
+                component: component.to_owned(),
+                architecture: options.architecture.clone(),
+            })?;
+        let content = release.file(&plain).map(|f| f.sha256.clone());
+        let path = format!("dists/{suite}/{}", entry.path);
+        let url = format!("{}/{path}", archive.uri);
+        let label = format!("{}/{path}", archive.archive());
+        // One read: the cache checks the hash of the bytes it returns.
+        let cached = content.as_deref().and_then(|h| cache.get(Bucket::Packages, h, reporter));
+        let (text, content_sha256) = match (cached, options.mode) {
+            (Some(bytes), _) => {
+                let text = decompress::bytes_to_text(bytes, &label, options.max_index_size)?;
+                (text, content.clone().expect("cached entries are keyed by content hash"))
+            }
+            (None, CacheMode::Offline) => {
+                return Err(FetchError::Offline { url: redact_url(&url) }.into());
+            }
+            (None, _) => {
+                let hash = if release.acquire_by_hash { ByHash::First } else { ByHash::No };
+                let bytes = fetch_index_file(fetcher, &archive.uri, &path, entry.size, &entry.sha256, hash, reporter)
+                    .await
+                    .map_err(|source| ArchiveError::Index { archive: archive.archive(), path: path.clone(), source })?;
+                let text = decompress::decompress_text(&bytes, &redact_url(&url), options.max_index_size)?;
+                drop(bytes);
+                let actual = sha256_hex(text.as_bytes());
+                if let Some(expected) = &content {
+                    if *expected != actual {
+                        return Err(ArchiveError::ContentMismatch {
+                            url: redact_url(&url),
+                            path: plain,
+                            expected: expected.clone(),
+                            actual,
+                        });
+                    }
+                    cache.put(Bucket::Packages, &actual, text.as_bytes())?;
+                }
+                (text, actual)
+            }
+        };
+        let automatic = !release.not_automatic;
+        let source = IndexSource {
+            label,
+            archive: Some(archive.archive()),
+            suite: Some(suite.to_owned()),
+            automatic,
+            text,
+        };
+        let record = IndexRecord {
+            archive: archive.archive(),
+            suite: suite.to_owned(),
+            component: component.to_owned(),
+            path,
+            sha256: entry.sha256.clone(),
+            size: entry.size,
+            content_sha256,
+            automatic,
+        };
+        Ok((source, record))
+    }
 }
 
 /// Whether to ask for an index by its hash.

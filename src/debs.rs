@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::fetch::{Bucket, Cache, CacheMode, CachedFetchError, Fetcher};
+use crate::fetch::{Bucket, Cache, CacheMode, CachedFetchError, Fetcher, KnownContent};
 use crate::lock::Request;
 use crate::report::Reporter;
 use crate::resolve::ClosurePackage;
@@ -103,7 +103,8 @@ pub async fn fetch(
     }
     let results = fetcher
         .map_concurrent(jobs.iter(), |(p, url)| async move {
-            fetcher.get_cached_path(cache, mode, Bucket::Debs, url, Some(p.size), &p.sha256, reporter).await
+            let content = KnownContent { url, size: Some(p.size), sha256: &p.sha256 };
+            fetcher.get_cached_path(cache, mode, Bucket::Debs, &content, reporter).await
         })
         .await;
     Ok(results.into_iter().collect::<Result<Vec<_>, _>>()?)

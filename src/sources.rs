@@ -524,6 +524,9 @@ mod tests {
         assert_eq!(parse_source_arg("http://m.test/ubuntu noble main universe").unwrap().components, ["main", "universe"]);
     }
 
+    /// Takes a layer away from a locator.
+    type TakeAway = fn(&mut Locator);
+
     /// A locator with every layer set: `--source`, `--mirror`, the spec,
     /// the environment and apt sources under `apt` (for `debian` and
     /// `debian-security`), and a snapshot base in each place that has one.
@@ -552,7 +555,7 @@ mod tests {
     fn locator_precedence() {
         let apt = tempfile::tempdir().unwrap();
         let mut l = full_locator(apt.path());
-        let rows: [(&str, fn(&mut Locator), &str, &str); 6] = [
+        let rows: [(&str, TakeAway, &str, &str); 6] = [
             ("everything", |_| {}, "http://source.test/debian", "http://spec.test/security"),
             ("no --source", |l| l.sources.clear(), "http://flag.test/debian", "http://spec.test/security"),
             ("no --mirror", |l| l.mirror = None, "http://spec.test/debian", "http://spec.test/security"),
@@ -582,7 +585,7 @@ mod tests {
     fn snapshot_base_precedence() {
         let apt = tempfile::tempdir().unwrap();
         let mut l = full_locator(apt.path());
-        let rows: [(&str, fn(&mut Locator), Option<&str>); 5] = [
+        let rows: [(&str, TakeAway, Option<&str>); 5] = [
             ("everything", |_| {}, Some("http://flag.test/snap")),
             ("no --snapshot-base", |l| l.snapshot_base = None, Some("http://spec.test/snap")),
             ("no spec base", |l| l.spec_snapshot_base = None, Some("http://env.test/snap")),

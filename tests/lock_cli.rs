@@ -82,6 +82,18 @@ impl Project {
         self.server.url("/snapshot")
     }
 
+    /// The archive for arm64, as an Ubuntu ports archive: its base URL.
+    fn serve_ports(&self) -> String {
+        let mut ports_debs = debs();
+        for deb in &mut ports_debs {
+            deb.arch = "arm64".into();
+        }
+        let mut suite = Suite::new("stable", ports_debs);
+        suite.arch = "arm64".into();
+        write_suite(&self.dir.path().join("www/ubuntu-ports"), &suite, &[&self.key]);
+        self.server.url("/ubuntu-ports")
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         self.run_with(args, &[])
     }
@@ -231,7 +243,8 @@ fn bad_inputs_exit_2_and_leave_the_lock_alone() {
     let p = Project::new();
     assert_exit(&p.run(&["lock", "-q"]), 0);
     let good = p.lock_text();
-    let cases: Vec<(&str, Box<dyn Fn(&Project)>, &str)> = vec![
+    type BreakIt = Box<dyn Fn(&Project)>;
+    let cases: Vec<(&str, BreakIt, &str)> = vec![
         ("unknown package", Box::new(|p: &Project| p.write_spec(&["app", "nosuch"])), "unknown package nosuch"),
         ("unsatisfiable", Box::new(|p: &Project| p.write_spec(&["app", "clash"])), "cannot satisfy"),
         (
@@ -478,14 +491,7 @@ fn snapshot_locks_list_the_mirror_then_the_snapshot() {
 #[test]
 fn ubuntu_ports_architectures_need_url_prefixes() {
     let p = Project::new();
-    let mut ports_debs = debs();
-    for deb in &mut ports_debs {
-        deb.arch = "arm64".into();
-    }
-    let mut suite = Suite::new("stable", ports_debs);
-    suite.arch = "arm64".into();
-    write_suite(&p.dir.path().join("www/ubuntu-ports"), &suite, &[&p.key]);
-    let ports = p.server.url("/ubuntu-ports");
+    let ports = p.serve_ports();
     let keyring = p.keyring.display().to_string();
     let spec = format!(
         "distribution = \"ubuntu\"\narchitecture = \"arm64\"\npackages = [\"app\"]\nkeyring = [{keyring:?}]\n\n[[source]]\nsuites = [\"stable\"]\nmirror = {ports:?}\n"
@@ -636,14 +642,7 @@ fn lock_without_a_spec_takes_url_prefixes() {
     assert_eq!(lock["request"]["url_prefixes"], serde_json::json!({ "debian": ["mirror://debian"] }));
 
     // Ubuntu's ports: --url-prefix names where the .deb files are.
-    let mut ports_debs = debs();
-    for deb in &mut ports_debs {
-        deb.arch = "arm64".into();
-    }
-    let mut suite = Suite::new("stable", ports_debs);
-    suite.arch = "arm64".into();
-    write_suite(&p.dir.path().join("www/ubuntu-ports"), &suite, &[&p.key]);
-    let ports = p.server.url("/ubuntu-ports");
+    let ports = p.serve_ports();
     let source = format!("{ports} stable main");
     let flags = ["lock", "-q", "--arch=arm64", "--source", &source, "--keyring", keyring, "--url-prefix", &ports, "-o", "ports.lock", "app"];
     assert_exit(&p.run(&flags), 0);

@@ -82,48 +82,38 @@ pub struct Usage {
     pub hint: String,
 }
 
+/// The first hint any error of the chain gives.
 fn hint(e: &anyhow::Error) -> Option<String> {
-    use debclosure::{fetch::FetchError, index::IndexError, release::ReleaseError, resolve::ResolveError, signature::VerifyError};
-    use debclosure::{debs::DebsError, lock::LockingError, lock::PinnedError, sources::LocateError};
-    for cause in e.chain() {
-        let hint = if let Some(u) = cause.downcast_ref::<Usage>() {
-            Some(u.hint.clone())
-        } else if let Some(l) = cause.downcast_ref::<LockingError>() {
-            l.hint()
-        } else if let Some(l) = cause.downcast_ref::<LocateError>() {
-            l.hint()
-        } else if let Some(p) = cause.downcast_ref::<PinnedError>() {
-            p.hint()
-        } else if let Some(d) = cause.downcast_ref::<DebsError>() {
-            d.hint()
-        } else if let Some(a) = cause.downcast_ref::<debclosure::archive::ArchiveError>() {
-            a.hint()
-        } else if let Some(r) = cause.downcast_ref::<ResolveError>() {
-            r.hint()
-        } else if let Some(v) = cause.downcast_ref::<VerifyError>() {
-            v.hint()
-        } else if let Some(r) = cause.downcast_ref::<ReleaseError>() {
-            r.hint()
-        } else if let Some(f) = cause.downcast_ref::<FetchError>() {
-            f.hint().map(str::to_owned)
-        } else if let Some(r) = cause.downcast_ref::<debclosure::rootfs::RootfsError>() {
-            r.hint()
-        } else if let Some(l) = cause.downcast_ref::<debclosure::lock::LockError>() {
-            Some(l.hint())
-        } else if cause.downcast_ref::<debclosure::spec::SpecError>().is_some() {
-            Some("fix the spec; its keys are documented in the README (Pinned closures)".into())
-        } else if let Some(a) = cause.downcast_ref::<debclosure::index::ArchitectureError>() {
-            Some(a.hint())
-        } else if cause.downcast_ref::<IndexError>().is_some() {
-            Some(debclosure::lock::INDEX_HINT.into())
-        } else {
-            None
-        };
-        if hint.is_some() {
-            return hint;
+    use debclosure::{archive, debs, fetch, index, lock, release, resolve, rootfs, signature, sources, spec};
+    e.chain().find_map(|cause| {
+        // Each error type with advice, and how to get it.
+        macro_rules! first_hint {
+            ($($error:ty => $hint:expr),* $(,)?) => {
+                $(if let Some(e) = cause.downcast_ref::<$error>() {
+                    let hint: fn(&$error) -> Option<String> = $hint;
+                    return hint(e);
+                })*
+            };
         }
-    }
-    None
+        first_hint! {
+            Usage => |u| Some(u.hint.clone()),
+            lock::LockingError => lock::LockingError::hint,
+            sources::LocateError => sources::LocateError::hint,
+            lock::PinnedError => lock::PinnedError::hint,
+            debs::DebsError => debs::DebsError::hint,
+            archive::ArchiveError => archive::ArchiveError::hint,
+            resolve::ResolveError => resolve::ResolveError::hint,
+            signature::VerifyError => signature::VerifyError::hint,
+            release::ReleaseError => release::ReleaseError::hint,
+            fetch::FetchError => |f| f.hint().map(str::to_owned),
+            rootfs::RootfsError => rootfs::RootfsError::hint,
+            lock::LockError => |l| Some(l.hint()),
+            spec::SpecError => |_| Some("fix the spec; its keys are documented in the README (Pinned closures)".into()),
+            index::ArchitectureError => |a| Some(a.hint()),
+            index::IndexError => |_| Some(lock::INDEX_HINT.into()),
+        }
+        None
+    })
 }
 
 /// Writes `text` to `path` atomically (a temporary file in the same

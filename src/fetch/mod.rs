@@ -63,9 +63,10 @@ impl Fetcher {
         let cached = || {
             cache
                 .get(bucket, expected_sha256, reporter)
-                .filter(|bytes| expected_size.map_or(true, |size| size == bytes.len() as u64))
+                .filter(|bytes| expected_size.is_none_or(|size| size == bytes.len() as u64))
         };
-        match self.cached_or_verified(mode, url, expected_size, expected_sha256, reporter, cached).await? {
+        let content = KnownContent { url, size: expected_size, sha256: expected_sha256 };
+        match self.cached_or_verified(mode, &content, reporter, cached).await? {
             Entry::Cached(bytes) => Ok(bytes),
             Entry::Downloaded(bytes) => {
                 if let Err(e) = cache.put(bucket, expected_sha256, &bytes) {
@@ -81,21 +82,18 @@ impl Fetcher {
     /// which can be large). A cached entry's hash is checked without reading
     /// it into memory. Failing to store is an error here: without the entry
     /// there is no path.
-    #[allow(clippy::too_many_arguments)]
     pub async fn get_cached_path(
         &self,
         cache: &Cache,
         mode: CacheMode,
         bucket: Bucket,
-        url: &str,
-        expected_size: Option<u64>,
-        expected_sha256: &str,
+        content: &KnownContent<'_>,
         reporter: &dyn Reporter,
     ) -> Result<PathBuf, CachedFetchError> {
-        let cached = || cache.get_path(bucket, expected_sha256, reporter);
-        match self.cached_or_verified(mode, url, expected_size, expected_sha256, reporter, cached).await? {
+        let cached = || cache.get_path(bucket, content.sha256, reporter);
+        match self.cached_or_verified(mode, content, reporter, cached).await? {
             Entry::Cached(path) => Ok(path),
-            Entry::Downloaded(bytes) => Ok(cache.put(bucket, expected_sha256, &bytes)?),
+            Entry::Downloaded(bytes) => Ok(cache.put(bucket, content.sha256, &bytes)?),
         }
     }
 
@@ -104,9 +102,7 @@ impl Fetcher {
     async fn cached_or_verified<T>(
         &self,
         mode: CacheMode,
-        url: &str,
-        expected_size: Option<u64>,
-        expected_sha256: &str,
+        content: &KnownContent<'_>,
         reporter: &dyn Reporter,
         cached: impl FnOnce() -> Option<T>,
     ) -> Result<Entry<T>, FetchError> {
@@ -116,9 +112,9 @@ impl Fetcher {
             }
         }
         if mode == CacheMode::Offline {
-            return Err(FetchError::Offline { url: redact_url(url) });
+            return Err(FetchError::Offline { url: redact_url(content.url) });
         }
-        Ok(Entry::Downloaded(self.get_verified(url, expected_size, expected_sha256, reporter).await?))
+        Ok(Entry::Downloaded(self.get_verified(content.url, content.size, content.sha256, reporter).await?))
     }
 
     /// A file whose hash is not known in advance (Release, InRelease), cached
@@ -154,6 +150,17 @@ impl Fetcher {
             }
         }
     }
+}
+
+/// Content whose SHA256 is known, and where to download it.
+#[derive(Debug, Clone, Copy)]
+pub struct KnownContent<'a> {
+    /// Where to download it.
+    pub url: &'a str,
+    /// Its size in bytes, if known.
+    pub size: Option<u64>,
+    /// Its SHA256, lower-case hex; also its cache key.
+    pub sha256: &'a str,
 }
 
 /// A cache entry found, or content just downloaded and verified.
