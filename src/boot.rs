@@ -401,7 +401,7 @@ pub fn run_guest(guest: &Guest, options: &BootOptions, cancel: &AtomicBool) -> R
             Some(reason) => Some(reason),
             None => match attempt(guest, options, Accel::Kvm, Some(options.kvm_probe), cancel) {
                 Ok(booted) => return Ok(booted),
-                Err(Failed::Boot(e)) => return Err(e),
+                Err(Failed::Boot(e)) => return Err(*e),
                 Err(Failed::Probe(reason)) => Some(reason),
             },
         },
@@ -421,14 +421,14 @@ fn kvm_unusable() -> Option<String> {
 /// An attempt's failure: the KVM probe (try TCG) or the boot's.
 enum Failed {
     Probe(String),
-    Boot(BootError),
+    Boot(Box<BootError>),
 }
 
 impl Failed {
     /// The error to report (a probe's reason as KVM's failure).
     fn into_error(self) -> BootError {
         match self {
-            Failed::Boot(e) => e,
+            Failed::Boot(e) => *e,
             Failed::Probe(reason) => BootError::NoKvm { reason },
         }
     }
@@ -436,7 +436,7 @@ impl Failed {
 
 impl From<BootError> for Failed {
     fn from(e: BootError) -> Failed {
-        Failed::Boot(e)
+        Failed::Boot(Box::new(e))
     }
 }
 

@@ -66,11 +66,14 @@ pub struct ImageOptions {
     pub format: DiskFormat,
     /// The file system's label.
     pub label: String,
+    /// What the file system's UUID and hash seed are derived from: the
+    /// lock's bytes.
+    pub seed: Vec<u8>,
 }
 
 impl Default for ImageOptions {
     fn default() -> ImageOptions {
-        ImageOptions { size_mib: None, format: DiskFormat::Raw, label: "root".to_owned() }
+        ImageOptions { size_mib: None, format: DiskFormat::Raw, label: "root".to_owned(), seed: Vec::new() }
     }
 }
 
@@ -259,13 +262,11 @@ pub struct BuiltImage {
 }
 
 /// Installs `packages` (the lock, verified) and writes the image to
-/// `output`, as the module documentation describes. `lock_bytes` seeds the
-/// file system's identifiers; `rootfs_options` say how to install (its
-/// `tar`, `placement` and `manifest` are set here).
+/// `output`, as the module documentation describes. `rootfs_options` say
+/// how to install (its `tar`, `placement` and `manifest` are set here).
 pub fn build_image(
     output: &Path,
     packages: &[RootfsPackage],
-    lock_bytes: &[u8],
     rootfs_options: &RootfsOptions,
     options: &ImageOptions,
     tools: &Tools,
@@ -304,7 +305,7 @@ pub fn build_image(
     };
     reporter.step(&format!("making a {size_mib} MiB ext4 file system from the tree"));
     let raw = work.path().join("image.raw");
-    make_filesystem(&tar, &raw, size_mib, rootfs_options.source_date_epoch, lock_bytes, &options.label)?;
+    make_filesystem(&tar, &raw, size_mib, rootfs_options.source_date_epoch, &options.seed, &options.label)?;
     let image = match options.format {
         DiskFormat::Raw => raw,
         DiskFormat::Qcow2 => {
