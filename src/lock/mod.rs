@@ -19,15 +19,15 @@
 //! that cannot be URL path segments, control characters, and URL prefixes
 //! that are not `mirror://`, `http://` or `https://` (see [`check_url_prefix`]).
 //!
-//! The steps on a lock live beside it: [`request`] builds a canonical
-//! [`Request`] from a spec or flags, [`create()`] resolves it into a lock,
+//! The steps on a lock live beside it: [`Request::from_options`] builds a
+//! canonical request from a spec or flags, [`create()`] resolves it into a lock,
 //! [`check()`] re-resolves a lock from the indices it pins and compares, and
 //! [`LockFile::render_nix`] writes it for Nix.
 
 mod check;
 mod create;
 mod nix;
-pub mod request;
+mod request;
 
 pub use check::{check, diff_locks, read_bounded, PinnedError, PinnedIndices};
 pub use create::{create, LockingError, INDEX_HINT};

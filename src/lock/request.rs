@@ -32,7 +32,8 @@ pub struct RequestOptions {
     /// Recommends, strictness and the base set.
     pub resolve: ResolveOptions,
     /// URL prefixes for the generated Nix, by archive, as given; when empty,
-    /// [`default_url_prefixes`].
+    /// the distribution's mirror scheme for its main archive, then (with a
+    /// snapshot and its base) each archive's snapshot URL.
     pub url_prefixes: BTreeMap<String, Vec<String>>,
 }
 
@@ -152,13 +153,13 @@ impl Distribution {
 
 /// A snapshot base as a lock records it: without credentials (the lock is
 /// shared; they stay in the spec or the environment) or a trailing `/`.
-pub fn canonical_snapshot_base(url: &str) -> String {
+fn canonical_snapshot_base(url: &str) -> String {
     redact_url(url).trim_end_matches('/').to_owned()
 }
 
 /// nixpkgs' mirror scheme for the distribution's main archive, then the
 /// snapshot archive when a snapshot and its base URL are known.
-pub fn default_url_prefixes(
+fn default_url_prefixes(
     distribution: Distribution,
     sources: &[LockedSource],
     snapshot: Option<&str>,
