@@ -697,7 +697,10 @@ fn flags_a_command_does_not_take_are_refused() {
     let p = Project::new();
     assert_exit(&p.run(&["lock", "-q"]), 0);
     let keyring = format!("--keyring={}", p.keyring.display());
-    let cases: [(&[&str], &str); 5] = [
+    let mirror = format!("--mirror={}", p.server.url("/debian"));
+    let cases: [(&[&str], &str); 7] = [
+        (&["rootfs", "-q", &keyring, "target"], "flags that do not apply to rootfs: --keyring"),
+        (&["rootfs", "-q", "--debs-from", "debs.list", &mirror, "target"], "flags that do not apply to rootfs --debs-from: --mirror, --cache-dir"),
         (&["check", "-q", "--suite", "stable"], "flags that do not apply to check: --suite"),
         (&["check", "-q", "--offline", &keyring], "flags that do not apply to check: --keyring"),
         (&["check", "-q", "--snapshot", SNAPSHOT, "--insecure-no-verify"], "flags that do not apply to check: --snapshot, --insecure-no-verify"),
@@ -709,7 +712,7 @@ fn flags_a_command_does_not_take_are_refused() {
         assert_refused(&p.run(args), what);
         assert_eq!(p.lock_text(), lock);
     }
-    assert!(!p.proj().join("debs").exists());
+    assert!(!p.proj().join("debs").exists() && !p.proj().join("target").exists());
 }
 
 /// Issue 14: `nix --help` (and the other lock commands) printed the default

@@ -72,6 +72,17 @@ pub fn release_flags(o: &OnlineArgs) -> [(&'static str, bool); 3] {
     [("--keyring", !o.keyrings.is_empty()), ("--insecure-no-verify", o.insecure_no_verify), ("--refresh", o.refresh)]
 }
 
+/// The flags about where and how to download, for runs that download nothing.
+pub fn download_flags(o: &OnlineArgs) -> [(&'static str, bool); 5] {
+    [
+        ("--mirror", o.mirror.is_some()),
+        ("--source", !o.sources.is_empty()),
+        ("--snapshot-base", o.snapshot_base.is_some()),
+        ("--cache-dir", o.cache_dir.is_some()),
+        ("--offline", o.offline),
+    ]
+}
+
 /// The requested packages: from each `--request-file`, then the arguments.
 pub fn request_names(args: &RequestArgs) -> Result<Vec<String>> {
     let mut names = Vec::new();

@@ -10,13 +10,19 @@ use debclosure::rootfs::{
 
 use super::args::RootfsArgs;
 use super::progress::Steps;
-use super::load::{cache_mode, host_architecture, locator, read_lock, read_spec, refuse, spec_beside, suite_flags, Downloads};
+use super::load::{cache_mode, download_flags, host_architecture, locator, read_lock, read_spec, refuse, release_flags};
+use super::load::{spec_beside, suite_flags, Downloads};
 use super::ExitStatus;
 
 pub fn run(args: RootfsArgs) -> Result<ExitStatus> {
     let steps = Steps::new(args.online.quiet);
+    let o = &args.online;
+    let given: Vec<_> = suite_flags(o).into_iter().chain(release_flags(o)).collect();
     let hint = "drop them; --mirror and --source say where to download the lock's archives from";
-    refuse(&suite_flags(&args.online), "rootfs", "the lock names its suites and snapshot", hint)?;
+    refuse(&given, "rootfs", "the lock names its suites and snapshot, and each .deb is checked against its SHA256", hint)?;
+    if args.debs_from.is_some() {
+        refuse(&download_flags(o), "rootfs --debs-from", "nothing is downloaded", "drop them, or --debs-from")?;
+    }
     let placement = if args.in_place { Placement::InPlace } else { Placement::Staging };
     match placement {
         Placement::Staging => rootfs::check_target(&args.target)?,
