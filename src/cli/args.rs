@@ -34,6 +34,91 @@ pub enum Command {
     Stats(IndexArgs),
     /// Build a root filesystem from a lock with dpkg in a chroot (needs root).
     Rootfs(RootfsArgs),
+    /// Build a bootable, byte-reproducible disk image from a lock (needs root).
+    Image(ImageArgs),
+    /// Boot a disk image under QEMU and wait for a marker on its console.
+    BootTest(BootTestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImageArgs {
+    /// The lock. It must hold a kernel (linux-image-*) and an init
+    /// (systemd-sysv, sysvinit-core or runit-init).
+    #[arg(long, value_name = "FILE", default_value = "debclosure.lock")]
+    pub lock: PathBuf,
+    /// The image to write (atomically). IMAGE.manifest is written beside it.
+    #[arg(short, long, value_name = "IMAGE")]
+    pub output: PathBuf,
+    /// The disk's size: MiB, or a number with M or G (default: the tree's
+    /// size and a quarter, and 256 MiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_mib)]
+    pub size: Option<u64>,
+    /// raw or qcow2 (default: qcow2 when IMAGE ends in .qcow2, else raw).
+    #[arg(long, value_enum)]
+    pub format: Option<ImageFormatArg>,
+    /// Take the .deb files from the local paths listed in FILE (one per
+    /// line), matched by SHA256, instead of downloading them.
+    #[arg(long, value_name = "FILE")]
+    pub debs_from: Option<PathBuf>,
+    #[command(flatten)]
+    pub online: OnlineArgs,
+}
+
+/// An image format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImageFormatArg {
+    Raw,
+    Qcow2,
+}
+
+/// `1536`, `1536M` or `2G` as MiB.
+fn parse_size_mib(text: &str) -> Result<u64, String> {
+    let (digits, factor) = match text.strip_suffix(['G', 'g']) {
+        Some(d) => (d, 1024),
+        None => (text.strip_suffix(['M', 'm']).unwrap_or(text), 1),
+    };
+    match digits.parse::<u64>().ok().and_then(|n| n.checked_mul(factor)) {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(format!("{text:?} is not a size (MiB, or a number with M or G)")),
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BootTestArgs {
+    /// The image (raw or qcow2), as `debclosure image` writes it.
+    #[arg(value_name = "IMAGE")]
+    pub image: PathBuf,
+    /// Fail when QEMU has not exited after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub timeout: u64,
+    /// The text the console must show.
+    #[arg(long, value_name = "TEXT", default_value = debclosure::boot::DEFAULT_MARKER)]
+    pub expect: String,
+    /// A shell command the booted system runs; the marker is printed only
+    /// when it succeeds.
+    #[arg(long, value_name = "CMD")]
+    pub command: Option<String>,
+    /// The accelerator: auto uses KVM when a KVM guest starts, else TCG.
+    #[arg(long, value_enum, default_value_t = AccelArg::Auto)]
+    pub accel: AccelArg,
+    /// With --accel auto: seconds a KVM guest may stay silent before the
+    /// boot is retried with TCG.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub kvm_probe: u64,
+    /// The guest's memory in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    pub memory: u32,
+    /// Where the serial console goes (default: IMAGE.console.log).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+}
+
+/// An accelerator for QEMU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AccelArg {
+    Auto,
+    Kvm,
+    Tcg,
 }
 
 #[derive(Debug, clap::Args)]

@@ -2,9 +2,11 @@
 //! the one place where errors become messages and exit codes.
 
 mod args;
+mod boot_test;
 mod check;
 mod diff;
 mod fetch_debs;
+mod image;
 mod load;
 mod lock;
 mod nix;
@@ -52,6 +54,8 @@ pub fn run() -> i32 {
         Command::Nix(a) => nix::run(a),
         Command::Stats(a) => resolve::stats(a),
         Command::Rootfs(a) => rootfs::run(a),
+        Command::Image(a) => image::run(a),
+        Command::BootTest(a) => boot_test::run(a),
     };
     match result {
         Ok(status) => status as i32,
@@ -97,6 +101,8 @@ fn hint(e: &anyhow::Error) -> Option<String> {
         }
         first_hint! {
             Usage => |u| Some(u.hint.clone()),
+            debclosure::image::ImageError => debclosure::image::ImageError::hint,
+            debclosure::boot::BootError => debclosure::boot::BootError::hint,
             lock::LockingError => lock::LockingError::hint,
             sources::LocateError => sources::LocateError::hint,
             lock::PinnedError => lock::PinnedError::hint,

@@ -93,20 +93,22 @@ impl Reporter for Progress {
 /// `rootfs` progress: one line per step on stderr, with the time since the
 /// start; nothing with `--quiet`.
 pub struct Steps {
+    command: &'static str,
     quiet: bool,
     started: std::time::Instant,
 }
 
 impl Steps {
-    pub fn new(quiet: bool) -> Steps {
-        Steps { quiet, started: std::time::Instant::now() }
+    /// Steps of `command` (`rootfs`, `image`), shown unless `quiet`.
+    pub fn new(command: &'static str, quiet: bool) -> Steps {
+        Steps { command, quiet, started: std::time::Instant::now() }
     }
 }
 
 impl RootfsReporter for Steps {
     fn step(&self, message: &str) {
         if !self.quiet {
-            eprintln!("rootfs [{:6.1}s] {message}", self.started.elapsed().as_secs_f64());
+            eprintln!("{} [{:6.1}s] {message}", self.command, self.started.elapsed().as_secs_f64());
         }
     }
 }
