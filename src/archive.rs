@@ -15,7 +15,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::decompress;
-use crate::fetch::{redact_url, sha256_hex, Bucket, Cache, CacheMode, Conditional, FetchError, Fetcher};
+use crate::hash::Sha256;
+use crate::fetch::{redact_url, Bucket, Cache, CacheMode, Conditional, FetchError, Fetcher};
 use crate::index::IndexSource;
 use crate::release::{parse_release, Release};
 use crate::report::Reporter;
@@ -39,7 +40,7 @@ pub struct ReleaseRecord {
     /// Archive-relative path: `dists/bookworm/InRelease`.
     pub path: String,
     /// SHA256 of the file as downloaded.
-    pub sha256: String,
+    pub sha256: Sha256,
     /// Its `Date:` field as written.
     pub date: String,
 }
@@ -57,11 +58,11 @@ pub struct IndexRecord {
     /// `dists/bookworm/main/binary-amd64/Packages.xz`.
     pub path: String,
     /// SHA256 of the file as downloaded.
-    pub sha256: String,
+    pub sha256: Sha256,
     /// Size of the file as downloaded.
     pub size: u64,
     /// SHA256 of the decompressed content.
-    pub content_sha256: String,
+    pub content_sha256: Sha256,
     /// False for a NotAutomatic suite.
     pub automatic: bool,
 }
@@ -113,7 +114,7 @@ pub enum ArchiveError {
     #[error(transparent)]
     Cache(#[from] crate::fetch::CacheError),
     /// An index could not be downloaded or failed its check.
-    #[error("{archive}/{path}: {source}")]
+    #[error("cannot fetch index {archive}/{path}")]
     Index {
         /// The archive.
         archive: String,
@@ -141,9 +142,9 @@ pub enum ArchiveError {
         /// The Release entry.
         path: String,
         /// From the Release.
-        expected: String,
+        expected: Sha256,
         /// Computed.
-        actual: String,
+        actual: Sha256,
     },
 }
 
@@ -263,7 +264,7 @@ impl SuiteFetch<'_> {
         if let Some(validators) = fresh {
             cache.put_url(Bucket::Release, &key, &bytes, &validators)?;
         }
-        let (path, sha256) = (inrelease_path, sha256_hex(&bytes));
+        let (path, sha256) = (inrelease_path, Sha256::of(&bytes));
         let date = release.date.as_ref().map(|d| d.text.clone()).unwrap_or_default();
         let record = ReleaseRecord { archive: name, suite: suite.to_owned(), path, sha256, date };
         Ok((release, record))
@@ -308,7 +309,7 @@ impl SuiteFetch<'_> {
             }
         }
         let date = release.date.as_ref().map(|d| d.text.clone()).unwrap_or_default();
-        let record = ReleaseRecord { archive: name, suite: suite.to_owned(), path, sha256: sha256_hex(&bytes), date };
+        let record = ReleaseRecord { archive: name, suite: suite.to_owned(), path, sha256: Sha256::of(&bytes), date };
         Ok((release, record))
     }
 
@@ -331,16 +332,16 @@ impl SuiteFetch<'_> {
                 component: component.to_owned(),
                 architecture: options.architecture.clone(),
             })?;
-        let content = release.file(&plain).map(|f| f.sha256.clone());
+        let content = release.file(&plain).map(|f| f.sha256);
         let path = format!("dists/{suite}/{}", entry.path);
         let url = format!("{}/{path}", archive.uri);
         let label = format!("{}/{path}", archive.archive());
         // One read: the cache checks the hash of the bytes it returns.
-        let cached = content.as_deref().and_then(|h| cache.get(Bucket::Packages, h, reporter));
+        let cached = content.and_then(|h| cache.get(Bucket::Packages, &h, reporter));
         let (text, content_sha256) = match (cached, options.mode) {
             (Some(bytes), _) => {
                 let text = decompress::bytes_to_text(bytes, &label, options.max_index_size)?;
-                (text, content.clone().expect("cached entries are keyed by content hash"))
+                (text, content.expect("cached entries are keyed by content hash"))
             }
             (None, CacheMode::Offline) => {
                 return Err(FetchError::Offline { url: redact_url(&url) }.into());
@@ -352,15 +353,10 @@ impl SuiteFetch<'_> {
                     .map_err(|source| ArchiveError::Index { archive: archive.archive(), path: path.clone(), source })?;
                 let text = decompress::decompress_text(&bytes, &redact_url(&url), options.max_index_size)?;
                 drop(bytes);
-                let actual = sha256_hex(text.as_bytes());
-                if let Some(expected) = &content {
-                    if *expected != actual {
-                        return Err(ArchiveError::ContentMismatch {
-                            url: redact_url(&url),
-                            path: plain,
-                            expected: expected.clone(),
-                            actual,
-                        });
+                let actual = Sha256::of(text.as_bytes());
+                if let Some(expected) = content {
+                    if expected != actual {
+                        return Err(ArchiveError::ContentMismatch { url: redact_url(&url), path: plain, expected, actual });
                     }
                     cache.put(Bucket::Packages, &actual, text.as_bytes())?;
                 }
@@ -380,7 +376,7 @@ impl SuiteFetch<'_> {
             suite: suite.to_owned(),
             component: component.to_owned(),
             path,
-            sha256: entry.sha256.clone(),
+            sha256: entry.sha256,
             size: entry.size,
             content_sha256,
             automatic,
@@ -409,7 +405,7 @@ pub async fn fetch_index_file(
     archive_uri: &str,
     path: &str,
     size: u64,
-    sha256: &str,
+    sha256: &Sha256,
     by_hash: ByHash,
     reporter: &dyn Reporter,
 ) -> Result<Vec<u8>, FetchError> {

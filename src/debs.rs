@@ -103,7 +103,7 @@ pub async fn fetch(
     }
     let results = fetcher
         .map_concurrent(jobs.iter(), |(p, url)| async move {
-            let content = KnownContent { url, size: Some(p.size), sha256: &p.sha256 };
+            let content = KnownContent { url, size: Some(p.size), sha256: p.sha256 };
             fetcher.get_cached_path(cache, mode, Bucket::Debs, &content, reporter).await
         })
         .await;

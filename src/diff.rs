@@ -167,7 +167,7 @@ pub fn diff_closures(
                         }
                     };
                     field("filename", o.filename.clone(), n.filename.clone());
-                    field("sha256", o.sha256.clone(), n.sha256.clone());
+                    field("sha256", o.sha256.to_string(), n.sha256.to_string());
                     field("size", o.size.to_string(), n.size.to_string());
                     field("group", o.group.to_string(), n.group.to_string());
                     field("archive", format!("{:?}", o.archive), format!("{:?}", n.archive));
@@ -213,7 +213,7 @@ mod tests {
             architecture: "amd64".into(),
             archive: None,
             filename: format!("pool/{name}_{version}.deb"),
-            sha256: sha.to_string().repeat(64),
+            sha256: sha.to_string().repeat(64).parse().unwrap(),
             size: 1,
             group: 0,
             why: Why::Requested,

@@ -22,6 +22,7 @@ use std::ops::Range;
 use rustc_hash::FxHashMap;
 
 use crate::deb822::{self, cut, escaped, Deb822Error, Stanza};
+use crate::hash::Sha256;
 use crate::relation::{self, Dependency, RelationError};
 use crate::version;
 
@@ -301,8 +302,8 @@ pub struct Package<'a> {
     pub essential: bool,
     /// `Filename:`, archive-relative and checked to be safe.
     pub filename: &'a str,
-    /// `SHA256:`, 64 lower-case hex digits.
-    pub sha256: &'a str,
+    /// `SHA256:`, read from 64 lower-case hex digits.
+    pub sha256: Sha256,
     /// `Size:`
     pub size: u64,
     /// `Provides:`, parsed.
@@ -351,10 +352,6 @@ pub fn check_filename(name: &str) -> Result<(), String> {
         return Err(format!("file name {shown:?} has an empty, '.' or '..' component"));
     }
     Ok(())
-}
-
-fn is_sha256(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
 
 impl<'a> Index<'a> {
@@ -652,9 +649,7 @@ fn read_package<'a>(
     let filename_field = f[6].ok_or_else(|| missing("Filename"))?;
     check_filename(filename_field.value).map_err(|e| bad(filename_field, e))?;
     let sha_field = f[7].ok_or_else(|| missing("SHA256"))?;
-    if !is_sha256(sha_field.value) {
-        return Err(bad(sha_field, "expected 64 lower-case hex digits".into()));
-    }
+    let sha256 = Sha256::parse(sha_field.value).map_err(|_| bad(sha_field, "expected 64 lower-case hex digits".into()))?;
     let size_field = f[8].ok_or_else(|| missing("Size"))?;
     let size = size_field
         .value
@@ -679,7 +674,7 @@ fn read_package<'a>(
         priority: Priority::parse(text(4)),
         essential: text(5) == "yes",
         filename: filename_field.value,
-        sha256: sha_field.value,
+        sha256,
         size,
         provides,
         relations: [text(10), text(11), text(12), text(13), text(14)],

@@ -8,6 +8,7 @@
 //! install order, and [`output`] writes it as text, JSON or a Nix expression.
 //! [`rootfs`] installs a pinned closure into a directory with dpkg, to prove
 //! that it installs.
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod archive;
@@ -17,6 +18,7 @@ pub mod debs;
 pub mod diff;
 pub mod decompress;
 pub mod fetch;
+pub mod hash;
 pub mod image;
 pub mod index;
 pub mod lock;

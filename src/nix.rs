@@ -127,7 +127,7 @@ pub fn render_fetchurl_groups(
                 out.push_str("      ];\n");
             }
         }
-        let _ = writeln!(out, "      sha256 = {};", nix_string(&p.sha256)?);
+        let _ = writeln!(out, "      sha256 = {};", nix_string(&p.sha256.to_string())?);
         let _ = writeln!(out, "      name = {};", nix_string(&store_name(&p.filename))?);
         out.push_str("    })\n");
     }

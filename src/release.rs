@@ -11,6 +11,7 @@
 //! `Sat, 10 May 2025 08:47:39 UTC`.
 
 use crate::deb822::{self, cut, Deb822Error, Field, Stanza};
+use crate::hash::Sha256;
 use crate::index::check_filename;
 
 /// How far `Date:` may lie in the future before [`Release::check_dates`]
@@ -36,8 +37,8 @@ pub struct ReleaseFile {
     pub path: String,
     /// Size in bytes.
     pub size: u64,
-    /// SHA256 of the file, 64 lower-case hex digits.
-    pub sha256: String,
+    /// SHA256 of the file.
+    pub sha256: Sha256,
 }
 
 /// The fields of a Release file that debclosure uses.
@@ -309,9 +310,8 @@ fn read_checksums(text: &str, field: &Field<'_>, label: &str) -> Result<Vec<Rele
         let [hash, size, path] = columns[..] else {
             return Err(bad(line, format!("expected `sha256 size path`, found {} columns", columns.len())));
         };
-        if hash.len() != 64 || !hash.bytes().all(|c| c.is_ascii_hexdigit()) {
-            return Err(bad(line, format!("{:?} is not 64 hex digits", cut(hash))));
-        }
+        // apt takes either case.
+        let sha256 = Sha256::parse_any_case(hash).map_err(|e| bad(line, e.to_string()))?;
         if !size.bytes().all(|c| c.is_ascii_digit()) {
             return Err(bad(line, format!("{:?} is not a size in bytes", cut(size))));
         }
@@ -320,7 +320,7 @@ fn read_checksums(text: &str, field: &Field<'_>, label: &str) -> Result<Vec<Rele
         if !paths.insert(path) {
             return Err(ReleaseError::DuplicateFile { file: label.into(), line, path: cut(path).into_owned() });
         }
-        files.push(ReleaseFile { path: path.into(), size, sha256: hash.to_ascii_lowercase() });
+        files.push(ReleaseFile { path: path.into(), size, sha256 });
     }
     Ok(files)
 }
@@ -459,11 +459,11 @@ mod tests {
         assert_eq!(release.files.len(), 772);
         assert_eq!(
             release.file("main/binary-amd64/Packages.xz"),
-            Some(&ReleaseFile { path: "main/binary-amd64/Packages.xz".into(), size: 8_790_396, sha256: SHA.into() })
+            Some(&ReleaseFile { path: "main/binary-amd64/Packages.xz".into(), size: 8_790_396, sha256: SHA.parse().unwrap() })
         );
         let first = &release.files[0];
         assert_eq!(first.path, "contrib/Contents-all");
-        assert_eq!(first.sha256, "d6c9c82f4e61b4662f9ba16b9ebb379c57b4943f8b7813091d1f637325ddfb79");
+        assert_eq!(first.sha256.to_string(), "d6c9c82f4e61b4662f9ba16b9ebb379c57b4943f8b7813091d1f637325ddfb79");
         assert_eq!(first.size, 1_484_322);
         let last = release.files.last().unwrap();
         assert_eq!(last.path, "non-free/source/Sources.xz");
@@ -486,7 +486,7 @@ mod tests {
         assert_eq!(release.valid_until.as_ref().map(|t| t.unix), Some(1_717_200_000));
         assert_eq!(
             release.files,
-            [ReleaseFile { path: "main/binary-all/Packages".into(), size: 0, sha256: SHA.into() }]
+            [ReleaseFile { path: "main/binary-all/Packages".into(), size: 0, sha256: SHA.parse().unwrap() }]
         );
         assert!(release.architectures.is_empty() && release.origin.is_none());
     }

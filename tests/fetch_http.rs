@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use common::{fast_options, sample, Event, Recorder, TestServer};
 use debclosure::fetch::{
-    sha256_hex, Bucket, Cache, CacheMode, Conditional, FetchError, FetchOptions, Fetcher, Validators,
+    Bucket, Cache, CacheMode, Conditional, FetchError, FetchOptions, Fetcher, Validators,
 };
+use debclosure::hash::Sha256;
 use debclosure::report::NoReporter;
 
 fn fetcher() -> Fetcher {
@@ -135,10 +136,10 @@ async fn refused_connection_is_a_connect_error() {
 async fn verified_download_checks_size_and_hash() {
     let server = TestServer::start();
     let body = sample(4096, 4);
-    let sha = sha256_hex(&body);
+    let sha = Sha256::of(&body);
     server.put("/p.xz", &body);
     let url = server.url("/p.xz");
-    let got = fetcher().get_verified(&url, Some(4096), &sha.to_uppercase(), &NoReporter).await.unwrap();
+    let got = fetcher().get_verified(&url, Some(4096), &sha, &NoReporter).await.unwrap();
     assert_eq!(got, body);
     let got = fetcher().get_verified(&url, None, &sha, &NoReporter).await.unwrap();
     assert_eq!(got, body);
@@ -147,7 +148,7 @@ async fn verified_download_checks_size_and_hash() {
     assert!(matches!(&err, FetchError::SizeMismatch { url: u, expected: 4000, actual: 4096 } if *u == url), "{err}");
     assert!(err.to_string().contains("expected 4000 bytes, got 4096"), "{err}");
 
-    let wrong = sha256_hex(b"something else");
+    let wrong = Sha256::of(b"something else");
     let err = fetcher().get_verified(&url, Some(4096), &wrong, &NoReporter).await.unwrap_err();
     match &err {
         FetchError::HashMismatch { url: u, expected, actual } => {
@@ -155,7 +156,7 @@ async fn verified_download_checks_size_and_hash() {
         }
         other => panic!("not a hash mismatch: {other}"),
     }
-    assert!(err.to_string().contains(&wrong) && err.to_string().contains(&sha), "{err}");
+    assert!(err.to_string().contains(&wrong.to_string()) && err.to_string().contains(&sha.to_string()), "{err}");
     assert_eq!(server.count("/p.xz"), 4, "mismatches are not retried");
 }
 
@@ -163,7 +164,7 @@ async fn verified_download_checks_size_and_hash() {
 async fn oversized_body_is_cut_off_while_streaming() {
     let server = TestServer::start();
     let body = sample(200_000, 5);
-    let sha = sha256_hex(&body);
+    let sha = Sha256::of(&body);
     server.put("/big", &body);
     server.without_length("/big");
     // The stall proves the early stop: reading to the end would end in a
@@ -199,7 +200,7 @@ async fn conditional_request_gets_not_modified() {
         panic!("a first request gets a body")
     };
     assert_eq!(bytes, b"signed release");
-    assert_eq!(validators.etag, Some(format!("\"{}\"", sha256_hex(b"signed release"))));
+    assert_eq!(validators.etag, Some(format!("\"{}\"", Sha256::of(b"signed release"))));
     assert!(validators.last_modified.as_deref().is_some_and(|d| d.ends_with(" GMT")), "{validators:?}");
 
     let again = fetcher.get_conditional(&url, Some(&validators), &NoReporter).await.unwrap();
@@ -253,7 +254,7 @@ async fn invalid_urls_are_refused() {
 async fn cached_content_is_used_refreshed_or_missing_offline() {
     let server = TestServer::start();
     let body = sample(3000, 6);
-    let sha = sha256_hex(&body);
+    let sha = Sha256::of(&body);
     server.put("/pool/a.deb", &body);
     let url = server.url("/pool/a.deb");
     let dir = tempfile::tempdir().unwrap();
@@ -292,7 +293,7 @@ async fn keyed_entries_are_revalidated() {
     let conditional: Vec<bool> = server.requests().iter().map(|r| r.conditional).collect();
     assert_eq!(conditional, [false, true], "the second use revalidates; offline asks nothing");
     let (_, validators) = cache.get_url(Bucket::Release, key, &NoReporter).unwrap();
-    assert_eq!(validators.etag, Some(format!("\"{}\"", sha256_hex(b"release one"))));
+    assert_eq!(validators.etag, Some(format!("\"{}\"", Sha256::of(b"release one"))));
 
     server.put("/debian/dists/stable/InRelease", b"release two");
     assert_eq!(get(CacheMode::Use).await.unwrap(), b"release two");
@@ -307,10 +308,10 @@ fn cache_put_and_get() {
     let cache = Cache::open(dir.path().join("c")).unwrap();
     assert!(dir.path().join("c/CACHEDIR.TAG").is_file());
     let body = sample(10_000, 7);
-    let sha = sha256_hex(&body);
+    let sha = Sha256::of(&body);
     assert!(cache.get(Bucket::Packages, &sha, &NoReporter).is_none());
     let path = cache.put(Bucket::Packages, &sha, &body).unwrap();
-    assert_eq!(path, dir.path().join("c/packages-v1").join(&sha[..2]).join(&sha));
+    assert_eq!(path, dir.path().join("c/packages-v1").join(&sha.to_string()[..2]).join(sha.to_string()));
     assert_eq!(fs::read(&path).unwrap(), body);
     assert_eq!(cache.get(Bucket::Packages, &sha, &NoReporter).unwrap(), body);
     assert_eq!(cache.get_path(Bucket::Packages, &sha, &NoReporter).unwrap(), path);
@@ -320,7 +321,7 @@ fn cache_put_and_get() {
 async fn corrupt_cache_entry_is_warned_removed_and_refetched() {
     let server = TestServer::start();
     let body = sample(2000, 8);
-    let sha = sha256_hex(&body);
+    let sha = Sha256::of(&body);
     server.put("/p", &body);
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::open(dir.path()).unwrap();
@@ -354,10 +355,10 @@ fn planted_symlinks_are_not_followed() {
     let cache = Cache::open(dir.path().join("cache")).unwrap();
     // The target even has the right content: a link is refused regardless.
     let body = b"looks legitimate".to_vec();
-    let sha = sha256_hex(&body);
+    let sha = Sha256::of(&body);
     let target = dir.path().join("outside");
     fs::write(&target, &body).unwrap();
-    let entry = cache.entry_path(Bucket::Debs, &sha).unwrap();
+    let entry = cache.entry_path(Bucket::Debs, &sha);
     fs::create_dir_all(entry.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink(&target, &entry).unwrap();
 
@@ -370,8 +371,8 @@ fn planted_symlinks_are_not_followed() {
     // Writing over a planted link replaces the link, not its target.
     std::os::unix::fs::symlink(&target, &entry).unwrap();
     let other = b"other".to_vec();
-    let other_sha = sha256_hex(&other);
-    let other_entry = cache.entry_path(Bucket::Debs, &other_sha).unwrap();
+    let other_sha = Sha256::of(&other);
+    let other_entry = cache.entry_path(Bucket::Debs, &other_sha);
     fs::create_dir_all(other_entry.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink(&target, &other_entry).unwrap();
     cache.put(Bucket::Debs, &other_sha, &other).unwrap();
@@ -381,8 +382,8 @@ fn planted_symlinks_are_not_followed() {
     // A linked fan-out directory is refused as well, for reading and writing.
     let outside_dir = dir.path().join("outside-dir");
     fs::create_dir(&outside_dir).unwrap();
-    fs::write(outside_dir.join(&sha), &body).unwrap();
-    let fan = cache.bucket_dir(Bucket::Packages).join(&sha[..2]);
+    fs::write(outside_dir.join(sha.to_string()), &body).unwrap();
+    let fan = cache.bucket_dir(Bucket::Packages).join(&sha.to_string()[..2]);
     std::os::unix::fs::symlink(&outside_dir, &fan).unwrap();
     assert!(cache.put(Bucket::Packages, &sha, &body).is_err());
     assert!(fs::read_dir(&outside_dir).unwrap().count() == 1, "nothing written through the link");
@@ -399,7 +400,7 @@ fn concurrent_puts_leave_one_valid_file() {
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::open(dir.path()).unwrap();
     let body = Arc::new(sample(256 << 10, 9));
-    let sha = sha256_hex(&body);
+    let sha = Sha256::of(&body);
     let threads = 8;
     let barrier = Arc::new(Barrier::new(threads));
     let handles: Vec<_> = (0..threads)
@@ -418,10 +419,10 @@ fn concurrent_puts_leave_one_valid_file() {
     for h in handles {
         h.join().unwrap();
     }
-    let entry = cache.entry_path(Bucket::Debs, &sha).unwrap();
+    let entry = cache.entry_path(Bucket::Debs, &sha);
     let names: Vec<_> =
         fs::read_dir(entry.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    assert_eq!(names, std::slice::from_ref(&sha), "one entry, no temporary files");
+    assert_eq!(names, [sha.to_string()], "one entry, no temporary files");
     assert_eq!(cache.get(Bucket::Debs, &sha, &NoReporter).unwrap(), *body);
 }
 
@@ -430,8 +431,8 @@ fn interrupted_writes_are_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::open(dir.path()).unwrap();
     let body = b"whole".to_vec();
-    let sha = sha256_hex(&body);
-    let entry = cache.entry_path(Bucket::Debs, &sha).unwrap();
+    let sha = Sha256::of(&body);
+    let entry = cache.entry_path(Bucket::Debs, &sha);
     fs::create_dir_all(entry.parent().unwrap()).unwrap();
     // What a run killed mid-write leaves: a temporary file, never the entry.
     let leftover = entry.parent().unwrap().join(".tmp-interrupted");

@@ -209,7 +209,7 @@ impl Fixture {
             "architecture": "all",
             "archive": "local",
             "filename": filename,
-            "sha256": debclosure::fetch::sha256_hex(&bytes),
+            "sha256": debclosure::hash::Sha256::of(&bytes).to_string(),
             "size": bytes.len(),
             "group": group,
             "why": {"kind": "requested"},

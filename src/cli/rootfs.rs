@@ -97,7 +97,7 @@ pub(super) fn locked_packages(
         Some(list) => {
             steps.step(&format!("checking the local files listed in {}", list.display()));
             let files = rootfs::read_local_debs(list)?;
-            let packages = lock.packages.iter().map(|p| (p.name.as_str(), p.version.as_str(), p.filename.as_str(), p.sha256.as_str()));
+            let packages = lock.packages.iter().map(|p| (p.name.as_str(), p.version.as_str(), p.filename.as_str(), p.sha256));
             rootfs::match_local_debs(packages, &files, list)?
         }
         None => {

@@ -27,7 +27,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::http::{error_chain, sha256_hex, Validators};
+use super::http::{error_chain, Validators};
+use crate::hash::Sha256;
 use crate::report::Reporter;
 
 /// A kind of cached content, each in its own directory.
@@ -85,19 +86,13 @@ pub enum CacheError {
         #[source]
         source: io::Error,
     },
-    /// The key is not a SHA256 digest.
-    #[error("cache key {key:?} is not a sha256 hex digest")]
-    BadKey {
-        /// The key as given.
-        key: String,
-    },
     /// The content to store does not have the hash it is stored under.
     #[error("refusing to cache content as {expected}: its sha256 is {actual}")]
     HashMismatch {
         /// The key it was to be stored under.
-        expected: String,
+        expected: Sha256,
         /// Its real SHA256.
-        actual: String,
+        actual: Sha256,
     },
 }
 
@@ -120,7 +115,7 @@ struct Sidecar {
     /// The key, so that a lookup can tell its entry from another's.
     key: String,
     /// SHA256 of the body.
-    sha256: String,
+    sha256: Sha256,
     etag: Option<String>,
     last_modified: Option<String>,
 }
@@ -161,23 +156,24 @@ impl Cache {
         self.root.join(bucket.dir_name())
     }
 
-    /// Where the entry with SHA256 `sha256` lives, whether or not it exists;
-    /// `None` if `sha256` is not a hex digest.
-    pub fn entry_path(&self, bucket: Bucket, sha256: &str) -> Option<PathBuf> {
-        normalize_key(sha256).map(|key| self.path_of(bucket, &key))
+    /// Where the entry with SHA256 `sha256` lives, whether or not it exists.
+    pub fn entry_path(&self, bucket: Bucket, sha256: &Sha256) -> PathBuf {
+        self.path_of(bucket, sha256)
     }
 
-    fn path_of(&self, bucket: Bucket, name: &str) -> PathBuf {
+    /// Entries are named by a SHA256 (of their content, or of their key), so
+    /// a name never holds a `/` or `..`.
+    fn path_of(&self, bucket: Bucket, name: &Sha256) -> PathBuf {
+        let name = name.to_string();
         self.bucket_dir(bucket).join(&name[..2]).join(name)
     }
 
     /// The content with SHA256 `sha256`, if cached and intact.
-    pub fn get(&self, bucket: Bucket, sha256: &str, reporter: &dyn Reporter) -> Option<Vec<u8>> {
-        let key = normalize_key(sha256)?;
-        let path = self.path_of(bucket, &key);
+    pub fn get(&self, bucket: Bucket, sha256: &Sha256, reporter: &dyn Reporter) -> Option<Vec<u8>> {
+        let path = self.path_of(bucket, sha256);
         let bytes = read_entry(&path, reporter)?;
-        let actual = sha256_hex(&bytes);
-        if actual != key {
+        let actual = Sha256::of(&bytes);
+        if actual != *sha256 {
             discard(&path, &format!("its sha256 is {actual}"), reporter);
             return None;
         }
@@ -188,18 +184,17 @@ impl Cache {
     ///
     /// The path stays valid until something else removes the entry; another
     /// debclosure run would only replace it with the same bytes.
-    pub fn get_path(&self, bucket: Bucket, sha256: &str, reporter: &dyn Reporter) -> Option<PathBuf> {
-        let key = normalize_key(sha256)?;
-        let path = self.path_of(bucket, &key);
+    pub fn get_path(&self, bucket: Bucket, sha256: &Sha256, reporter: &dyn Reporter) -> Option<PathBuf> {
+        let path = self.path_of(bucket, sha256);
         let file = open_entry(&path, reporter)?;
-        let actual = match hash_reader(file) {
+        let actual = match Sha256::of_reader(file) {
             Ok(actual) => actual,
             Err(e) => {
                 reporter.warning(&format!("cannot read cache entry {}: {}", path.display(), error_chain(&e)));
                 return None;
             }
         };
-        if actual != key {
+        if actual != *sha256 {
             discard(&path, &format!("its sha256 is {actual}"), reporter);
             return None;
         }
@@ -208,13 +203,12 @@ impl Cache {
 
     /// Stores `bytes` as the entry with SHA256 `sha256`, after checking that
     /// this is their hash, and returns the entry's path.
-    pub fn put(&self, bucket: Bucket, sha256: &str, bytes: &[u8]) -> Result<PathBuf, CacheError> {
-        let key = normalize_key(sha256).ok_or_else(|| CacheError::BadKey { key: sha256.to_owned() })?;
-        let actual = sha256_hex(bytes);
-        if actual != key {
-            return Err(CacheError::HashMismatch { expected: key, actual });
+    pub fn put(&self, bucket: Bucket, sha256: &Sha256, bytes: &[u8]) -> Result<PathBuf, CacheError> {
+        let actual = Sha256::of(bytes);
+        if actual != *sha256 {
+            return Err(CacheError::HashMismatch { expected: *sha256, actual });
         }
-        let path = self.path_of(bucket, &key);
+        let path = self.path_of(bucket, sha256);
         ensure_dir(path.parent().expect("entry paths have a parent"))?;
         write_atomically(&path, bytes)?;
         Ok(path)
@@ -225,12 +219,11 @@ impl Cache {
     /// `key` names the resource independently of the mirror (the archive path
     /// of an InRelease file, say), so a change of mirror keeps the entry.
     pub fn get_url(&self, bucket: Bucket, key: &str, reporter: &dyn Reporter) -> Option<(Vec<u8>, Validators)> {
-        let name = sha256_hex(key.as_bytes());
-        let body_path = self.path_of(bucket, &name);
+        let body_path = self.path_of(bucket, &Sha256::of(key.as_bytes()));
         let sidecar_path = sidecar_path(&body_path);
         let mut sidecar = read_sidecar(&sidecar_path, key, reporter)?;
         let body = read_entry(&body_path, reporter)?;
-        let actual = sha256_hex(&body);
+        let actual = Sha256::of(&body);
         if actual != sidecar.sha256 {
             // Another run may have replaced the body and not yet the
             // sidecar, or both between our two reads: look once more.
@@ -247,11 +240,10 @@ impl Cache {
 
     /// Stores `bytes` and `validators` under `key` (see [`Cache::get_url`]).
     pub fn put_url(&self, bucket: Bucket, key: &str, bytes: &[u8], validators: &Validators) -> Result<(), CacheError> {
-        let name = sha256_hex(key.as_bytes());
-        let body_path = self.path_of(bucket, &name);
+        let body_path = self.path_of(bucket, &Sha256::of(key.as_bytes()));
         let sidecar = Sidecar {
             key: key.to_owned(),
-            sha256: sha256_hex(bytes),
+            sha256: Sha256::of(bytes),
             etag: validators.etag.clone(),
             last_modified: validators.last_modified.clone(),
         };
@@ -304,12 +296,6 @@ fn default_dir_from(
         return Ok(dir.join("debclosure"));
     }
     absolute(home).map(|home| home.join(".cache").join("debclosure")).ok_or(CacheError::NoCacheDir)
-}
-
-/// The lower-case form of `key` if it is a SHA256 hex digest. Keys become
-/// file names, so anything else (`../x`) is refused here.
-fn normalize_key(key: &str) -> Option<String> {
-    (key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit())).then(|| key.to_ascii_lowercase())
 }
 
 fn sidecar_path(body_path: &Path) -> PathBuf {
@@ -424,9 +410,9 @@ fn read_entry(path: &Path, reporter: &dyn Reporter) -> Option<Vec<u8>> {
 fn read_sidecar(path: &Path, key: &str, reporter: &dyn Reporter) -> Option<Sidecar> {
     let json = read_entry(path, reporter)?;
     match serde_json::from_slice::<Sidecar>(&json) {
-        Ok(sidecar) if sidecar.key == key && normalize_key(&sidecar.sha256).is_some() => Some(sidecar),
+        Ok(sidecar) if sidecar.key == key => Some(sidecar),
         Ok(_) => {
-            discard(path, "it belongs to another key or lacks a valid sha256", reporter);
+            discard(path, "it belongs to another key", reporter);
             None
         }
         Err(e) => {
@@ -451,20 +437,6 @@ fn discard(path: &Path, why: &str, reporter: &dyn Reporter) {
         Err(e) => format!("cannot remove it: {}", error_chain(&e)),
     };
     reporter.warning(&format!("corrupt cache entry {} ({why}); {outcome}, will download again", path.display()));
-}
-
-/// The hex SHA256 of everything `reader` gives.
-pub(crate) fn hash_reader(mut file: impl Read) -> io::Result<String> {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0; 1 << 16];
-    loop {
-        match file.read(&mut buffer)? {
-            0 => break,
-            n => hasher.update(&buffer[..n]),
-        }
-    }
-    Ok(format!("{:x}", hasher.finalize()))
 }
 
 #[cfg(test)]
@@ -499,7 +471,7 @@ mod tests {
             assert!(root.join(name).is_dir(), "{name}");
         }
         // Opening again keeps what is there.
-        let sha = sha256_hex(b"x");
+        let sha = Sha256::of(b"x");
         cache.put(Bucket::Debs, &sha, b"x").unwrap();
         let again = Cache::open(&root).unwrap();
         assert_eq!(again.get(Bucket::Debs, &sha, &crate::report::NoReporter).unwrap(), b"x");
@@ -529,11 +501,11 @@ mod tests {
         fs::create_dir(&outside).unwrap();
         let secret = outside.join("secret");
         fs::write(&secret, b"good").unwrap();
-        let sha = sha256_hex(b"good");
+        let sha = Sha256::of(b"good");
         let warnings = Warnings::default();
 
         // An entry that is a link to a file with the right content.
-        let entry = cache.entry_path(Bucket::Debs, &sha).unwrap();
+        let entry = cache.entry_path(Bucket::Debs, &sha);
         fs::create_dir_all(entry.parent().unwrap()).unwrap();
         symlink(&secret, &entry).unwrap();
         assert!(cache.get(Bucket::Debs, &sha, &warnings).is_none());
@@ -544,9 +516,9 @@ mod tests {
         assert_eq!(fs::read(&secret).unwrap(), b"good", "the target is untouched");
 
         // A fan-out directory that is a link elsewhere: not read, not written.
-        let fan = cache.entry_path(Bucket::Packages, &sha).unwrap().parent().unwrap().to_owned();
+        let fan = cache.entry_path(Bucket::Packages, &sha).parent().unwrap().to_owned();
         symlink(&outside, &fan).unwrap();
-        fs::copy(&secret, outside.join(&sha)).unwrap();
+        fs::copy(&secret, outside.join(sha.to_string())).unwrap();
         let err = cache.put(Bucket::Packages, &sha, b"good").unwrap_err();
         assert!(matches!(err, CacheError::NotADirectory { .. }), "{err}");
         assert!(cache.get(Bucket::Packages, &sha, &warnings).is_none());
@@ -558,8 +530,8 @@ mod tests {
         warnings.take();
 
         // A FIFO where an entry should be: not opened (which would block).
-        let fifo_sha = sha256_hex(b"fifo");
-        let fifo = cache.entry_path(Bucket::Debs, &fifo_sha).unwrap();
+        let fifo_sha = Sha256::of(b"fifo");
+        let fifo = cache.entry_path(Bucket::Debs, &fifo_sha);
         fs::create_dir_all(fifo.parent().unwrap()).unwrap();
         assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
         assert!(cache.get(Bucket::Debs, &fifo_sha, &warnings).is_none());
@@ -570,7 +542,7 @@ mod tests {
         let key = "debian/dists/bookworm/InRelease";
         let validators = Validators::default();
         cache.put_url(Bucket::Release, key, b"body", &validators).unwrap();
-        let body = cache.path_of(Bucket::Release, &sha256_hex(key.as_bytes()));
+        let body = cache.path_of(Bucket::Release, &Sha256::of(key.as_bytes()));
         fs::remove_file(&body).unwrap();
         symlink(&secret, &body).unwrap();
         assert!(cache.get_url(Bucket::Release, key, &warnings).is_none());
@@ -598,33 +570,29 @@ mod tests {
     }
 
     #[test]
-    fn keys_must_be_digests() {
+    fn content_must_have_its_key() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::open(dir.path()).unwrap();
-        for key in ["../../etc/passwd", "", "zz", &"g".repeat(64)] {
-            assert!(matches!(cache.put(Bucket::Debs, key, b"x"), Err(CacheError::BadKey { .. })), "{key}");
-            assert!(cache.get(Bucket::Debs, key, &crate::report::NoReporter).is_none());
-        }
-        let upper = sha256_hex(b"x").to_ascii_uppercase();
-        let path = cache.put(Bucket::Debs, &upper, b"x").unwrap();
-        assert_eq!(path, cache.entry_path(Bucket::Debs, &sha256_hex(b"x")).unwrap());
-        let err = cache.put(Bucket::Debs, &sha256_hex(b"y"), b"x").unwrap_err();
+        let path = cache.put(Bucket::Debs, &Sha256::of(b"x"), b"x").unwrap();
+        let name = Sha256::of(b"x").to_string();
+        assert_eq!(path, cache.bucket_dir(Bucket::Debs).join(&name[..2]).join(&name));
+        let err = cache.put(Bucket::Debs, &Sha256::of(b"y"), b"x").unwrap_err();
         assert!(matches!(err, CacheError::HashMismatch { .. }), "{err}");
-        assert!(!cache.entry_path(Bucket::Debs, &sha256_hex(b"y")).unwrap().exists(), "nothing written");
+        assert!(!cache.entry_path(Bucket::Debs, &Sha256::of(b"y")).exists(), "nothing written");
     }
 
     #[test]
     fn corrupt_entry_is_reported_and_removed() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::open(dir.path()).unwrap();
-        let sha = sha256_hex(b"good");
+        let sha = Sha256::of(b"good");
         let path = cache.put(Bucket::Packages, &sha, b"good").unwrap();
         fs::write(&path, b"evil").unwrap();
         let warnings = Warnings::default();
         assert!(cache.get_path(Bucket::Packages, &sha, &warnings).is_none());
         let w = warnings.take();
         assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].contains(&sha256_hex(b"evil")), "{w:?}");
+        assert!(w[0].contains(&Sha256::of(b"evil").to_string()), "{w:?}");
         assert!(!path.exists());
         assert!(cache.get(Bucket::Packages, &sha, &warnings).is_none());
         assert!(warnings.take().is_empty(), "a missing entry is no warning");
@@ -654,7 +622,7 @@ mod tests {
         assert_eq!((body.as_slice(), &got), (&b"body"[..], &validators));
         assert!(cache.get_url(Bucket::Release, "other/key", &crate::report::NoReporter).is_none());
 
-        let body_path = cache.path_of(Bucket::Release, &sha256_hex(key.as_bytes()));
+        let body_path = cache.path_of(Bucket::Release, &Sha256::of(key.as_bytes()));
         fs::write(&body_path, b"tampered").unwrap();
         let warnings = Warnings::default();
         assert!(cache.get_url(Bucket::Release, key, &warnings).is_none());

@@ -18,8 +18,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use reqwest::header::{self, HeaderValue};
 use reqwest::StatusCode;
-use sha2::{Digest, Sha256};
 
+use crate::hash::{Sha256, Sha256Hasher};
 use crate::report::{DownloadId, Reporter};
 
 /// The default bound on a body whose size is not known in advance: above any
@@ -240,10 +240,10 @@ pub enum FetchError {
     HashMismatch {
         /// The URL.
         url: String,
-        /// The expected SHA256, as the caller gave it.
-        expected: String,
-        /// The SHA256 of what arrived, lower-case hex.
-        actual: String,
+        /// The expected SHA256.
+        expected: Sha256,
+        /// The SHA256 of what arrived.
+        actual: Sha256,
     },
     /// The file is not cached and offline mode forbids downloading it.
     #[error("{url}: not in the cache, and offline mode forbids downloading it")]
@@ -314,19 +314,6 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Lower-case hex SHA256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        write!(s, "{b:02x}").expect("writing to a String does not fail");
-    }
-    s
-}
-
 /// Runs `f` on each input, at most `limit` at a time, and returns the outputs
 /// in the order of the inputs, whatever order they finish in.
 pub async fn map_bounded<I, F, Fut>(limit: usize, inputs: I, mut f: F) -> Vec<Fut::Output>
@@ -349,7 +336,7 @@ where
 struct Expect<'a> {
     validators: Option<&'a Validators>,
     size: Option<u64>,
-    sha256: Option<&'a str>,
+    sha256: Option<&'a Sha256>,
 }
 
 /// Downloads over HTTP(S). Cheap to clone; clones share the connection pool.
@@ -405,15 +392,14 @@ impl Fetcher {
         self.fetch(url, &Expect { validators, size: None, sha256: None }, reporter).await
     }
 
-    /// Downloads `url` and checks its size, if given, and SHA256 (hex, either
-    /// case). A body longer than `expected_size` is abandoned as soon as it
+    /// Downloads `url` and checks its size, if given, and SHA256. A body longer than `expected_size` is abandoned as soon as it
     /// runs past it. Mismatches are not retried: the mirror would serve the
     /// same bytes again.
     pub async fn get_verified(
         &self,
         url: &str,
         expected_size: Option<u64>,
-        expected_sha256: &str,
+        expected_sha256: &Sha256,
         reporter: &dyn Reporter,
     ) -> Result<Vec<u8>, FetchError> {
         let expect = Expect { validators: None, size: expected_size, sha256: Some(expected_sha256) };
@@ -533,7 +519,7 @@ impl Fetcher {
     ) -> Result<Vec<u8>, FetchError> {
         let capacity = response.content_length().unwrap_or(0).min(limit).min(MAX_PREALLOCATION);
         let mut bytes = Vec::with_capacity(capacity as usize);
-        let mut hasher = expect.sha256.map(|_| Sha256::new());
+        let mut hasher = expect.sha256.map(|_| Sha256Hasher::new());
         let stall = self.options.read_timeout;
         loop {
             let chunk = match tokio::time::timeout(stall, response.chunk()).await {
@@ -561,9 +547,9 @@ impl Fetcher {
             return Err(FetchError::SizeMismatch { url: shown.to_owned(), expected, actual: bytes.len() as u64 });
         }
         if let (Some(expected), Some(hasher)) = (expect.sha256, hasher) {
-            let actual = hex(&hasher.finalize());
-            if !actual.eq_ignore_ascii_case(expected) {
-                return Err(FetchError::HashMismatch { url: shown.to_owned(), expected: expected.to_owned(), actual });
+            let actual = hasher.finish();
+            if actual != *expected {
+                return Err(FetchError::HashMismatch { url: shown.to_owned(), expected: *expected, actual });
             }
         }
         Ok(bytes)
@@ -667,17 +653,11 @@ mod tests {
         assert!(!FetchError::Status { url: url(), status: 403 }.is_transient());
         assert!(!FetchError::NotFound { url: url() }.is_transient());
         assert!(FetchError::Timeout { url: url(), what: "the response", after: Duration::ZERO }.is_transient());
-        let mismatch = FetchError::HashMismatch { url: url(), expected: "a".into(), actual: "b".into() };
+        let mismatch = FetchError::HashMismatch { url: url(), expected: Sha256::of(b"a"), actual: Sha256::of(b"b") };
         assert!(!mismatch.is_transient());
         assert!(mismatch.hint().is_some());
         assert!(!FetchError::SizeMismatch { url: url(), expected: 1, actual: 2 }.is_transient());
         assert!(!FetchError::TooLarge { url: url(), limit: 1 }.is_transient());
-    }
-
-    #[test]
-    fn hex_digest() {
-        assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[tokio::test]

@@ -13,17 +13,17 @@
 //! before trusting the hashes it lists (see [`crate::signature`]).
 
 mod cache;
-pub(crate) use cache::hash_reader;
 mod http;
 
 pub use cache::{Bucket, Cache, CacheError};
 pub use http::{
-    map_bounded, redact_url, sha256_hex, Conditional, EnvError, FetchError, FetchOptions, Fetcher, Validators,
+    map_bounded, redact_url, Conditional, EnvError, FetchError, FetchOptions, Fetcher, Validators,
     DEFAULT_MAX_BODY_SIZE, ENV_BACKOFF_MS, ENV_CONCURRENCY, ENV_CONNECT_TIMEOUT_MS, ENV_READ_TIMEOUT_MS, ENV_RETRIES,
 };
 
 use std::path::PathBuf;
 
+use crate::hash::Sha256;
 use crate::report::Reporter;
 
 /// How downloads use the cache.
@@ -57,7 +57,7 @@ impl Fetcher {
         bucket: Bucket,
         url: &str,
         expected_size: Option<u64>,
-        expected_sha256: &str,
+        expected_sha256: &Sha256,
         reporter: &dyn Reporter,
     ) -> Result<Vec<u8>, FetchError> {
         let cached = || {
@@ -65,7 +65,7 @@ impl Fetcher {
                 .get(bucket, expected_sha256, reporter)
                 .filter(|bytes| expected_size.is_none_or(|size| size == bytes.len() as u64))
         };
-        let content = KnownContent { url, size: expected_size, sha256: expected_sha256 };
+        let content = KnownContent { url, size: expected_size, sha256: *expected_sha256 };
         match self.cached_or_verified(mode, &content, reporter, cached).await? {
             Entry::Cached(bytes) => Ok(bytes),
             Entry::Downloaded(bytes) => {
@@ -90,10 +90,10 @@ impl Fetcher {
         content: &KnownContent<'_>,
         reporter: &dyn Reporter,
     ) -> Result<PathBuf, CachedFetchError> {
-        let cached = || cache.get_path(bucket, content.sha256, reporter);
+        let cached = || cache.get_path(bucket, &content.sha256, reporter);
         match self.cached_or_verified(mode, content, reporter, cached).await? {
             Entry::Cached(path) => Ok(path),
-            Entry::Downloaded(bytes) => Ok(cache.put(bucket, content.sha256, &bytes)?),
+            Entry::Downloaded(bytes) => Ok(cache.put(bucket, &content.sha256, &bytes)?),
         }
     }
 
@@ -114,7 +114,7 @@ impl Fetcher {
         if mode == CacheMode::Offline {
             return Err(FetchError::Offline { url: redact_url(content.url) });
         }
-        Ok(Entry::Downloaded(self.get_verified(content.url, content.size, content.sha256, reporter).await?))
+        Ok(Entry::Downloaded(self.get_verified(content.url, content.size, &content.sha256, reporter).await?))
     }
 
     /// A file whose hash is not known in advance (Release, InRelease), cached
@@ -159,8 +159,8 @@ pub struct KnownContent<'a> {
     pub url: &'a str,
     /// Its size in bytes, if known.
     pub size: Option<u64>,
-    /// Its SHA256, lower-case hex; also its cache key.
-    pub sha256: &'a str,
+    /// Its SHA256; also its cache key.
+    pub sha256: Sha256,
 }
 
 /// A cache entry found, or content just downloaded and verified.

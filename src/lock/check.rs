@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use crate::archive::{fetch_index_file, ByHash, IndexRecord};
 use crate::decompress::{self, DecompressError};
 use crate::diff::{diff_closures, diff_requests, LockDiff};
-use crate::fetch::{redact_url, sha256_hex, Bucket, Cache, CacheError, FetchError, Fetcher};
+use crate::fetch::{redact_url, Bucket, Cache, CacheError, FetchError, Fetcher};
+use crate::hash::Sha256;
 use crate::index::{Index, IndexSource};
 use crate::report::Reporter;
 use crate::resolve::resolve_closure;
@@ -45,7 +46,7 @@ pub enum PinnedError {
         /// The file.
         path: PathBuf,
         /// The hash it is named by.
-        sha256: String,
+        sha256: Sha256,
     },
     /// The file has the pinned hash, but not the pinned content.
     #[error("{label}: decompressed content does not match the lock's content_sha256")]
@@ -68,7 +69,7 @@ pub enum PinnedError {
         /// The index.
         label: String,
         /// Its pinned SHA256.
-        sha256: String,
+        sha256: Sha256,
     },
     /// Not found locally, and nothing says where to download it from.
     #[error("pinned index {label} ({sha256}) is not in the cache, and there is no mirror to download it from")]
@@ -76,7 +77,7 @@ pub enum PinnedError {
         /// The index.
         label: String,
         /// Its pinned SHA256.
-        sha256: String,
+        sha256: Sha256,
         /// Why no mirror is known.
         #[source]
         source: LocateError,
@@ -88,9 +89,10 @@ pub enum PinnedError {
         label: String,
         /// The archive's base URL, redacted.
         base: String,
-        /// What went wrong.
+        /// What went wrong (boxed: a [`FetchError`] is large, and this
+        /// error is returned often).
         #[source]
-        source: FetchError,
+        source: Box<FetchError>,
     },
     /// The cache could not be written.
     #[error(transparent)]
@@ -148,10 +150,10 @@ impl PinnedIndices {
     /// decompressed; `None` if they are another file.
     fn text_of(&self, record: &IndexRecord, label: &str, bytes: &[u8]) -> Result<Option<String>, PinnedError> {
         let limit = self.max_index_size;
-        let hash = sha256_hex(bytes);
+        let hash = Sha256::of(bytes);
         if hash == record.sha256 {
             let text = decompress::decompress_text(bytes, label, limit)?;
-            if sha256_hex(text.as_bytes()) != record.content_sha256 {
+            if Sha256::of(text.as_bytes()) != record.content_sha256 {
                 return Err(PinnedError::ContentMismatch { label: label.to_owned() });
             }
             return Ok(Some(text));
@@ -176,11 +178,11 @@ impl PinnedIndices {
     ) -> Result<String, PinnedError> {
         let label = format!("{}/{}", record.archive, record.path);
         if let Some(dir) = &self.index_dir {
-            let path = dir.join(&record.sha256);
+            let path = dir.join(record.sha256.to_string());
             if path.is_file() {
                 let bytes = read_bounded(&path, self.max_index_size)?;
                 let text = self.text_of(record, &label, &bytes)?;
-                return text.ok_or(PinnedError::WrongFile { path, sha256: record.sha256.clone() });
+                return text.ok_or(PinnedError::WrongFile { path, sha256: record.sha256 });
             }
         }
         for bytes in &self.files {
@@ -194,15 +196,15 @@ impl PinnedIndices {
             }
         }
         let Some(locator) = &self.locator else {
-            return Err(PinnedError::Offline { label, sha256: record.sha256.clone() });
+            return Err(PinnedError::Offline { label, sha256: record.sha256 });
         };
         let base = match locator.archive_uri(&record.archive, request.distribution.main_archive(), request.snapshot_ref()) {
             Ok(base) => base,
-            Err(source) => return Err(PinnedError::Nowhere { label, sha256: record.sha256.clone(), source }),
+            Err(source) => return Err(PinnedError::Nowhere { label, sha256: record.sha256, source }),
         };
         let bytes = fetch_index_file(fetcher, &base, &record.path, record.size, &record.sha256, ByHash::First, reporter)
             .await
-            .map_err(|source| PinnedError::Fetch { label: label.clone(), base: redact_url(&base), source })?;
+            .map_err(|source| PinnedError::Fetch { label: label.clone(), base: redact_url(&base), source: source.into() })?;
         let text = self.text_of(record, &label, &bytes)?.expect("the bytes were verified against the pinned hash");
         if let Some(cache) = &self.cache {
             cache.put(Bucket::Packages, &record.content_sha256, text.as_bytes())?;

@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::archive::{IndexRecord, ReleaseRecord};
 use crate::deb822::cut;
+use crate::hash::Sha256;
 use crate::index::check_filename;
 use crate::output::render_json;
 use crate::relation::is_valid_package_name;
@@ -182,8 +183,8 @@ impl Request {
     }
 
     /// SHA256 of the request's canonical JSON.
-    pub fn digest(&self) -> String {
-        crate::fetch::sha256_hex(render_json(self).as_bytes())
+    pub fn digest(&self) -> Sha256 {
+        Sha256::of(render_json(self).as_bytes())
     }
 
     /// The requested packages, parsed.
@@ -215,7 +216,7 @@ pub struct LockFile {
     /// The request.
     pub request: Request,
     /// [`Request::digest`] when the lock was written.
-    pub request_sha256: String,
+    pub request_sha256: Sha256,
     /// Release files used.
     pub releases: Vec<ReleaseRecord>,
     /// Indices used.
@@ -291,10 +292,6 @@ impl LockError {
     }
 }
 
-fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-}
-
 impl LockFile {
     /// Parses and validates a lock.
     pub fn parse(text: &str) -> Result<LockFile, LockError> {
@@ -338,20 +335,12 @@ impl LockFile {
         }
         for r in &self.releases {
             let at = format!("release {}", cut(&r.path));
-            if !is_hex64(&r.sha256) {
-                return bad(format!("{at}: sha256 {:?} is not 64 lower-case hex digits", cut(&r.sha256)));
-            }
             check_filename(&r.path).map_err(|e| invalid(format!("release path: {e}")))?;
             check_archive_name(&r.archive).map_err(|e| invalid(format!("{at}: {e}")))?;
             check_suite_path("suite", &r.suite).map_err(|e| invalid(format!("{at}: {e}")))?;
         }
         for i in &self.indices {
             let at = format!("index {}", cut(&i.path));
-            for h in [&i.sha256, &i.content_sha256] {
-                if !is_hex64(h) {
-                    return bad(format!("{at}: sha256 {:?} is not 64 lower-case hex digits", cut(h)));
-                }
-            }
             check_filename(&i.path).map_err(|e| invalid(format!("index path: {e}")))?;
             check_archive_name(&i.archive).map_err(|e| invalid(format!("{at}: {e}")))?;
             check_suite_path("suite", &i.suite).map_err(|e| invalid(format!("{at}: {e}")))?;
@@ -371,9 +360,6 @@ impl LockFile {
             check_architecture(&p.architecture).map_err(|e| invalid(format!("{at}: {e}")))?;
             if let Some(archive) = &p.archive {
                 check_archive_name(archive).map_err(|e| invalid(format!("{at}: {e}")))?;
-            }
-            if !is_hex64(&p.sha256) {
-                return bad(format!("{at}: sha256 {:?} is not 64 lower-case hex digits", cut(&p.sha256)));
             }
             check_filename(&p.filename).map_err(|e| invalid(format!("{at}: {e}")))?;
             let key = (p.group, p.name.as_str());
@@ -600,7 +586,7 @@ mod tests {
             architecture: "amd64".into(),
             archive: Some("debian".into()),
             filename: file.into(),
-            sha256: crate::fetch::sha256_hex(name.as_bytes()),
+            sha256: Sha256::of(name.as_bytes()),
             size: 1000 + u64::from(group),
             group,
             why,
@@ -613,7 +599,7 @@ mod tests {
                 archive: "debian".into(),
                 suite: "bookworm".into(),
                 path: "dists/bookworm/InRelease".into(),
-                sha256: "1".repeat(64),
+                sha256: "1".repeat(64).parse().unwrap(),
                 date: "Sat, 10 May 2025 08:47:39 UTC".into(),
             }],
             indices: vec![IndexRecord {
@@ -621,9 +607,9 @@ mod tests {
                 suite: "bookworm".into(),
                 component: "main".into(),
                 path: "dists/bookworm/main/binary-amd64/Packages.xz".into(),
-                sha256: "2".repeat(64),
+                sha256: "2".repeat(64).parse().unwrap(),
                 size: 8790396,
-                content_sha256: "3".repeat(64),
+                content_sha256: "3".repeat(64).parse().unwrap(),
                 automatic: true,
             }],
             packages: vec![

@@ -799,7 +799,7 @@ impl<'i, 'a> Walker<'i, 'a> {
                     architecture: p.architecture.to_owned(),
                     archive: index.sources()[p.source].archive.clone(),
                     filename: p.filename.to_owned(),
-                    sha256: p.sha256.to_owned(),
+                    sha256: p.sha256,
                     size: p.size,
                     group: groups[id],
                     why,

@@ -100,7 +100,7 @@ mod tests {
             architecture: "amd64".into(),
             archive: None,
             filename: format!("pool/{name}_1_amd64.deb"),
-            sha256: "0".repeat(64),
+            sha256: crate::hash::Sha256::of(name.as_bytes()),
             size: 1,
             group: 0,
             why,

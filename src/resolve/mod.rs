@@ -19,6 +19,7 @@ pub use closure::resolve_closure;
 pub use explain::{explain, Explanation, WhyLink, WhyRoot};
 pub use policy::{Base, PolicyError, Preferences, RequestedPackage, ResolveOptions, DEFAULT_PREFERENCES};
 
+use crate::hash::Sha256;
 use crate::index::IndexError;
 
 /// A resolved closure, in install order.
@@ -55,8 +56,8 @@ pub struct ClosurePackage {
     pub archive: Option<String>,
     /// Archive-relative path of the `.deb`.
     pub filename: String,
-    /// SHA256 of the `.deb`, lower-case hex.
-    pub sha256: String,
+    /// SHA256 of the `.deb`.
+    pub sha256: Sha256,
     /// Size of the `.deb` in bytes.
     pub size: u64,
     /// Install group, from 0: Pre-Depends are in earlier groups.

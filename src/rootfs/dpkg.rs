@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicBool;
 
+use crate::hash::Sha256;
+
 use super::error::io_error;
 use super::process::{check_cancel, describe, in_chroot, output_file, read_output, run_cancellable};
 use super::{InstallFailure, InstallMode, RootfsError, RootfsOptions, RootfsPackage, Tools};
@@ -29,12 +31,12 @@ pub(super) const START_STOP_DAEMON: &str =
 
 /// The files listed in `list` (one path per line; blank lines ignored),
 /// each with its SHA256, for [`match_local_debs`].
-pub fn read_local_debs(list: &Path) -> Result<Vec<(PathBuf, String)>, RootfsError> {
+pub fn read_local_debs(list: &Path) -> Result<Vec<(PathBuf, Sha256)>, RootfsError> {
     let text = fs::read_to_string(list).map_err(io_error("read", list))?;
     let mut files = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let path = PathBuf::from(line);
-        let sha256 = File::open(&path).and_then(crate::fetch::hash_reader).map_err(io_error("read", &path))?;
+        let sha256 = File::open(&path).and_then(Sha256::of_reader).map_err(io_error("read", &path))?;
         files.push((path, sha256));
     }
     Ok(files)
@@ -45,21 +47,21 @@ pub fn read_local_debs(list: &Path) -> Result<Vec<(PathBuf, String)>, RootfsErro
 /// store) and their names say nothing the lock can check. `files` holds
 /// (path, SHA256) pairs; `list` names where they were listed, for errors.
 pub fn match_local_debs<'p>(
-    packages: impl IntoIterator<Item = (&'p str, &'p str, &'p str, &'p str)>,
-    files: &[(PathBuf, String)],
+    packages: impl IntoIterator<Item = (&'p str, &'p str, &'p str, Sha256)>,
+    files: &[(PathBuf, Sha256)],
     list: &Path,
 ) -> Result<Vec<PathBuf>, RootfsError> {
-    let by_hash: std::collections::BTreeMap<&str, &Path> =
-        files.iter().map(|(path, sha256)| (sha256.as_str(), path.as_path())).collect();
+    let by_hash: std::collections::BTreeMap<Sha256, &Path> =
+        files.iter().map(|(path, sha256)| (*sha256, path.as_path())).collect();
     packages
         .into_iter()
         .map(|(name, version, filename, sha256)| {
-            by_hash.get(sha256).map(|p| p.to_path_buf()).ok_or_else(|| RootfsError::MissingLocalDeb {
+            by_hash.get(&sha256).map(|p| p.to_path_buf()).ok_or_else(|| RootfsError::MissingLocalDeb {
                 package: name.to_owned(),
                 version: version.to_owned(),
                 filename: filename.to_owned(),
-                sha256: sha256.to_owned(),
-                list: list.to_owned(),
+                sha256,
+                list: list.into(),
             })
         })
         .collect()
@@ -231,18 +233,18 @@ mod tests {
 
     #[test]
     fn local_debs_are_matched_by_hash_whatever_their_names() {
-        let (a, b) = ("a".repeat(64), "b".repeat(64));
-        let files = vec![(PathBuf::from("/store/x-whatever.deb"), b.clone()), (PathBuf::from("/store/y"), a.clone())];
+        let (a, b) = (Sha256::of(b"a"), Sha256::of(b"b"));
+        let files = vec![(PathBuf::from("/store/x-whatever.deb"), b), (PathBuf::from("/store/y"), a)];
         let list = Path::new("debs.list");
         let got = match_local_debs(
-            [("dash", "0.5.12-2", "pool/main/d/dash/dash_0.5.12-2_amd64.deb", a.as_str()), ("sed", "4.9-1", "pool/s.deb", b.as_str())],
+            [("dash", "0.5.12-2", "pool/main/d/dash/dash_0.5.12-2_amd64.deb", a), ("sed", "4.9-1", "pool/s.deb", b)],
             &files,
             list,
         )
         .unwrap();
         assert_eq!(got, [PathBuf::from("/store/y"), PathBuf::from("/store/x-whatever.deb")]);
-        let c = "c".repeat(64);
-        let err = match_local_debs([("grep", "3.8-5", "pool/g.deb", c.as_str())], &files, list).unwrap_err();
+        let c = Sha256::of(b"c");
+        let err = match_local_debs([("grep", "3.8-5", "pool/g.deb", c)], &files, list).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!("grep 3.8-5 (pool/g.deb): none of the files listed in debs.list has its sha256 {c}")

@@ -71,9 +71,9 @@ pub enum RootfsError {
         /// Its archive-relative file name.
         filename: String,
         /// The SHA256 the lock records.
-        sha256: String,
+        sha256: crate::hash::Sha256,
         /// The list of local files.
-        list: PathBuf,
+        list: Box<Path>,
     },
     /// There is no `dpkg` package to install with.
     #[error("the closure has no dpkg package, so nothing in the tree could install it")]

@@ -443,7 +443,7 @@ mod tests {
             archive: "debian".into(),
             suite: "s".into(),
             path: path.into(),
-            sha256: String::new(),
+            sha256: crate::hash::Sha256::of(path.as_bytes()),
             date: date.into(),
         };
         let releases = [rec("dists/a/InRelease", "Sat, 10 May 2025 08:47:39 UTC"), rec("dists/b/InRelease", "Sat, 17 May 2025 00:00:00 UTC")];
