@@ -283,6 +283,10 @@ fn tail(text: &str) -> String {
 
 /// The shell command the guest's init runs: the user's command (if any),
 /// then the marker, then power-off.
+///
+/// The kernel prints its command line on the console, so the marker is
+/// printed in two pieces (`printf '%s%s'`): the whole marker appears on the
+/// console only when the guest's shell ran and printed it.
 pub fn init_script(expect: &str, command: Option<&str>) -> Result<String, BootError> {
     for (what, text) in [("the marker", Some(expect)), ("the command", command)] {
         let Some(text) = text else { continue };
@@ -290,6 +294,11 @@ pub fn init_script(expect: &str, command: Option<&str>) -> Result<String, BootEr
             return Err(BootError::BadCommand { reason: format!("{what} holds a double quote or a line break") });
         }
     }
+    if expect.contains('\'') || expect.chars().count() < 2 {
+        return Err(BootError::BadCommand { reason: "the marker must be two characters or more, without a single quote".into() });
+    }
+    let middle = expect.char_indices().nth(expect.chars().count() / 2).map_or(0, |(i, _)| i);
+    let (head, rest) = expect.split_at(middle);
     let first = match command {
         Some(c) => format!("{c} && "),
         None => String::new(),
@@ -297,7 +306,7 @@ pub fn init_script(expect: &str, command: Option<&str>) -> Result<String, BootEr
     // /proc is mounted by the initramfs when there is one; without one it
     // is mounted here, for the power-off through sysrq.
     Ok(format!(
-        "mount -t proc proc /proc 2>/dev/null; {first}echo {expect}; echo o > /proc/sysrq-trigger; sleep 30"
+        "mount -t proc proc /proc 2>/dev/null; {first}printf '%s%s\\n' '{head}' '{rest}'; echo o > /proc/sysrq-trigger; sleep 30"
     ))
 }
 
@@ -600,15 +609,22 @@ mod tests {
     #[test]
     fn the_init_script_prints_the_marker_after_the_command() {
         let s = init_script("ok-marker", None).unwrap();
-        assert!(s.contains("echo ok-marker; echo o > /proc/sysrq-trigger"), "{s}");
+        assert!(s.contains("printf '%s%s\\n' 'ok-m' 'arker'; echo o > /proc/sysrq-trigger"), "{s}");
         let s = init_script("ok-marker", Some("test -x /usr/bin/dpkg")).unwrap();
-        assert!(s.contains("test -x /usr/bin/dpkg && echo ok-marker;"), "{s}");
+        assert!(s.contains("test -x /usr/bin/dpkg && printf"), "{s}");
+        // The kernel echoes its command line: the marker must not be in it.
+        for (marker, command) in [(DEFAULT_MARKER, None), ("ab", Some("true")), ("ünïcode-ok", None)] {
+            let line = kernel_cmdline(&init_script(marker, command).unwrap()).unwrap();
+            assert!(!line.contains(marker), "{line}");
+        }
         for bad in ["echo \"x\"", "a\nb"] {
-            let err = init_script("m", Some(bad)).unwrap_err();
+            let err = init_script("m1", Some(bad)).unwrap_err();
             assert!(matches!(err, BootError::BadCommand { .. }), "{err}");
             assert!(err.hint().is_some());
         }
-        assert!(init_script("say \"hi\"", None).is_err());
+        for bad in ["say \"hi\"", "it's", "x"] {
+            assert!(init_script(bad, None).is_err(), "{bad}");
+        }
     }
 
     #[test]
