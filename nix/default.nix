@@ -46,6 +46,13 @@ let
       inherit pkgs debclosure;
     };
 
+    # { image, timeout ? 300, expect ? null, command ? null, ... } -> derivation
+    # that fails unless the image boots and shows the marker
+    bootTest = import ./boot-test.nix {
+      inherit (pkgs) runCommand qemu e2fsprogs;
+      inherit debclosure;
+    };
+
     # { lock, spec ? null } -> derivation that fails when the lock is stale
     checkLock = import ./check-lock.nix {
       inherit pkgs debclosure;
