@@ -16,12 +16,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::decompress;
 use crate::hash::Sha256;
-use crate::fetch::{redact_url, Bucket, Cache, CacheMode, Conditional, FetchError, Fetcher};
+use crate::fetch::{Bucket, Cache, CacheMode, Conditional, FetchError, Fetcher};
 use crate::index::IndexSource;
 use crate::release::{parse_release, Release};
 use crate::report::Reporter;
 use crate::signature::{self, Keyring};
 use crate::sources::ArchiveSource;
+use crate::url::redact_url;
 
 /// The largest `InRelease`, `Release` or `Release.gpg` accepted, in bytes. A
 /// Release file is downloaded whole before its signature can be checked, so

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod archive;
+pub mod atomic;
 pub mod boot;
 pub mod deb822;
 pub mod debs;
@@ -32,4 +33,5 @@ pub mod rootfs;
 pub mod signature;
 pub mod sources;
 pub mod spec;
+pub mod url;
 pub mod version;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::deb822;
-use crate::fetch::redact_url;
+use crate::url::redact_url;
 
 /// Why a source list or argument is invalid.
 #[derive(Debug, thiserror::Error)]

@@ -241,7 +241,7 @@ impl Spec {
 /// not make them read files of their own machine. Credentials are allowed
 /// here: the mirror is never written to the lock, and messages redact it.
 pub fn check_download_url(url: &str) -> Result<(), String> {
-    let shown = crate::fetch::redact_url(url);
+    let shown = crate::url::redact_url(url);
     let shown = crate::deb822::cut(&shown);
     let Some(rest) = ["http://", "https://"].iter().find_map(|s| url.strip_prefix(s)) else {
         return Err(format!("{shown:?} is not an http:// or https:// URL"));

@@ -1,8 +1,6 @@
 //! `debclosure fetch-debs`: the `.deb` files of a closure, verified, in a
 //! directory, for users who want the files without Nix.
 
-use std::path::Path;
-
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
@@ -37,22 +35,11 @@ pub fn run(args: FetchDebsArgs) -> Result<ExitStatus> {
     std::fs::create_dir_all(&args.output_dir).with_context(|| format!("cannot create {}", args.output_dir.display()))?;
     for (p, cached) in closure.packages.iter().zip(cached) {
         let name = p.filename.rsplit('/').next().expect("split yields at least one part");
-        place(&cached, &args.output_dir.join(name))?;
+        debclosure::atomic::place_file(&cached, &args.output_dir.join(name))?;
     }
     let total: u64 = closure.packages.iter().map(|p| p.size).sum();
     eprintln!("{} files ({total} bytes) in {}", closure.packages.len(), args.output_dir.display());
     Ok(ExitStatus::Success)
 }
 
-/// Puts a verified cache entry at `dest`: a hard link where the file system
-/// allows, else a copy, through a temporary name so `dest` is never partial.
-fn place(cached: &Path, dest: &Path) -> Result<()> {
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?.into_temp_path();
-    std::fs::remove_file(&tmp)?;
-    if std::fs::hard_link(cached, &tmp).is_err() {
-        std::fs::copy(cached, &tmp).with_context(|| format!("cannot copy to {}", dest.display()))?;
-    }
-    tmp.persist(dest).with_context(|| format!("cannot write {}", dest.display()))?;
-    Ok(())
-}
+

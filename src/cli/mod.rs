@@ -133,23 +133,9 @@ fn write_output(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
             out.flush().context("cannot write to standard output")
         }
         Some(path) => {
-            let dir = match path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)
-                .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-            // A temporary file is private (0600); the result gets the mode
-            // of the file it replaces, or the usual 0644.
-            let mode = std::fs::metadata(path).map_or(0o644, |m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
-            let permissions = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(mode);
-            tmp.write_all(text.as_bytes())
-                .and_then(|()| tmp.as_file().set_permissions(permissions))
-                .and_then(|()| tmp.as_file().sync_all())
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            tmp.persist(path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            Ok(())
+            use debclosure::atomic::{write_atomically, Durability, Mode};
+            // The mode of the file it replaces, or the usual 0644.
+            Ok(write_atomically(path, text.as_bytes(), Mode::KeepOr(0o644), Durability::Synced)?)
         }
     }
 }

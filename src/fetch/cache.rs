@@ -22,12 +22,13 @@
 //! never followed.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::http::{error_chain, Validators};
+use crate::atomic::{self, Durability, Mode, TEMP_PREFIX};
 use crate::hash::Sha256;
 use crate::report::Reporter;
 
@@ -96,8 +97,6 @@ pub enum CacheError {
     },
 }
 
-/// Temporary files start with this; no entry does.
-const TEMP_PREFIX: &str = ".tmp-";
 
 /// Older temporary files belong to runs that died; younger ones may belong to
 /// a run that is writing right now.
@@ -328,19 +327,15 @@ fn ensure_dir_exists_now(dir: &Path) -> Result<(), CacheError> {
     }
 }
 
-/// Writes `bytes` to a temporary file next to `path` and renames it to
-/// `path`. Renaming replaces a symbolic link at `path` rather than writing
-/// through it.
+/// Writes an entry (see [`atomic::write_atomically`]), private to the
+/// user, then removes stale temporary files beside it.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
-    let dir = path.parent().expect("entry paths have a parent");
-    let write_error = |source| CacheError::Write { path: path.to_owned(), source };
-    let mut temp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(dir).map_err(write_error)?;
-    temp.write_all(bytes).map_err(write_error)?;
     // No fsync: every read re-checks an entry's hash, so an entry torn by a
     // crash is discarded and fetched again. Syncing a 50 MB index costs
     // about a third of a cold run.
-    temp.persist(path).map_err(|e| write_error(e.error))?;
-    clean_dir_temp(dir, SystemTime::now(), STALE_TEMP_AGE);
+    atomic::write_atomically(path, bytes, Mode::Private, Durability::Unsynced)
+        .map_err(|e| CacheError::Write { path: path.to_owned(), source: e.into_io() })?;
+    clean_dir_temp(path.parent().expect("entry paths have a parent"), SystemTime::now(), STALE_TEMP_AGE);
     Ok(())
 }
 

@@ -20,6 +20,7 @@ use reqwest::header::{self, HeaderValue};
 use reqwest::StatusCode;
 
 use crate::hash::{Sha256, Sha256Hasher};
+use crate::url::redact_url;
 use crate::report::{DownloadId, Reporter};
 
 /// The default bound on a body whose size is not known in advance: above any
@@ -161,7 +162,7 @@ pub enum Conditional {
     },
 }
 
-/// Why a download failed. URLs are redacted (see [`redact_url`]).
+/// Why a download failed. URLs are redacted (see [`crate::url::redact_url`]).
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     /// The server has no such file (HTTP 404 or 410).
@@ -295,22 +296,6 @@ impl FetchError {
             FetchError::Offline { .. } => "run once without --offline to fill the cache",
             _ => return None,
         })
-    }
-}
-
-/// Removes the user and password from a URL, for messages and logs.
-///
-/// Works on the text, so it also redacts URLs that do not parse.
-pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let authority_start = scheme_end + 3;
-    let rest = &url[authority_start..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}{}", &url[..authority_start], &rest[at + 1..]),
-        None => url.to_owned(),
     }
 }
 
@@ -596,21 +581,6 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
     use std::collections::HashMap;
-
-    #[test]
-    fn redacts_credentials_only() {
-        let cases = [
-            ("http://user:secret@127.0.0.1:8080/debian/dists", "http://127.0.0.1:8080/debian/dists"),
-            ("https://token@127.0.0.1/a?b=c@d", "https://127.0.0.1/a?b=c@d"),
-            ("http://a:b@c@127.0.0.1#x", "http://127.0.0.1#x"),
-            ("http://127.0.0.1/pool/a@b.deb", "http://127.0.0.1/pool/a@b.deb"),
-            ("http://127.0.0.1", "http://127.0.0.1"),
-            ("not a url @ all", "not a url @ all"),
-        ];
-        for (url, want) in cases {
-            assert_eq!(redact_url(url), want, "{url}");
-        }
-    }
 
     #[test]
     fn options_from_environment() {

@@ -17,7 +17,7 @@ mod http;
 
 pub use cache::{Bucket, Cache, CacheError};
 pub use http::{
-    map_bounded, redact_url, Conditional, EnvError, FetchError, FetchOptions, Fetcher, Validators,
+    map_bounded, Conditional, EnvError, FetchError, FetchOptions, Fetcher, Validators,
     DEFAULT_MAX_BODY_SIZE, ENV_BACKOFF_MS, ENV_CONCURRENCY, ENV_CONNECT_TIMEOUT_MS, ENV_READ_TIMEOUT_MS, ENV_RETRIES,
 };
 
@@ -25,6 +25,7 @@ use std::path::PathBuf;
 
 use crate::hash::Sha256;
 use crate::report::Reporter;
+use crate::url::redact_url;
 
 /// How downloads use the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -11,12 +11,13 @@ use std::path::{Path, PathBuf};
 use crate::archive::{fetch_index_file, ByHash, IndexRecord};
 use crate::decompress::{self, DecompressError};
 use crate::diff::{diff_closures, diff_requests, LockDiff};
-use crate::fetch::{redact_url, Bucket, Cache, CacheError, FetchError, Fetcher};
+use crate::fetch::{Bucket, Cache, CacheError, FetchError, Fetcher};
 use crate::hash::Sha256;
 use crate::index::{Index, IndexSource};
 use crate::report::Reporter;
 use crate::resolve::resolve_closure;
 use crate::sources::{LocateError, Locator};
+use crate::url::redact_url;
 
 use super::{LockFile, LockingError, Request};
 

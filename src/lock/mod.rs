@@ -454,7 +454,7 @@ pub fn check_snapshot_base(url: &str) -> Result<(), String> {
 /// `schemes_text` lists `schemes` for them, with its article.
 fn check_lock_url(what: &str, url: &str, schemes: &[&str], schemes_text: &str) -> Result<(), String> {
     // Credentials are refused below; they are not shown on the way.
-    let shown = crate::fetch::redact_url(url);
+    let shown = crate::url::redact_url(url);
     let shown = cut(&shown);
     let Some(rest) = schemes.iter().find_map(|s| url.strip_prefix(s)) else {
         return Err(format!("{what} {shown:?} is not {schemes_text} URL"));

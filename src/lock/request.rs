@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::fetch::redact_url;
+use crate::url::redact_url;
 use crate::resolve::ResolveOptions;
 use crate::sources::{snapshot_uri, ArchiveSource, LocateError, Locator, SnapshotRef};
 

@@ -53,7 +53,7 @@ mod process;
 mod tar;
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -287,22 +287,14 @@ pub fn build_rootfs(
     })
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory.
+/// Writes `bytes` to `path` (0644) through a temporary file in the same
+/// directory.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RootfsError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(io_error("create a temporary file in", dir))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().set_permissions(fs::Permissions::from_mode(0o644)))
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(io_error("write", path))?;
-    tmp.persist(path).map_err(|e| RootfsError::Io { action: "write", path: path.to_owned(), source: e.error })?;
-    Ok(())
+    use crate::atomic::{AtomicWriteError, Durability, Mode};
+    crate::atomic::write_atomically(path, bytes, Mode::Fixed(0o644), Durability::Synced).map_err(|e| match e {
+        AtomicWriteError::TempFile { dir, source } => RootfsError::Io { action: "create a temporary file in", path: dir, source },
+        AtomicWriteError::Write { path, source } => RootfsError::Io { action: "write", path, source },
+    })
 }
 
 fn write_file(path: &Path, text: &str, mode: u32) -> Result<(), RootfsError> {
