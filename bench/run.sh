@@ -32,15 +32,26 @@ request=$(grep -v '^#' examples/common-debian.txt | tr '\n' ' ')
 # apt with its own root over the same index, cache built before timing.
 aptroot="$work/aptroot"
 rm -rf "$aptroot"
-mkdir -p "$aptroot"/{repo,etc/apt/sources.list.d,etc/apt/preferences.d,var/lib/dpkg,var/lib/apt/lists/partial,var/cache/apt/archives/partial}
+mkdir -p "$aptroot"/{repo,etc/apt/sources.list.d,etc/apt/apt.conf.d,etc/apt/preferences.d,var/lib/dpkg,var/lib/apt/lists/partial,var/cache/apt/archives/partial}
 cp "$work/Packages" "$aptroot/repo/Packages"
 : > "$aptroot/var/lib/dpkg/status"
 echo "deb [trusted=yes] file:$aptroot/repo ./" > "$aptroot/etc/apt/sources.list"
+# apt as its users run it: with its binary caches (pkgcache.bin,
+# srcpkgcache.bin) built by `update` and reused. The machine's own apt.conf.d
+# is not read: container images often disable those caches there
+# (Dir::Cache::pkgcache ""), which makes apt rebuild them on every call.
 apt=(apt-get -q -o "Dir=$aptroot" -o "Dir::State::status=$aptroot/var/lib/dpkg/status"
+     -o "Dir::Etc::Parts=$aptroot/etc/apt/apt.conf.d" -o "Dir::Cache=$aptroot/var/cache/apt"
+     -o Dir::Cache::pkgcache=pkgcache.bin -o Dir::Cache::srcpkgcache=srcpkgcache.bin
      -o APT::Architecture=amd64 -o APT::Architectures=amd64 -o Debug::NoLocking=1
      -o "Dir::Etc::SourceParts=$aptroot/etc/apt/sources.list.d")
 "${apt[@]}" update >/dev/null
 "${apt[@]}" install -s --no-install-recommends $request >/dev/null
+for cache in pkgcache.bin srcpkgcache.bin; do
+    [ -s "$aptroot/var/cache/apt/$cache" ] || { echo "apt did not keep $cache: the peer would be handicapped" >&2; exit 2; }
+done
+# The same apt without its caches, printed for comparison only.
+apt_nocache=("${apt[@]}" -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache=)
 
 # Median wall time in milliseconds of a command over $runs runs.
 median_ms() {
@@ -64,6 +75,8 @@ b_ours=$(median_ms "$bin" stats --arch amd64 --packages-file "$work/Packages.xz"
 b_peer=$(median_ms xz -T0 -dc "$work/Packages.xz")
 c_ours=$(median_ms "$bin" resolve --arch amd64 --packages-file "$work/Packages" $request)
 c_peer=$(median_ms "${apt[@]}" install -s --no-install-recommends $request)
+c_nocache=$(median_ms "${apt_nocache[@]}" install -s --no-install-recommends $request)
+m_apt=$(peak_mb "${apt[@]}" install -s --no-install-recommends $request)
 m_plain=$(peak_mb "$bin" resolve --arch amd64 --packages-file "$work/Packages" $request)
 m_xz=$(peak_mb "$bin" resolve --arch amd64 --packages-file "$work/Packages.xz" $request)
 
@@ -90,7 +103,9 @@ printf '%-44s %8s %8s %8s\n' "measure" "ours" "peer" "ratio"
 printf '%-44s %6sms %6sms %7sx\n' "(a) parse+index Packages vs cat" "$a_ours" "$a_peer" "$(ratio "$a_ours" "$a_peer")"
 printf '%-44s %6sms %6sms %7sx\n' "(b) xz+parse+index vs xz -T0 -dc" "$b_ours" "$b_peer" "$(ratio "$b_ours" "$b_peer")"
 printf '%-44s %6sms %6sms %7sx\n' "(c) resolve vs apt-get install -s" "$c_ours" "$c_peer" "$(ratio "$c_peer" "$c_ours")"
+printf '%-44s %6sms\n' "    (apt without its pkgcache.bin: not the peer)" "$c_nocache"
 printf '%-44s %6sMB\n' "peak RSS, resolve from Packages" "$m_plain"
+printf '%-44s %6sMB\n' "peak RSS, apt-get install -s (caches built)" "$m_apt"
 printf '%-44s %6sMB\n' "peak RSS, resolve from Packages.xz" "$m_xz"
 printf '%-44s %6sms %6sms %7sx\n' "(d) cold fetch+verify+parse vs curl|xz -T0" "$d_ours" "$d_peer" "$(ratio "$d_ours" "$d_peer")"
 printf '%-44s %6sms %6sms %7sx\n' "(e) warm resolve vs apt-get install -s" "$e_ours" "$c_peer" "$(ratio "$c_peer" "$e_ours")"
