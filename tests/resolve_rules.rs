@@ -392,7 +392,7 @@ impl Scenario {
             ResolveError::Unsatisfiable { tree } => {
                 for n in names {
                     assert!(
-                        tree.contains(n),
+                        tree.to_string().contains(n),
                         "[{}] request {request:?}: the message does not name {n:?}:\n{tree}",
                         self.name
                     );
@@ -1229,7 +1229,7 @@ fn unsatisfiable_message_tells_which_side_was_in_the_closure() {
     // Control: the conflict at the top level is explained right.
     match s.err(&["lib", "tool"], &opts()) {
         ResolveError::Unsatisfiable { tree } => assert!(
-            tree.contains("nogui 1 is in the closure: lib -> nogui") && !tree.contains("core 1 is in the closure"),
+            tree.to_string().contains("nogui 1 is in the closure: lib -> nogui") && !tree.to_string().contains("core 1 is in the closure"),
             "[{}] request [lib, tool]:\n{tree}",
             s.name
         ),
@@ -1237,8 +1237,8 @@ fn unsatisfiable_message_tells_which_side_was_in_the_closure() {
     }
     match s.err(&["top"], &opts()) {
         ResolveError::Unsatisfiable { tree } => assert!(
-            tree.contains("nogui 1 is in the closure: top -> mid -> lib -> nogui")
-                && !tree.contains("core 1 is in the closure"),
+            tree.to_string().contains("nogui 1 is in the closure: top -> mid -> lib -> nogui")
+                && !tree.to_string().contains("core 1 is in the closure"),
             "[{}] request [top]: the message should say nogui (via top -> mid -> lib) was in the closure \
              when core was being added:\n{tree}",
             s.name

@@ -12,12 +12,12 @@
 //! candidate, "skip", so a recommendation never makes a request fail.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::fmt::Write as _;
 use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
 
 use super::order::install_groups;
+use super::unsat::{Attempt, DeadEnd, ExhaustedChoice, PackageVersion, ReasonChain, Unsat, MAX_EXHAUSTED};
 use super::policy::{Base, RequestedPackage, ResolveOptions};
 use super::{Assumed, Choice, Closure, ClosurePackage, ResolveError, Rule, Why};
 use crate::index::{Index, MultiArch, PackageId, RelationField};
@@ -59,12 +59,13 @@ struct Mark {
     choice_point: Option<usize>,
 }
 
-/// A dead end: what went wrong, explained while the state that caused it is
-/// still in place, and the choice points that could change it.
+/// A dead end: what went wrong, described while the state that caused it
+/// is still in place, and the choice points that could change it.
 #[derive(Debug)]
 struct Failure {
     culprits: BTreeSet<usize>,
-    message: String,
+    /// Boxed: a dead end is large, and most steps end well.
+    dead_end: Box<DeadEnd>,
 }
 
 /// How marking a package or meeting a relation group ended. Errors that
@@ -142,7 +143,7 @@ struct ChoicePoint {
     /// Choice points blamed by failures under this one, besides itself.
     culprits: BTreeSet<usize>,
     /// Why each candidate tried so far failed, for the error.
-    failures: Vec<String>,
+    failures: Vec<DeadEnd>,
 }
 
 /// A package's relation groups in walk order.
@@ -168,8 +169,8 @@ struct Walker<'i, 'a> {
     edges: Vec<(PackageId, PackageId, RelationField)>,
     choices: Vec<Choice>,
     assumed: Vec<Assumed>,
-    /// Choice points that ran out of candidates, described, for the error.
-    exhausted: Vec<String>,
+    /// Choice points that ran out of candidates, for the error.
+    exhausted: Vec<ExhaustedChoice>,
     steps: usize,
 }
 
@@ -429,29 +430,30 @@ impl<'i, 'a> Walker<'i, 'a> {
     }
 
     /// The chain of reasons from the request to a marked package.
-    fn chain(&self, mut id: PackageId) -> String {
-        let mut parts = vec![self.name(id).to_owned()];
+    fn chain(&self, mut id: PackageId) -> ReasonChain {
+        let mut packages = vec![self.name(id).to_owned()];
+        let mut from_base_set = false;
         let mut seen = HashSet::new();
         while seen.insert(id) {
             match self.marked.get(&id).map(|m| &m.reason) {
                 Some(Reason::Dependency { from, .. }) => {
                     id = *from;
-                    parts.push(self.name(id).to_owned());
+                    packages.push(self.name(id).to_owned());
                 }
                 Some(Reason::Base) => {
-                    parts.push("(base set)".into());
+                    from_base_set = true;
                     break;
                 }
                 _ => break,
             }
         }
-        parts.reverse();
-        parts.join(" -> ")
+        packages.reverse();
+        ReasonChain { from_base_set, packages }
     }
 
-    fn describe(&self, id: PackageId) -> String {
+    fn describe(&self, id: PackageId) -> PackageVersion {
         let p = self.index.package(id);
-        format!("{} {}", p.name, p.version)
+        PackageVersion { name: p.name.to_owned(), version: p.version.to_owned() }
     }
 
     /// A marked package that `id`'s Conflicts or Breaks hits, or that hits
@@ -493,17 +495,25 @@ impl<'i, 'a> Walker<'i, 'a> {
             let mut culprits = BTreeSet::new();
             culprits.extend(choice_point);
             self.blame(other, &mut culprits);
-            let added = match &reason {
+            let added_chain = match &reason {
                 Reason::Dependency { from, .. } => {
                     self.blame(*from, &mut culprits);
-                    format!("{} -> {}", self.chain(*from), self.name(id))
+                    let mut chain = self.chain(*from);
+                    chain.packages.push(self.name(id).to_owned());
+                    chain
                 }
-                _ => self.name(id).to_owned(),
+                _ => ReasonChain { from_base_set: false, packages: vec![self.name(id).to_owned()] },
             };
-            let mut message = format!("{} {field}: {relation}\n", self.describe(holder));
-            let _ = writeln!(message, "  but {} is in the closure: {}", self.describe(other), self.chain(other));
-            let _ = write!(message, "  and {} was being added: {added}", self.describe(id));
-            return Ok(Step::DeadEnd(Failure { culprits, message }));
+            let dead_end = DeadEnd::Conflict {
+                holder: self.describe(holder),
+                field,
+                relation,
+                present: self.describe(other),
+                present_chain: self.chain(other),
+                added: self.describe(id),
+                added_chain,
+            };
+            return Ok(Step::DeadEnd(Failure { culprits, dead_end: Box::new(dead_end) }));
         }
         let arch = self.index.architecture();
         let p = self.index.package(id);
@@ -626,14 +636,14 @@ impl<'i, 'a> Walker<'i, 'a> {
         if cands.is_empty() {
             let mut culprits = BTreeSet::new();
             self.blame(from, &mut culprits);
-            let message = format!(
-                "{} {field}: {relation}: no package of architecture {} or all satisfies it\n  {} is in the closure: {}",
-                self.describe(from),
-                self.index.architecture(),
-                self.name(from),
-                self.chain(from)
-            );
-            return Ok(Step::DeadEnd(Failure { culprits, message }));
+            let dead_end = DeadEnd::NoCandidate {
+                package: self.describe(from),
+                field,
+                relation,
+                architecture: self.index.architecture().to_owned(),
+                chain: self.chain(from),
+            };
+            return Ok(Step::DeadEnd(Failure { culprits, dead_end: Box::new(dead_end) }));
         }
         self.refuse_ambiguous(&relation, self.name(from), &cands)?;
         if cands.len() == 1 {
@@ -731,7 +741,7 @@ impl<'i, 'a> Walker<'i, 'a> {
             self.restore(k);
             let cp = &mut self.choice_points[k];
             cp.culprits.extend(failure.culprits.iter().filter(|c| **c < k));
-            cp.failures.push(failure.message.clone());
+            cp.failures.push((*failure.dead_end).clone());
             if cp.next < cp.candidates.len() {
                 match self.try_next(k)? {
                     Step::Done => return Ok(()),
@@ -739,34 +749,26 @@ impl<'i, 'a> Walker<'i, 'a> {
                         let mut culprits = f.culprits;
                         culprits.insert(k);
                         culprits.extend(self.choice_points[k].culprits.iter().copied());
-                        failure = Failure { culprits, message: f.message };
+                        failure = Failure { culprits, dead_end: f.dead_end };
                     }
                 }
             } else {
                 let cp = self.choice_points.pop().expect("k is the last choice point");
-                let mut text = format!("{} needs {}:", self.describe(cp.task.from), cp.relation);
-                for (c, why) in cp.candidates.iter().zip(&cp.failures) {
-                    let name = c.id.map_or_else(|| "(skip)".to_owned(), |id| self.describe(id));
-                    let _ = write!(text, "\n    {name} fails:");
-                    for line in why.lines() {
-                        let _ = write!(text, "\n      {line}");
-                    }
-                }
-                self.exhausted.push(text);
-                failure = Failure { culprits: cp.culprits, message: failure.message };
+                let attempts = cp
+                    .candidates
+                    .iter()
+                    .zip(cp.failures)
+                    .map(|(c, reason)| Attempt { candidate: c.id.map(|id| self.describe(id)), reason })
+                    .collect();
+                self.exhausted.push(ExhaustedChoice { package: self.describe(cp.task.from), relation: cp.relation, attempts });
+                failure = Failure { culprits: cp.culprits, dead_end: failure.dead_end };
             }
         }
     }
 
     fn unsatisfiable(&self, failure: Failure) -> ResolveError {
-        let mut tree = failure.message;
-        if !self.exhausted.is_empty() {
-            tree.push_str("\nevery candidate was tried for:");
-            for e in self.exhausted.iter().rev().take(10) {
-                let _ = write!(tree, "\n  {e}");
-            }
-        }
-        ResolveError::Unsatisfiable { tree }
+        let exhausted = self.exhausted.iter().rev().take(MAX_EXHAUSTED).cloned().collect();
+        ResolveError::Unsatisfiable { tree: Box::new(Unsat { failure: *failure.dead_end, exhausted }) }
     }
 
     fn finish(self) -> Result<Closure, ResolveError> {

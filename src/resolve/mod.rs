@@ -12,12 +12,14 @@ mod closure;
 mod explain;
 mod order;
 mod policy;
+mod unsat;
 
 use serde::{Deserialize, Serialize};
 
 pub use closure::resolve_closure;
 pub use explain::{explain, Explanation, WhyLink, WhyRoot};
 pub use policy::{Base, PolicyError, Preferences, RequestedPackage, ResolveOptions, DEFAULT_PREFERENCES};
+pub use unsat::{Attempt, DeadEnd, ExhaustedChoice, PackageVersion, ReasonChain, Unsat, MAX_EXHAUSTED};
 
 use crate::hash::Sha256;
 use crate::index::IndexError;
@@ -150,11 +152,13 @@ pub enum ResolveError {
     /// The request itself names an excluded package.
     #[error("package {0} is both requested and excluded")]
     RequestedAndExcluded(String),
-    /// No assignment satisfies the request; `tree` explains it.
+    /// No assignment satisfies the request; `tree` explains it, and
+    /// displays as an indented tree from the request to the failing
+    /// relations.
     #[error("cannot satisfy the request:\n{tree}")]
     Unsatisfiable {
-        /// An indented tree from the request to the failing relations.
-        tree: String,
+        /// The dead end and the choices that were exhausted.
+        tree: Box<Unsat>,
     },
     /// `--strict` and several providers are left with no preference.
     #[error("{relation} (needed by {required_by}) has several providers and no preference: {}", .providers.join(", "))]
