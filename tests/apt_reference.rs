@@ -7,17 +7,19 @@
 //! `DEBCLOSURE_REAL_INDEX=/path/to/Packages[.xz]` also runs the comparison for
 //! the main request on a full index.
 
-mod support;
+mod common;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
-use support::{
-    debclosure_set, dose_available, dose_check, fixture_packages, read_requests, require_apt, set_diff,
-    stanzas_by_key, AptRoot, PackageSet,
+use common::apt::{
+    self, debclosure_set, dose_available, dose_check, fixture_packages, read_requests, require_apt, set_diff,
+    split_stanzas, stanzas_by_key, AptRoot, PackageSet,
 };
+use common::cli::debclosure;
+use common::notice;
 
 #[test]
 fn closures_equal_apt_on_the_fixture() {
@@ -119,7 +121,7 @@ fn dose_check_catches_broken_sets() {
         stanza("rival", "amd64", "Conflicts: lib\n"),
     ]
     .into_iter()
-    .map(|s| ((support::field(&s, "Package").unwrap().to_owned(), "1.0-1".to_owned()), s))
+    .map(|s| ((apt::field(&s, "Package").unwrap().to_owned(), "1.0-1".to_owned()), s))
     .collect();
     let set = |names: &[&str]| -> PackageSet { names.iter().map(|n| (n.to_string(), "1.0-1".to_string())).collect() };
     let tmp = tempfile::tempdir().expect("temporary directory");
@@ -139,7 +141,7 @@ fn dose_check_catches_broken_sets() {
 #[test]
 fn real_index_main_request_equals_apt() {
     let Some(path) = std::env::var_os("DEBCLOSURE_REAL_INDEX").filter(|p| !p.is_empty()) else {
-        support::notice("real_index_main_request_equals_apt skipped: set DEBCLOSURE_REAL_INDEX=/path/to/Packages[.xz] to run it");
+        notice("real_index_main_request_equals_apt skipped: set DEBCLOSURE_REAL_INDEX=/path/to/Packages[.xz] to run it");
         return;
     };
     require_apt();
@@ -169,23 +171,23 @@ fn real_index_main_request_equals_apt() {
     // When the fixture was cut from this very index, the fixture must also
     // be faithful for debclosure: the same output, choices included, for
     // every request.
-    let real: std::collections::HashSet<String> = support::split_stanzas(&text).into_iter().collect();
+    let real: std::collections::HashSet<String> = split_stanzas(&text).into_iter().collect();
     let fixture = fixture_packages();
     let fixture_text = std::fs::read_to_string(&fixture).expect("read the fixture");
-    let foreign = support::split_stanzas(&fixture_text).into_iter().filter(|s| !real.contains(s)).count();
+    let foreign = split_stanzas(&fixture_text).into_iter().filter(|s| !real.contains(s)).count();
     if foreign > 0 {
-        support::notice(&format!("{foreign} fixture stanzas are not in {}: another snapshot; not comparing the fixture with it", index.display()));
+        notice(&format!("{foreign} fixture stanzas are not in {}: another snapshot; not comparing the fixture with it", index.display()));
         return;
     }
     let mut failures = String::new();
     for request in read_requests() {
         let run = |file: &Path| {
             let mut args = vec!["resolve".to_owned(), "--packages-file".to_owned(), file.display().to_string()];
-            args.extend(["--arch", support::ARCH, "--format", "json"].map(str::to_owned));
+            args.extend(["--arch", apt::ARCH, "--format", "json"].map(str::to_owned));
             args.extend(request.packages.iter().cloned());
-            let out = support::debclosure(&args.iter().map(String::as_str).collect::<Vec<_>>());
-            assert!(out.status.success(), "debclosure {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
-            String::from_utf8(out.stdout).expect("UTF-8 output")
+            let out = debclosure(&args);
+            out.success();
+            String::from_utf8(out.output.stdout).expect("UTF-8 output")
         };
         if run(index) != run(&fixture) {
             let _ = writeln!(failures, "requests.txt:{}: {}: output differs between the fixture and {}", request.line, request.label(), index.display());

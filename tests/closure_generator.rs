@@ -6,39 +6,26 @@
 //! (`tests/fixtures/bookworm-amd64/Packages`) with their Architecture and
 //! Filename rewritten, so that the test runs on an amd64 machine as nixpkgs'
 //! i386 images build on x86_64 builders. The Nix tests use the shared harness
-//! (`tests/nix_support`): a temporary store, the stub package set, and the
-//! debug binary as the library's `debclosure`.
+//! (`tests/common/nix.rs`): a temporary store, the stub package set, and the
+//! debug binary as the library's `debclosure`. The messages of the refusals
+//! are snapshotted.
 
-mod nix_support;
-mod repo;
+mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use common::cli::{debclosure, Cli, Reports, Run};
+use common::nix::Nix;
+use common::repo;
 use debclosure::nix::store_name;
-use nix_support::{repo, text, Nix};
 use serde_json::{json, Value};
 
 /// The request of these tests: an `Architecture: all` package among them.
 const REQUEST: [&str; 3] = ["dash", "base-passwd", "sensible-utils"];
 
 fn fixture() -> PathBuf {
-    repo().join("tests/fixtures/bookworm-amd64/Packages")
-}
-
-fn debclosure(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_debclosure"))
-        .args(args)
-        .env_remove("DEBCLOSURE_MAX_INDEX_SIZE")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run debclosure")
-}
-
-fn json_of(out: &Output) -> Value {
-    assert!(out.status.success(), "debclosure failed: {}", text(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("JSON output")
+    common::apt::fixture_packages()
 }
 
 /// The amd64 closure of [`REQUEST`] over the fixture, as `resolve --format json` gives it.
@@ -46,7 +33,7 @@ fn amd64_closure() -> Value {
     let fixture = fixture();
     let mut args = vec!["resolve", "--arch", "amd64", "--format", "json", "--packages-file", fixture.to_str().unwrap()];
     args.extend(REQUEST);
-    json_of(&debclosure(&args, &[]))
+    debclosure(&args).json()
 }
 
 /// The fixture's stanzas of the packages of `closure`, arch-specific ones
@@ -102,21 +89,21 @@ fn i386_lists(dir: &Path) -> Lists {
 }
 
 /// `resolve` over the i386 lists, without `--arch`.
-fn resolve_i386(lists: &Lists, format: &str) -> Output {
+fn resolve_i386(lists: &Lists, format: &str) -> Run {
     let mut args = vec!["resolve", "--format", format];
     for f in [&lists.bz2, &lists.all_gz] {
         args.extend(["--packages-file", f.to_str().unwrap()]);
     }
     args.extend(["--url-prefix", "mirror://debian", "--"]);
     args.extend(REQUEST);
-    debclosure(&args, &[])
+    debclosure(&args)
 }
 
 #[test]
 fn an_i386_bz2_list_resolves_for_i386_on_any_machine() {
     let dir = tempfile::tempdir().unwrap();
     let lists = i386_lists(dir.path());
-    let got = json_of(&resolve_i386(&lists, "json"));
+    let got = resolve_i386(&lists, "json").json();
     assert_eq!(got["architecture"], "i386", "{got}");
 
     // The same closure as for amd64, arch-specific packages now i386.
@@ -137,14 +124,14 @@ fn an_i386_bz2_list_resolves_for_i386_on_any_machine() {
     let arches: Vec<&str> = expected.iter().map(|p| p["architecture"].as_str().unwrap()).collect();
     assert!(arches.contains(&"i386") && arches.contains(&"all"), "{arches:?}");
 
-    let stats = debclosure(&["stats", "--packages-file", lists.bz2.to_str().unwrap()], &[]);
-    assert!(stats.status.success(), "{}", text(&stats.stderr));
-    assert!(text(&stats.stdout).contains("packages for i386 from 1 files"), "{}", text(&stats.stdout));
+    let stats = debclosure(&["stats", "--packages-file", lists.bz2.to_str().unwrap()]);
+    stats.success();
+    assert!(stats.stdout().contains("packages for i386 from 1 files"), "{}", stats.stdout());
 
     // --arch still decides when given: nothing of i386 for amd64.
-    let out = debclosure(&["resolve", "--arch", "amd64", "--packages-file", lists.bz2.to_str().unwrap(), "dash"], &[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("dash"), "{}", text(&out.stderr));
+    let out = debclosure(&["resolve", "--arch", "amd64", "--packages-file", lists.bz2.to_str().unwrap(), "dash"]);
+    out.fails_with(&["dash"]);
+    insta::assert_snapshot!(out.report());
 }
 
 #[test]
@@ -154,10 +141,12 @@ fn lists_of_several_architectures_or_none_are_an_error() {
     let amd64 = fixture();
     let (bz2, all, amd64) = (lists.bz2.to_str().unwrap(), lists.all_gz.to_str().unwrap(), amd64.to_str().unwrap());
 
-    let out = debclosure(&["resolve", "--packages-file", bz2, "--packages-file", amd64, "--packages-file", all, "dash"], &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(out.stdout.is_empty());
-    let stderr = text(&out.stderr);
+    let mut reports = Reports::default();
+    let out = debclosure(&["resolve", "--packages-file", bz2, "--packages-file", amd64, "--packages-file", all, "dash"]);
+    out.assert_exit(2);
+    assert!(out.output.stdout.is_empty());
+    reports.add("i386, amd64 and all lists", &out);
+    let stderr = out.stderr();
     // Each architecture with the file (and line) where it was seen; `all` is no architecture here.
     let want = format!(
         "error: cannot tell the target architecture: the index files hold packages of several architectures: amd64 ({amd64}:"
@@ -167,16 +156,17 @@ fn lists_of_several_architectures_or_none_are_an_error() {
     assert!(!stderr.contains(all), "{stderr}");
     assert!(stderr.contains("\nhint: pass --arch ARCH"), "{stderr}");
 
-    let out = debclosure(&["resolve", "--packages-file", all, "sensible-utils"], &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
+    let out = debclosure(&["resolve", "--packages-file", all, "sensible-utils"]);
+    out.assert_exit(2);
+    reports.add("an all list", &out);
+    insta::assert_snapshot!(reports.text());
+    let stderr = out.stderr();
     assert!(
         stderr.starts_with(&format!("error: cannot tell the target architecture: {all} holds only `Architecture: all` packages\nhint: pass --arch ARCH")),
         "{stderr}"
     );
     // Given the architecture, the same list resolves.
-    let out = debclosure(&["resolve", "--arch", "arm64", "--packages-file", all, "sensible-utils"], &[]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    debclosure(&["resolve", "--arch", "arm64", "--packages-file", all, "sensible-utils"]).success();
 }
 
 #[test]
@@ -188,26 +178,23 @@ fn a_truncated_or_oversized_bz2_list_is_refused() {
     fs::write(&truncated, &data[..data.len() * 2 / 3]).unwrap();
     let out_file = dir.path().join("out.nix");
     let args = ["resolve", "--format", "nix", "-o", out_file.to_str().unwrap(), "--packages-file", truncated.to_str().unwrap(), "dash"];
-    let out = debclosure(&args, &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
+    let mut reports = Reports::default();
+    let out = debclosure(&args);
+    out.assert_exit(2);
+    reports.add("truncated", &out);
+    let stderr = out.stderr();
     assert!(stderr.contains(&format!("{}: corrupt or truncated bzip2 data", truncated.display())), "{stderr}");
     assert!(!out_file.exists());
 
     let size = (fs::read_to_string(fixture()).unwrap().len() / 100).to_string();
     let args = ["resolve", "--format", "nix", "-o", out_file.to_str().unwrap(), "--packages-file", lists.bz2.to_str().unwrap(), "dash"];
-    let out = debclosure(&args, &[("DEBCLOSURE_MAX_INDEX_SIZE", &size)]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
+    let out = Cli::new().env("DEBCLOSURE_MAX_INDEX_SIZE", &size).run(&args);
+    out.assert_exit(2);
+    reports.add("oversized", &out);
+    insta::assert_snapshot!(reports.text());
+    let stderr = out.stderr();
     assert!(stderr.contains(&format!("{}: decompressed content exceeds {size} bytes", lists.bz2.display())), "{stderr}");
     assert!(!out_file.exists());
-}
-
-/// [`nix_support::tool_dir`] with the debug binary, readable in builds.
-fn tool_dir(nix: &mut Nix, parent: &Path) -> PathBuf {
-    nix.allow_in_builds(parent);
-    nix.allow_in_builds(Path::new(env!("CARGO_BIN_EXE_debclosure")).parent().unwrap());
-    nix_support::tool_dir(parent, "tool", None)
 }
 
 /// `closureGenerator` with `args` (Nix attributes; `tool` and `list0`,
@@ -239,7 +226,7 @@ fn closure_generator_takes_deb_closure_generator_arguments_and_reads_the_arch_fr
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let tool = tool_dir(&mut nix, dir.path());
+    let tool = nix.debclosure_in_builds(dir.path());
     let lists = i386_lists(dir.path());
     let request: String = REQUEST.iter().map(|p| format!("\"{p}\" ")).collect();
     let args = format!(
@@ -252,8 +239,8 @@ fn closure_generator_takes_deb_closure_generator_arguments_and_reads_the_arch_fr
 
     // Byte for byte what the command writes when run directly, without --arch.
     let direct = resolve_i386(&lists, "nix");
-    assert!(direct.status.success(), "{}", text(&direct.stderr));
-    assert_eq!(built, text(&direct.stdout));
+    direct.success();
+    assert_eq!(built, direct.stdout());
     assert!(built.contains("# Closure for i386 of: dash base-passwd sensible-utils\n"), "{built}");
     assert!(built.contains("url = \"mirror://debian/pool/main/d/dash/dash_0.5.12-2_i386.deb\";"), "{built}");
     assert!(built.contains("url = \"mirror://debian/pool/main/s/sensible-utils/sensible-utils_0.0.17+nmu1_all.deb\";"), "{built}");
@@ -301,7 +288,7 @@ fn closure_generator_refuses_lists_of_several_architectures_unless_given_arch() 
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let tool = tool_dir(&mut nix, dir.path());
+    let tool = nix.debclosure_in_builds(dir.path());
     let lists = i386_lists(dir.path());
     let amd64 = fixture();
     let base = r#"name = "mixed"; packagesLists = [ list0 list1 ]; urlPrefix = "mirror://debian"; packages = [ "dash" ];"#;
@@ -323,8 +310,7 @@ fn closure_generator_refuses_lists_of_several_architectures_unless_given_arch() 
 fn closure_generator_runs_resolve() {
     let Some(mut nix) = Nix::find("closure_generator_runs_resolve") else { return };
     let dir = tempfile::tempdir().unwrap();
-    let tool = tool_dir(&mut nix, dir.path());
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_debclosure"));
+    let tool = nix.debclosure_in_builds(dir.path());
     let packages = fixture();
     let args = r#"
         name = "bookworm-small";
@@ -338,14 +324,22 @@ fn closure_generator_runs_resolve() {
     let built = fs::read_to_string(nix.real(&outs[0])).unwrap();
 
     // Byte for byte what the command writes when run directly.
-    let direct = Command::new(&exe)
-        .args(["resolve", "--packages-file"])
-        .arg(&packages)
-        .args(["--arch", "amd64", "--url-prefix", "mirror://debian", "--format", "nix", "--", "dash", "base-passwd"])
-        .output()
-        .unwrap();
-    assert!(direct.status.success(), "{}", text(&direct.stderr));
-    assert_eq!(built, text(&direct.stdout));
+    let direct = debclosure(&[
+        "resolve",
+        "--packages-file",
+        packages.to_str().unwrap(),
+        "--arch",
+        "amd64",
+        "--url-prefix",
+        "mirror://debian",
+        "--format",
+        "nix",
+        "--",
+        "dash",
+        "base-passwd",
+    ]);
+    direct.success();
+    assert_eq!(built, direct.stdout());
     assert!(built.contains("url = \"mirror://debian/pool/main/d/dash/dash_0.5.12-2_amd64.deb\";"), "{built}");
 
     // And it imports as deb-closure.pl's output did.

@@ -6,9 +6,8 @@
 //! The property runs on the library (fast, every request of requests.txt);
 //! a few cases run the binary too, with some parts compressed.
 
-mod support;
+mod common;
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -20,7 +19,9 @@ use debclosure::nix::{render_fetchurl_groups, UrlStyle};
 use debclosure::output::{render_json, render_text};
 use debclosure::resolve::{resolve_closure, Preferences, RequestedPackage, ResolveOptions};
 
-use support::{debclosure, fixture_packages, read_requests, split_stanzas, ARCH};
+use common::apt::{fixture_packages, read_requests, split_stanzas, ARCH};
+use common::cli::debclosure;
+use common::repo;
 
 /// The fixture as read, its stanzas, and the reference output of every
 /// request on it.
@@ -195,16 +196,8 @@ enum Compression {
 fn write_part(dir: &std::path::Path, n: usize, text: &str, compression: Compression) -> PathBuf {
     let (name, data) = match compression {
         Compression::Plain => (format!("part{n}_Packages"), text.as_bytes().to_vec()),
-        Compression::Gzip => {
-            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            enc.write_all(text.as_bytes()).expect("gzip in memory");
-            (format!("part{n}_Packages.gz"), enc.finish().expect("gzip in memory"))
-        }
-        Compression::Xz => {
-            let mut enc = liblzma::write::XzEncoder::new(Vec::new(), 1);
-            enc.write_all(text.as_bytes()).expect("xz in memory");
-            (format!("part{n}_Packages.xz"), enc.finish().expect("xz in memory"))
-        }
+        Compression::Gzip => (format!("part{n}_Packages.gz"), repo::gz(text.as_bytes())),
+        Compression::Xz => (format!("part{n}_Packages.xz"), repo::xz(text.as_bytes())),
     };
     let path = dir.join(name);
     std::fs::write(&path, data).expect("write a part");
@@ -219,10 +212,9 @@ fn cli_output(files: &[PathBuf], format: &str, request: &[String]) -> String {
     }
     args.extend(["--arch".into(), ARCH.into(), "--format".into(), format.into()]);
     args.extend(request.iter().cloned());
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = debclosure(&argv);
-    assert!(out.status.success(), "debclosure {} failed:\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("output is UTF-8")
+    let out = debclosure(&args);
+    out.success();
+    String::from_utf8(out.output.stdout).expect("output is UTF-8")
 }
 
 fn cli_reference(format: &str) -> &'static str {

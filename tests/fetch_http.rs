@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use common::{fast_options, sample, Event, Recorder, TestServer};
+use common::fetch::{fast_options, Event, Recorder};
+use common::sample;
+use common::server::TestServer;
 use debclosure::fetch::{
     Bucket, Cache, CacheMode, Conditional, FetchError, FetchOptions, Fetcher, Validators,
 };

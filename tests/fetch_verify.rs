@@ -1,24 +1,15 @@
 //! The chain of trust, end to end: the real binary fetches a repository that
 //! the test generates and signs with keys made at test time, served on
 //! 127.0.0.1, and each bad case ends with exit code 2, a message that names
-//! the file, and no unverified file in the cache.
+//! the file (snapshotted), and no unverified file in the cache.
 
 mod common;
-mod repo;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use common::TestServer;
-use repo::{now, write_suite, Deb, Key, Suite};
-
-/// A generated archive served over HTTP, a keyring and an empty cache.
-struct Archive {
-    dir: tempfile::TempDir,
-    server: TestServer,
-    key: Key,
-    keyring: PathBuf,
-}
+use common::cli::{Cli, Run};
+use common::repo::{self, now, release_date, write_suite, Archive, Deb, Key, Suite};
+use common::server::TestServer;
 
 fn debs() -> Vec<Deb> {
     vec![
@@ -29,99 +20,35 @@ fn debs() -> Vec<Deb> {
     ]
 }
 
-impl Archive {
-    fn new(suites: &[Suite]) -> Archive {
-        let dir = tempfile::tempdir().unwrap();
-        let key = Key::generate("archive");
-        let keyring = key.write_keyring(&dir.path().join("archive.gpg"));
-        for suite in suites {
-            write_suite(&dir.path().join("www/debian"), suite, &[&key]);
-        }
-        let server = TestServer::serve_dir(&dir.path().join("www"));
-        Archive { dir, server, key, keyring }
-    }
+/// Quick retries and a short read timeout.
+const FAST: [(&str, &str); 4] = [
+    ("DEBCLOSURE_CONNECT_TIMEOUT_MS", "2000"),
+    ("DEBCLOSURE_READ_TIMEOUT_MS", "1000"),
+    ("DEBCLOSURE_RETRIES", "2"),
+    ("DEBCLOSURE_BACKOFF_MS", "10"),
+];
 
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("www/debian")
-    }
-
-    fn cache(&self) -> PathBuf {
-        self.dir.path().join("cache")
-    }
-
-    fn mirror(&self) -> String {
-        self.server.url("/debian")
-    }
-
-    /// Runs `debclosure resolve --format json` against this archive.
-    fn resolve(&self, extra: &[&str]) -> Output {
-        let mut args = vec![
-            "resolve".to_owned(),
-            "--format=json".into(),
-            "--arch=amd64".into(),
-            "--quiet".into(),
-            format!("--mirror={}", self.mirror()),
-            format!("--keyring={}", self.keyring.display()),
-            format!("--cache-dir={}", self.cache().display()),
-        ];
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
-        run(&args)
-    }
-
-    /// Files in the cache's content buckets.
-    fn cached(&self) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        for bucket in ["release-v1", "packages-v1", "debs-v1"] {
-            collect(&self.cache().join(bucket), &mut out);
-        }
-        out.retain(|p| !p.file_name().unwrap().to_string_lossy().starts_with(".tmp"));
-        out.sort();
-        out
-    }
+fn cli(a: &Archive) -> Cli {
+    a.cli().envs(&FAST)
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for e in entries.flatten() {
-        let path = e.path();
-        if path.is_dir() {
-            collect(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
+/// Runs `debclosure resolve --format json` against the archive.
+fn resolve(a: &Archive, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "resolve".to_owned(),
+        "--format=json".into(),
+        "--arch=amd64".into(),
+        "--quiet".into(),
+        format!("--mirror={}", a.mirror()),
+        format!("--keyring={}", a.keyring.display()),
+    ];
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    cli(a).run(&args)
 }
 
-fn run(args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_debclosure"))
-        .args(args)
-        .env_remove("DEBCLOSURE_MIRROR")
-        .env("NO_PROXY", "127.0.0.1")
-        .env("DEBCLOSURE_CONNECT_TIMEOUT_MS", "2000")
-        .env("DEBCLOSURE_READ_TIMEOUT_MS", "1000")
-        .env("DEBCLOSURE_RETRIES", "2")
-        .env("DEBCLOSURE_BACKOFF_MS", "10")
-        .output()
-        .unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Asserts exit code 2 and a message containing every one of `needles`.
-fn assert_fails(out: &Output, needles: &[&str]) {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(2), "expected exit 2, stderr:\n{err}");
-    for n in needles {
-        assert!(err.contains(n), "stderr does not mention {n:?}:\n{err}");
-    }
-    assert!(!err.contains("panicked"), "{err}");
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    assert_eq!(out.status.code(), Some(0), "stderr:\n{}", stderr(out));
-    serde_json::from_slice(&out.stdout).unwrap()
+/// Files in the cache's content buckets.
+fn cached(a: &Archive) -> Vec<PathBuf> {
+    ["release-v1", "packages-v1", "debs-v1"].iter().flat_map(|b| common::tree(&a.cache().join(b)).into_keys()).collect()
 }
 
 fn names(v: &serde_json::Value) -> Vec<String> {
@@ -134,7 +61,7 @@ fn names(v: &serde_json::Value) -> Vec<String> {
 #[test]
 fn good_fetch_records_archive_relative_paths() {
     let a = Archive::new(&[Suite::new("stable", debs())]);
-    let v = json(&a.resolve(&["--suite=stable", "app"]));
+    let v = resolve(&a, &["--suite=stable", "app"]).json();
     assert_eq!(names(&v), ["app", "libfoo", "mawk"]);
     let release = &v["releases"][0];
     assert_eq!(release["path"], "dists/stable/InRelease");
@@ -158,7 +85,7 @@ fn gz_bz2_and_plain_indices_and_no_by_hash() {
         suite.formats = formats.clone();
         suite.by_hash = false;
         let a = Archive::new(&[suite]);
-        let v = json(&a.resolve(&["--suite=stable", "app"]));
+        let v = resolve(&a, &["--suite=stable", "app"]).json();
         assert_eq!(names(&v), ["app", "libfoo", "mawk"], "{formats:?}");
         assert!(a.server.requests().iter().all(|r| !r.path.contains("by-hash")));
         let index = if formats[0] == "plain" { "Packages".to_owned() } else { format!("Packages.{}", formats[0]) };
@@ -172,8 +99,10 @@ fn bad_signature_is_refused_and_nothing_is_cached() {
     let path = a.root().join("dists/stable/InRelease");
     let text = std::fs::read_to_string(&path).unwrap().replacen("Label: Test", "Label: Tezt", 1);
     std::fs::write(&path, text).unwrap();
-    assert_fails(&a.resolve(&["--suite=stable", "app"]), &["dists/stable/InRelease"]);
-    assert_eq!(a.cached(), Vec::<PathBuf>::new());
+    let out = resolve(&a, &["--suite=stable", "app"]);
+    out.fails_with(&["dists/stable/InRelease"]);
+    insta::assert_snapshot!(out.report().replace(&a.key.signing_fingerprint(), "[ARCHIVE KEY]"));
+    assert_eq!(cached(&a), Vec::<PathBuf>::new());
 }
 
 #[test]
@@ -181,9 +110,10 @@ fn signature_by_a_key_outside_the_keyring_names_the_key() {
     let a = Archive::new(&[]);
     let stranger = Key::generate("stranger");
     write_suite(&a.root(), &Suite::new("stable", debs()), &[&stranger]);
-    let out = a.resolve(&["--suite=stable", "app"]);
-    assert_fails(&out, &["dists/stable/InRelease", "--keyring"]);
-    assert_eq!(a.cached(), Vec::<PathBuf>::new());
+    let out = resolve(&a, &["--suite=stable", "app"]);
+    out.fails_with(&["dists/stable/InRelease", "--keyring", &stranger.signing_fingerprint()]);
+    insta::assert_snapshot!(out.report().replace(&stranger.signing_fingerprint(), "[STRANGER KEY]"));
+    assert_eq!(cached(&a), Vec::<PathBuf>::new());
 }
 
 #[test]
@@ -191,26 +121,19 @@ fn one_good_signature_of_two_is_enough() {
     let a = Archive::new(&[]);
     let stranger = Key::generate("stranger");
     write_suite(&a.root(), &Suite::new("stable", debs()), &[&stranger, &a.key]);
-    assert_eq!(names(&json(&a.resolve(&["--suite=stable", "app"]))), ["app", "libfoo", "mawk"]);
+    assert_eq!(names(&resolve(&a, &["--suite=stable", "app"]).json()), ["app", "libfoo", "mawk"]);
 }
 
 #[test]
 fn expired_valid_until_is_refused() {
     let mut suite = Suite::new("stable", debs());
     suite.date = now() - 10 * 86_400;
-    suite.valid_until = Some(now() - 86_400);
+    let valid_until = now() - 86_400;
+    suite.valid_until = Some(valid_until);
     let a = Archive::new(&[suite]);
-    assert_fails(&a.resolve(&["--suite=stable", "app"]), &["dists/stable/InRelease", "Valid-Until"]);
-}
-
-/// Rewrites the served Release (and re-signs it) so that it lists `entry`
-/// with a different size or hash.
-fn falsify_release(a: &Archive, suite: &str, edit: impl Fn(&str) -> String) {
-    let dists = a.root().join("dists").join(suite);
-    let release = std::fs::read_to_string(dists.join("Release")).unwrap();
-    let changed = edit(&release);
-    assert_ne!(changed, release, "the edit changed nothing");
-    std::fs::write(dists.join("InRelease"), repo::inrelease(&changed, &[&a.key])).unwrap();
+    let out = resolve(&a, &["--suite=stable", "app"]);
+    out.fails_with(&["dists/stable/InRelease", "Valid-Until"]);
+    insta::assert_snapshot!(out.report().replace(&release_date(valid_until), "[VALID-UNTIL]"));
 }
 
 #[test]
@@ -219,27 +142,30 @@ fn wrong_size_and_wrong_hash_are_refused() {
     let packages = std::fs::read(a.root().join("dists/stable/main/binary-amd64/Packages.xz")).unwrap();
     let sha = repo::sha256(&packages);
     let size = packages.len().to_string();
-    falsify_release(&a, "stable", |r| {
+    a.resign("stable", |r| {
         r.lines()
             .map(|l| if l.contains(&sha) { l.replace(&size, &(packages.len() + 7).to_string()) } else { l.to_owned() })
             .collect::<Vec<_>>()
             .join("\n")
             + "\n"
     });
-    assert_fails(&a.resolve(&["--suite=stable", "app"]), &["Packages.xz"]);
-    assert!(a.cached().iter().all(|p| !p.starts_with(a.cache().join("packages-v1"))));
+    let out = resolve(&a, &["--suite=stable", "app"]);
+    out.fails_with(&["Packages.xz"]);
+    insta::assert_snapshot!("wrong_size", out.report());
+    assert!(cached(&a).iter().all(|p| !p.starts_with(a.cache().join("packages-v1"))));
 
     let a = Archive::new(&[Suite::new("stable", debs())]);
     let mut suite = Suite::new("stable", debs());
     suite.by_hash = false;
     let a2 = Archive::new(&[suite]);
-    for archive in [&a, &a2] {
+    for (archive, name) in [(&a, "wrong_hash_by_hash"), (&a2, "wrong_hash")] {
         let path = archive.root().join("dists/stable/main/binary-amd64/Packages.xz");
         let sha = repo::sha256(&std::fs::read(&path).unwrap());
-        falsify_release(archive, "stable", |r| r.replace(&sha, &"0".repeat(64)));
-        let out = archive.resolve(&["--suite=stable", "app"]);
-        assert_fails(&out, &["Packages.xz", &sha, &"0".repeat(64)]);
-        assert!(archive.cached().iter().all(|p| !p.starts_with(archive.cache().join("packages-v1"))));
+        archive.resign("stable", |r| r.replace(&sha, &"0".repeat(64)));
+        let out = resolve(archive, &["--suite=stable", "app"]);
+        out.fails_with(&["Packages.xz", &sha, &"0".repeat(64)]);
+        insta::assert_snapshot!(name, out.report());
+        assert!(cached(archive).iter().all(|p| !p.starts_with(archive.cache().join("packages-v1"))));
     }
 }
 
@@ -248,10 +174,11 @@ fn wrong_decompressed_hash_is_refused() {
     let a = Archive::new(&[Suite::new("stable", debs())]);
     let plain = std::fs::read(a.root().join("dists/stable/main/binary-amd64/Packages.xz")).unwrap();
     let content = repo::sha256(&liblzma::decode_all(&plain[..]).unwrap());
-    falsify_release(&a, "stable", |r| r.replace(&content, &"1".repeat(64)));
-    let out = a.resolve(&["--suite=stable", "app"]);
-    assert_fails(&out, &["decompressed", &content, &"1".repeat(64)]);
-    assert!(a.cached().iter().all(|p| !p.starts_with(a.cache().join("packages-v1"))));
+    a.resign("stable", |r| r.replace(&content, &"1".repeat(64)));
+    let out = resolve(&a, &["--suite=stable", "app"]);
+    out.fails_with(&["decompressed", &content, &"1".repeat(64)]);
+    insta::assert_snapshot!(out.report());
+    assert!(cached(&a).iter().all(|p| !p.starts_with(a.cache().join("packages-v1"))));
 }
 
 #[test]
@@ -265,12 +192,14 @@ fn truncated_xz_is_refused() {
     std::fs::write(&path, cut).unwrap();
     let by_hash = path.parent().unwrap().join("by-hash/SHA256");
     std::fs::write(by_hash.join(&sha_cut), cut).unwrap();
-    falsify_release(&a, "stable", |r| {
+    a.resign("stable", |r| {
         r.replace(&sha_full, &sha_cut).replace(&format!(" {:>8} main/binary-amd64/Packages.xz", full.len()),
             &format!(" {:>8} main/binary-amd64/Packages.xz", cut.len()))
     });
-    assert_fails(&a.resolve(&["--suite=stable", "app"]), &["Packages.xz", "xz"]);
-    assert!(a.cached().iter().all(|p| !p.starts_with(a.cache().join("packages-v1"))));
+    let out = resolve(&a, &["--suite=stable", "app"]);
+    out.fails_with(&["Packages.xz", "xz"]);
+    insta::assert_snapshot!(out.report());
+    assert!(cached(&a).iter().all(|p| !p.starts_with(a.cache().join("packages-v1"))));
 }
 
 #[test]
@@ -278,41 +207,48 @@ fn server_faults_are_retried_or_reported() {
     let a = Archive::new(&[Suite::new("stable", debs())]);
     a.server.fail_status("/debian/dists/stable/InRelease", 500, 1);
     a.server.drop_connection("/debian/dists/stable/InRelease", 1);
-    assert_eq!(names(&json(&a.resolve(&["--suite=stable", "app"]))), ["app", "libfoo", "mawk"]);
+    assert_eq!(names(&resolve(&a, &["--suite=stable", "app"]).json()), ["app", "libfoo", "mawk"]);
     assert_eq!(a.server.count("/debian/dists/stable/InRelease"), 3, "{:?}", a.server.requests());
 
     let a = Archive::new(&[Suite::new("stable", debs())]);
     a.server.fail_status("/debian/dists/stable/InRelease", 503, 100);
-    assert_fails(&a.resolve(&["--suite=stable", "app"]), &["dists/stable/InRelease", "503"]);
+    let out = resolve(&a, &["--suite=stable", "app"]);
+    out.fails_with(&["dists/stable/InRelease", "503"]);
+    insta::assert_snapshot!("status_503", out.report());
 
     let a = Archive::new(&[Suite::new("stable", debs())]);
     a.server.stall("/debian/dists/stable/InRelease");
     // The stall is cut short by the read timeout, not waited out.
-    assert_fails(&a.resolve(&["--suite=stable", "app"]), &["dists/stable/InRelease", "timed out after"]);
+    let out = resolve(&a, &["--suite=stable", "app"]);
+    out.fails_with(&["dists/stable/InRelease", "timed out after"]);
+    insta::assert_snapshot!("stall", out.report());
 
     let a = Archive::new(&[Suite::new("stable", debs())]);
-    assert_fails(&a.resolve(&["--suite=nosuch", "app"]), &["dists/nosuch/Release", "not found"]);
+    let out = resolve(&a, &["--suite=nosuch", "app"]);
+    out.fails_with(&["dists/nosuch/Release", "not found"]);
+    insta::assert_snapshot!("no_such_suite", out.report());
 }
 
 #[test]
 fn offline_uses_a_warm_cache_and_names_what_is_missing() {
     let a = Archive::new(&[Suite::new("stable", debs())]);
-    let cold = a.resolve(&["--suite=stable", "--offline", "app"]);
-    assert_fails(&cold, &["offline", "dists/stable/InRelease"]);
+    let cold = resolve(&a, &["--suite=stable", "--offline", "app"]);
+    cold.fails_with(&["offline", "dists/stable/InRelease"]);
+    insta::assert_snapshot!(cold.report());
     assert!(a.server.requests().is_empty(), "offline made requests: {:?}", a.server.requests());
-    let online = a.resolve(&["--suite=stable", "app"]);
+    let online = resolve(&a, &["--suite=stable", "app"]);
     let before = a.server.requests().len();
-    let offline = a.resolve(&["--suite=stable", "--offline", "app"]);
+    let offline = resolve(&a, &["--suite=stable", "--offline", "app"]);
     assert_eq!(a.server.requests().len(), before, "offline made requests");
-    assert_eq!(json(&offline), json(&online));
+    assert_eq!(offline.json(), online.json());
 }
 
 #[test]
 fn warm_cache_makes_one_conditional_request_per_release() {
     let a = Archive::new(&[Suite::new("stable", debs())]);
-    let first = json(&a.resolve(&["--suite=stable", "app"]));
+    let first = resolve(&a, &["--suite=stable", "app"]).json();
     let before = a.server.requests().len();
-    let second = json(&a.resolve(&["--suite=stable", "app"]));
+    let second = resolve(&a, &["--suite=stable", "app"]).json();
     let new: Vec<_> = a.server.requests().into_iter().skip(before).collect();
     assert_eq!(new.len(), 1, "{new:?}");
     assert!(new[0].conditional && new[0].path.ends_with("/InRelease"), "{new:?}");
@@ -322,16 +258,16 @@ fn warm_cache_makes_one_conditional_request_per_release() {
 #[test]
 fn concurrent_runs_share_one_cache() {
     let a = Archive::new(&[Suite::new("stable", debs())]);
-    let outs: Vec<Output> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..3).map(|_| s.spawn(|| a.resolve(&["--suite=stable", "app"]))).collect();
+    let outs: Vec<Run> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3).map(|_| s.spawn(|| resolve(&a, &["--suite=stable", "app"]))).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    let first = json(&outs[0]);
+    let first = outs[0].json();
     for out in &outs {
-        assert_eq!(json(out), first);
+        assert_eq!(out.json(), first);
     }
-    let again = a.resolve(&["--suite=stable", "--offline", "app"]);
-    assert_eq!(json(&again), first);
+    let again = resolve(&a, &["--suite=stable", "--offline", "app"]);
+    assert_eq!(again.json(), first);
 }
 
 #[test]
@@ -340,14 +276,16 @@ fn not_automatic_suite_is_used_only_on_request() {
     backports.not_automatic = true;
     let a = Archive::new(&[Suite::new("stable", debs()), backports]);
     let base = ["--suite=stable", "--suite=stable-backports"];
-    let v = json(&a.resolve(&[&base[..], &["app"]].concat()));
+    let v = resolve(&a, &[&base[..], &["app"]].concat()).json();
     let libfoo = v["packages"].as_array().unwrap().iter().find(|p| p["name"] == "libfoo").unwrap().clone();
     assert_eq!(libfoo["version"], "1.2-1");
     assert_eq!(v["indices"][1]["automatic"], false);
-    let v = json(&a.resolve(&[&base[..], &["app", "libfoo/stable-backports"]].concat()));
+    let v = resolve(&a, &[&base[..], &["app", "libfoo/stable-backports"]].concat()).json();
     let libfoo = v["packages"].as_array().unwrap().iter().find(|p| p["name"] == "libfoo").unwrap().clone();
     assert_eq!(libfoo["version"], "2.0-1~bpo1");
-    assert_fails(&a.resolve(&[&base[..], &["extra"]].concat()), &["extra", "NotAutomatic"]);
+    let out = resolve(&a, &[&base[..], &["extra"]].concat());
+    out.fails_with(&["extra", "NotAutomatic"]);
+    insta::assert_snapshot!(out.report());
 }
 
 #[test]
@@ -355,28 +293,30 @@ fn insecure_mode_warns_and_still_checks_hashes() {
     let a = Archive::new(&[]);
     let stranger = Key::generate("stranger");
     write_suite(&a.root(), &Suite::new("stable", debs()), &[&stranger]);
-    let out = a.resolve(&["--suite=stable", "--insecure-no-verify", "app"]);
-    assert_eq!(names(&json(&out)), ["app", "libfoo", "mawk"]);
-    assert!(stderr(&out).contains("NOT checked"), "{}", stderr(&out));
+    let out = resolve(&a, &["--suite=stable", "--insecure-no-verify", "app"]);
+    assert_eq!(names(&out.json()), ["app", "libfoo", "mawk"]);
+    assert!(out.stderr().contains("NOT checked"), "{}", out.stderr());
 }
 
 #[test]
 fn release_and_detached_signature_when_there_is_no_inrelease() {
     let a = Archive::new(&[Suite::new("stable", debs())]);
     std::fs::remove_file(a.root().join("dists/stable/InRelease")).unwrap();
-    let v = json(&a.resolve(&["--suite=stable", "app"]));
+    let v = resolve(&a, &["--suite=stable", "app"]).json();
     assert_eq!(v["releases"][0]["path"], "dists/stable/Release");
     assert_eq!(names(&v), ["app", "libfoo", "mawk"]);
-    let offline = a.resolve(&["--suite=stable", "--offline", "app"]);
-    assert_eq!(json(&offline), v);
+    let offline = resolve(&a, &["--suite=stable", "--offline", "app"]);
+    assert_eq!(offline.json(), v);
 
     let b = Archive::new(&[Suite::new("stable", debs())]);
     std::fs::remove_file(b.root().join("dists/stable/InRelease")).unwrap();
     let stranger = Key::generate("stranger");
     let release = std::fs::read(b.root().join("dists/stable/Release")).unwrap();
     std::fs::write(b.root().join("dists/stable/Release.gpg"), stranger.sign_detached(&release)).unwrap();
-    assert_fails(&b.resolve(&["--suite=stable", "app"]), &["dists/stable/Release"]);
-    assert_eq!(b.cached(), Vec::<PathBuf>::new());
+    let out = resolve(&b, &["--suite=stable", "app"]);
+    out.fails_with(&["dists/stable/Release"]);
+    insta::assert_snapshot!(out.report().replace(&stranger.signing_fingerprint(), "[STRANGER KEY]"));
+    assert_eq!(cached(&b), Vec::<PathBuf>::new());
 }
 
 #[test]
@@ -387,7 +327,7 @@ fn snapshot_urls_follow_the_snapshot_archive_layout() {
     let root = dir.path().join("www/archive/debian/20250101T000000Z");
     write_suite(&root, &Suite::new("stable", debs()), &[&key]);
     let server = TestServer::serve_dir(&dir.path().join("www"));
-    let out = run(&[
+    let out = Cli::new().cache_dir(dir.path().join("cache")).envs(&FAST).run(&[
         "resolve".into(),
         "--format=json".into(),
         "--arch=amd64".into(),
@@ -396,33 +336,30 @@ fn snapshot_urls_follow_the_snapshot_archive_layout() {
         "--snapshot=20250101T000000Z".into(),
         format!("--snapshot-base={}", server.url("")),
         format!("--keyring={}", keyring.display()),
-        format!("--cache-dir={}", dir.path().join("cache").display()),
         "app".into(),
     ]);
-    assert_eq!(names(&json(&out)), ["app", "libfoo", "mawk"]);
+    assert_eq!(names(&out.json()), ["app", "libfoo", "mawk"]);
     assert!(server.requests().iter().all(|r| r.path.starts_with("/archive/debian/20250101T000000Z/dists/stable/")));
 }
 
 #[test]
 fn fetch_debs_downloads_and_verifies_every_file() {
     let a = Archive::new(&[Suite::new("stable", debs())]);
-    let out = a.resolve(&["--suite=stable", "app"]);
-    let closure = a.dir.path().join("closure.json");
-    std::fs::write(&closure, &json(&out).to_string()).unwrap();
-    let dest = a.dir.path().join("debs");
+    let out = resolve(&a, &["--suite=stable", "app"]);
+    let closure = a.path("closure.json");
+    std::fs::write(&closure, out.json().to_string()).unwrap();
+    let dest = a.path("debs");
     let fetch = |dest: &Path| {
-        run(&[
+        cli(&a).run(&[
             "fetch-debs".into(),
             format!("--from={}", closure.display()),
             format!("--output-dir={}", dest.display()),
             format!("--mirror={}", a.mirror()),
             "--suite=stable".into(),
-            format!("--cache-dir={}", a.cache().display()),
             "--quiet".into(),
         ])
     };
-    let out = fetch(&dest);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    fetch(&dest).success();
     for deb in debs().iter().filter(|d| d.name != "gawk") {
         let got = std::fs::read(dest.join(deb.filename().rsplit('/').next().unwrap())).unwrap();
         assert_eq!(got, deb.content);
@@ -430,12 +367,13 @@ fn fetch_debs_downloads_and_verifies_every_file() {
     // A file the archive changed after the closure was made is refused.
     let app = debs().into_iter().next().unwrap();
     std::fs::write(a.root().join(app.filename()), b"tampered").unwrap();
-    let dest2 = a.dir.path().join("debs2");
+    let dest2 = a.path("debs2");
     std::fs::remove_dir_all(a.cache().join("debs-v1")).unwrap();
     let out = fetch(&dest2);
-    assert_fails(&out, &[&app.filename(), "size"]);
+    out.fails_with(&[&app.filename(), "size"]);
+    insta::assert_snapshot!(out.report());
     assert!(!dest2.join(app.filename().rsplit('/').next().unwrap()).exists());
-    for cached in a.cached().iter().filter(|p| p.starts_with(a.cache().join("debs-v1"))) {
+    for cached in cached(&a).iter().filter(|p| p.starts_with(a.cache().join("debs-v1"))) {
         assert_ne!(std::fs::read(cached).unwrap(), b"tampered", "an unverified .deb was cached");
     }
 }
@@ -449,16 +387,15 @@ fn ubuntu_layout_with_two_components() {
     suite.components.push(("universe".into(), vec![Deb::new("htop", "3.3.0-4build1", "Depends: libc6 (>= 2.38)")]));
     write_suite(&dir.path().join("www/ubuntu"), &suite, &[&key]);
     let server = TestServer::serve_dir(&dir.path().join("www"));
-    let out = run(&[
+    let out = Cli::new().cache_dir(dir.path().join("cache")).envs(&FAST).run(&[
         "resolve".into(),
         "--format=json".into(),
         "--arch=amd64".into(),
         format!("--source={} noble main universe", server.url("/ubuntu")),
         format!("--keyring={}", keyring.display()),
-        format!("--cache-dir={}", dir.path().join("cache").display()),
         "htop".into(),
     ]);
-    let v = json(&out);
+    let v = out.json();
     assert_eq!(names(&v), ["htop", "libc6"]);
     let components: Vec<&str> = v["indices"].as_array().unwrap().iter().map(|i| i["component"].as_str().unwrap()).collect();
     assert_eq!(components, ["main", "universe"]);

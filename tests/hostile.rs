@@ -2,81 +2,71 @@
 //! binary on an input that crosses a trust boundary (an index, a Release
 //! file, a lock, a spec, the cache directory, a path on the command line)
 //! and checks what a user would see: exit code 2, a short message that says
-//! what and where, no panic, bounded memory (peak RSS from `/usr/bin/time`),
-//! and nothing written: the lock, the cache and any output as they were.
+//! what and where (snapshotted), no panic, bounded memory (peak RSS from
+//! `/usr/bin/time`), and nothing written: the lock, the cache and any output
+//! as they were.
 //! docs/security.md lists the boundaries and which test covers each.
 
 mod common;
-mod repo;
 
-use std::collections::BTreeMap;
 use std::io::Write;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use common::TestServer;
-use repo::{write_suite, Deb, Key, Suite};
+use common::cli::{Cli, Reports, Run};
+use common::repo::{self, Archive, Deb, Suite};
+use common::{text, tree};
+
+/// Fetch settings of every run here: no retries, a timeout for a stuck
+/// connection. A test's own settings come after, and win.
+const FETCH: [(&str, &str); 3] =
+    [("DEBCLOSURE_RETRIES", "0"), ("DEBCLOSURE_CONNECT_TIMEOUT_MS", "2000"), ("DEBCLOSURE_READ_TIMEOUT_MS", "5000")];
 
 /// A run of the binary and its peak resident memory in KiB, when
 /// `/usr/bin/time` is there to measure it.
-struct Run {
-    out: Output,
+struct Measured {
+    run: Run,
     peak_kib: Option<u64>,
 }
 
 fn time_available() -> bool {
     let ok = Path::new("/usr/bin/time").is_file();
     if !ok {
-        assert!(std::env::var_os("CI").is_none(), "/usr/bin/time is missing (apt-get install time)");
-        eprintln!("notice: /usr/bin/time missing; memory bounds not checked");
+        common::missing("/usr/bin/time", "the memory bounds", "apt-get install time");
     }
     ok
 }
 
-/// Runs `debclosure ARGS` in `dir` with `env`, measuring its memory.
-fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+/// Runs `cli` with `args` (and [`FETCH`] before the test's own settings),
+/// measuring its memory.
+fn measure(cli: Cli, args: &[&str]) -> Measured {
     let measured = time_available();
     let rss_file = tempfile::NamedTempFile::new().unwrap();
-    let mut cmd = if measured {
-        let mut c = Command::new("/usr/bin/time");
-        c.arg("-f").arg("%M").arg("-o").arg(rss_file.path()).arg(env!("CARGO_BIN_EXE_debclosure"));
-        c
+    let cli = if measured {
+        let options = ["-f", "%M", "-o"].map(std::ffi::OsStr::new);
+        cli.via("/usr/bin/time", &[options[0], options[1], options[2], rss_file.path().as_os_str()])
     } else {
-        Command::new(env!("CARGO_BIN_EXE_debclosure"))
+        cli
     };
-    cmd.args(args)
-        .current_dir(dir)
-        .env_remove("DEBCLOSURE_MIRROR")
-        .env_remove("DEBCLOSURE_MAX_INDEX_SIZE")
-        .env("NO_PROXY", "127.0.0.1")
-        .env("DEBCLOSURE_RETRIES", "0")
-        .env("DEBCLOSURE_CONNECT_TIMEOUT_MS", "2000")
-        .env("DEBCLOSURE_READ_TIMEOUT_MS", "5000");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
+    let run = cli.run(args);
     let peak_kib = measured.then(|| {
         let text = std::fs::read_to_string(rss_file.path()).unwrap();
         text.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or_else(|| panic!("no RSS in {text:?}"))
     });
-    Run { out, peak_kib }
+    Measured { run, peak_kib }
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+/// Runs `debclosure ARGS` in `dir` with `env`, measuring its memory.
+fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Measured {
+    measure(Cli::new().current_dir(dir).envs(&FETCH).envs(env), args)
 }
 
-impl Run {
-    fn stderr(&self) -> String {
-        text(&self.out.stderr)
-    }
-
+impl Measured {
     /// Exit 2, a message with `needles`, a hint or a location, no panic, and
     /// a message short enough to read.
     fn refused(&self, needles: &[&str]) -> &Self {
-        let err = self.stderr();
-        assert_eq!(self.out.status.code(), Some(2), "expected exit 2\nstdout:\n{}\nstderr:\n{err}", text(&self.out.stdout));
+        let err = self.run.stderr();
+        assert_eq!(self.run.code(), Some(2), "expected exit 2\nstdout:\n{}\nstderr:\n{err}", self.run.stdout());
         assert!(err.starts_with("error: "), "{err}");
         assert!(!err.contains("panicked"), "{err}");
         assert!(err.len() < 4096, "a message of {} bytes:\n{}…", err.len(), &err[..1000]);
@@ -88,7 +78,7 @@ impl Run {
     }
 
     fn succeeded(&self) -> &Self {
-        assert_eq!(self.out.status.code(), Some(0), "stderr:\n{}", self.stderr());
+        self.run.success();
         self
     }
 
@@ -99,28 +89,12 @@ impl Run {
         }
         self
     }
-}
 
-/// Every file under `dir` with its bytes, temporary files left out: a
-/// snapshot to compare before and after a refused run.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for e in entries.flatten() {
-            let path = e.path();
-            let kind = e.file_type().unwrap();
-            if kind.is_dir() {
-                walk(&path, out);
-            } else if kind.is_symlink() {
-                out.insert(path.clone(), format!("-> {}", std::fs::read_link(&path).unwrap().display()).into_bytes());
-            } else if !e.file_name().to_string_lossy().starts_with(".tmp") {
-                out.insert(path.clone(), std::fs::read(&path).unwrap());
-            }
-        }
+    /// Adds the run's report to `reports`.
+    fn report_to(&self, reports: &mut Reports, label: &str) -> &Self {
+        reports.add(label, &self.run);
+        self
     }
-    let mut out = BTreeMap::new();
-    walk(dir, &mut out);
-    out
 }
 
 const SHA: &str = "abababababababababababababababababababababababababababababababab";
@@ -129,7 +103,7 @@ fn stanza(name: &str, filename: &str, extra: &str) -> String {
     format!("Package: {name}\nVersion: 1\nArchitecture: amd64\nFilename: {filename}\nSize: 1\nSHA256: {SHA}\n{extra}")
 }
 
-fn resolve_file(dir: &Path, index: &str, extra: &[&str]) -> Run {
+fn resolve_file(dir: &Path, index: &str, extra: &[&str]) -> Measured {
     let mut args = vec!["resolve", "--arch=amd64", "--format=nix", "-o", "out.nix", "--packages-file", index];
     args.extend(extra);
     args.push("a");
@@ -150,16 +124,22 @@ fn hostile_filenames_and_names_in_an_index_exit_2_and_write_nothing() {
         ("pool\\..\\a.deb", "'\\\\'"),
         ("pool//a.deb", "empty"),
     ];
+    let mut reports = Reports::default();
     for (filename, why) in files {
         std::fs::write(dir.path().join("Packages"), stanza("a", filename, "")).unwrap();
-        resolve_file(dir.path(), "Packages", &[]).refused(&["Packages:4: package a: field Filename", why, "hint:"]);
+        resolve_file(dir.path(), "Packages", &[])
+            .refused(&["Packages:4: package a: field Filename", why, "hint:"])
+            .report_to(&mut reports, &format!("Filename: {filename:?}"));
         assert!(!dir.path().join("out.nix").exists(), "{filename:?}: output written");
     }
     for name in ["A", "../a", "a b", "-a", "a_b", "a\u{1b}[2J", "é"] {
         std::fs::write(dir.path().join("Packages"), stanza(name, "pool/a.deb", "")).unwrap();
-        resolve_file(dir.path(), "Packages", &[]).refused(&["Packages:1: package", "field Package", "not a valid package name"]);
+        resolve_file(dir.path(), "Packages", &[])
+            .refused(&["Packages:1: package", "field Package", "not a valid package name"])
+            .report_to(&mut reports, &format!("Package: {name:?}"));
         assert!(!dir.path().join("out.nix").exists(), "{name:?}: output written");
     }
+    insta::assert_snapshot!(reports.text());
     // The same index with a safe name resolves: the refusals above are the
     // checks, not a broken fixture.
     std::fs::write(dir.path().join("Packages"), stanza("a", "pool/main/a/a_1_amd64.deb", "")).unwrap();
@@ -181,11 +161,13 @@ fn huge_fields_and_lines_give_short_messages_in_bounded_memory() {
         (format!("{huge}\n"), "expected `Field: value`"),
         (format!("{huge}: 1\n{huge}: 2\n"), "Packages:1: stanza has no"),
     ];
+    let mut reports = Reports::default();
     for (index, needle) in cases {
         std::fs::write(dir.path().join("Packages"), &index).unwrap();
         // 16 MiB of input: the index text, its parse, the binary.
-        resolve_file(dir.path(), "Packages", &[]).refused(&[needle]).within(160);
+        resolve_file(dir.path(), "Packages", &[]).refused(&[needle]).within(160).report_to(&mut reports, needle);
     }
+    insta::assert_snapshot!(reports.text());
     // A huge line that breaks no rule is just data.
     let index = stanza("a", "pool/a.deb", &format!("Description: {huge}\n"));
     std::fs::write(dir.path().join("Packages"), index).unwrap();
@@ -211,7 +193,7 @@ fn a_stanza_repeated_a_million_times_resolves_in_bounded_memory() {
     let many = run(dir.path(), &["resolve", "--arch=amd64", "--packages-file=million", "a"], &[]);
     many.succeeded().within(4 * size_mib + 128);
     let single = run(dir.path(), &["resolve", "--arch=amd64", "--packages-file=once", "a"], &[]);
-    assert_eq!(text(&many.out.stdout), text(&single.succeeded().out.stdout), "a million copies change the answer");
+    assert_eq!(text(&many.run.output.stdout), text(&single.succeeded().run.output.stdout), "a million copies change the answer");
 }
 
 /// An xz file that expands to 4 GiB: 4096 streams of 1 MiB of zeros.
@@ -226,55 +208,56 @@ fn a_packages_bomb_stops_at_the_limit_while_streaming() {
     std::fs::write(dir.path().join("Packages.xz"), xz_bomb()).unwrap();
     let limit = (16 << 20).to_string();
     let args = ["resolve", "--arch=amd64", "--packages-file=Packages.xz", "-o", "out", "a"];
+    let mut reports = Reports::default();
     run(dir.path(), &args, &[("DEBCLOSURE_MAX_INDEX_SIZE", &limit)])
         .refused(&["Packages.xz: decompressed content exceeds 16777216 bytes"])
-        .within(128);
+        .within(128)
+        .report_to(&mut reports, "Packages.xz, a 16 MiB limit");
     assert!(!dir.path().join("out").exists());
-    run(dir.path(), &args, &[("DEBCLOSURE_MAX_INDEX_SIZE", "lots")]).refused(&["DEBCLOSURE_MAX_INDEX_SIZE=\"lots\""]);
+    run(dir.path(), &args, &[("DEBCLOSURE_MAX_INDEX_SIZE", "lots")])
+        .refused(&["DEBCLOSURE_MAX_INDEX_SIZE=\"lots\""])
+        .report_to(&mut reports, "DEBCLOSURE_MAX_INDEX_SIZE=lots");
 
     // Larger than the default limit on disk: refused unread (a sparse file).
     std::fs::File::create(dir.path().join("Packages")).unwrap().set_len(3 << 30).unwrap();
     run(dir.path(), &["resolve", "--arch=amd64", "--packages-file=Packages", "a"], &[])
         .refused(&["Packages: decompressed content exceeds 2147483648 bytes"])
-        .within(64);
+        .within(64)
+        .report_to(&mut reports, "a sparse 3 GiB Packages");
     // An endless file is read up to the limit only.
     run(dir.path(), &["resolve", "--arch=amd64", "--packages-file=/dev/zero", "a"], &[("DEBCLOSURE_MAX_INDEX_SIZE", &limit)])
         .refused(&["/dev/zero: decompressed content exceeds 16777216 bytes"])
-        .within(96);
+        .within(96)
+        .report_to(&mut reports, "/dev/zero, a 16 MiB limit");
+    insta::assert_snapshot!(reports.text());
 }
 
-/// A signed archive served on 127.0.0.1, a keyring for it and a cache.
-struct Archive {
-    dir: tempfile::TempDir,
-    key: Key,
-    keyring: PathBuf,
-    server: TestServer,
+/// A signed archive served on 127.0.0.1 (one suite, `stable`, with only a
+/// Packages.xz and no by-hash files) and a project directory `DIR/proj`.
+struct Project {
+    archive: Archive,
 }
 
-impl Archive {
-    fn new(debs: Vec<Deb>) -> Archive {
-        let dir = tempfile::tempdir().unwrap();
-        let key = Key::generate("archive");
-        let keyring = key.write_keyring(&dir.path().join("archive.gpg"));
+impl Deref for Project {
+    type Target = Archive;
+
+    fn deref(&self) -> &Archive {
+        &self.archive
+    }
+}
+
+impl Project {
+    fn new(debs: Vec<Deb>) -> Project {
         let mut suite = Suite::new("stable", debs);
         suite.formats = vec!["xz"];
         suite.by_hash = false;
-        write_suite(&dir.path().join("www/debian"), &suite, &[&key]);
-        let server = TestServer::serve_dir(&dir.path().join("www"));
-        std::fs::create_dir_all(dir.path().join("proj")).unwrap();
-        Archive { dir, key, keyring, server }
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("www/debian")
+        let p = Project { archive: Archive::new(&[suite]) };
+        std::fs::create_dir_all(p.proj()).unwrap();
+        p
     }
 
     fn proj(&self) -> PathBuf {
-        self.dir.path().join("proj")
-    }
-
-    fn cache(&self) -> PathBuf {
-        self.dir.path().join("cache")
+        self.path("proj")
     }
 
     /// Replaces the suite's Packages.xz with `data`, listed with its real
@@ -299,21 +282,16 @@ impl Archive {
 
     /// Runs a command in the project directory, with the archive's cache
     /// for the commands that use one.
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut all: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-        if !matches!(args[0], "nix" | "why" | "diff") {
-            all.push(format!("--cache-dir={}", self.cache().display()));
-        }
-        let all: Vec<&str> = all.iter().map(String::as_str).collect();
-        run(&self.proj(), &all, env)
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Measured {
+        measure(self.cli().current_dir(self.proj()).envs(&FETCH).envs(env), args)
     }
 
-    fn resolve(&self, extra: &[&str]) -> Run {
+    fn resolve(&self, extra: &[&str]) -> Measured {
         self.resolve_with(extra, &[])
     }
 
-    fn resolve_with(&self, extra: &[&str], env: &[(&str, &str)]) -> Run {
-        let mirror = format!("--mirror={}", self.server.url("/debian"));
+    fn resolve_with(&self, extra: &[&str], env: &[(&str, &str)]) -> Measured {
+        let mirror = format!("--mirror={}", self.mirror());
         let keyring = format!("--keyring={}", self.keyring.display());
         let mut args = vec!["resolve", "--arch=amd64", "--quiet", "--suite=stable", &mirror, &keyring];
         args.extend(extra);
@@ -324,7 +302,7 @@ impl Archive {
         let spec = format!(
             "architecture = \"amd64\"\npackages = [\"app\"]\nkeyring = [{:?}]\n{extra}\n[[source]]\nsuites = [\"stable\"]\nmirror = {:?}\n{extra_source}\n",
             self.keyring.display().to_string(),
-            self.server.url("/debian")
+            self.mirror()
         );
         std::fs::write(self.proj().join("debclosure.toml"), spec).unwrap();
     }
@@ -336,32 +314,40 @@ fn debs() -> Vec<Deb> {
 
 #[test]
 fn a_signed_packages_bomb_over_http_stops_at_the_limit_and_caches_nothing() {
-    let a = Archive::new(debs());
+    let a = Project::new(debs());
     a.replace_index(&xz_bomb());
     let limit = (16 << 20).to_string();
-    a.resolve_with(&["app"], &[("DEBCLOSURE_MAX_INDEX_SIZE", &limit)])
-        .refused(&["exceeds 16777216 bytes", "hint:"])
-        .within(128);
+    let out = a.resolve_with(&["app"], &[("DEBCLOSURE_MAX_INDEX_SIZE", &limit)]);
+    out.refused(&["exceeds 16777216 bytes", "hint:"]).within(128);
+    insta::assert_snapshot!(out.run.report());
     assert!(tree(&a.cache().join("packages-v1")).is_empty(), "an index was cached");
 }
 
 #[test]
 fn an_oversized_release_is_refused_while_streaming() {
-    let a = Archive::new(debs());
+    let a = Project::new(debs());
     // Anyone between us and an http:// mirror can send this before any
     // signature is checked.
     let junk = "Origin: x\n".repeat(5 << 20);
     std::fs::write(a.root().join("dists/stable/InRelease"), &junk).unwrap();
     // The test server hashes the file for its ETag first: give it time.
     let slow = [("DEBCLOSURE_READ_TIMEOUT_MS", "120000")];
-    a.resolve_with(&["app"], &slow).refused(&["dists/stable/InRelease", "exceeds 33554432 bytes"]).within(160);
+    let mut reports = Reports::default();
+    a.resolve_with(&["app"], &slow)
+        .refused(&["dists/stable/InRelease", "exceeds 33554432 bytes"])
+        .within(160)
+        .report_to(&mut reports, "with Content-Length");
     a.server.without_length("/debian/dists/stable/InRelease");
-    a.resolve_with(&["app"], &slow).refused(&["dists/stable/InRelease", "exceeds 33554432 bytes"]).within(160);
+    a.resolve_with(&["app"], &slow)
+        .refused(&["dists/stable/InRelease", "exceeds 33554432 bytes"])
+        .within(160)
+        .report_to(&mut reports, "without Content-Length");
+    insta::assert_snapshot!(reports.text());
     assert!(tree(&a.cache().join("release-v1")).is_empty(), "something was cached");
 }
 
 /// Writes a lock for `a` with `lock` (from its spec) and returns its text.
-fn locked(a: &Archive) -> String {
+fn locked(a: &Project) -> String {
     a.write_spec("", "");
     a.run(&["lock", "-q"], &[]).succeeded();
     std::fs::read_to_string(a.proj().join("debclosure.lock")).unwrap()
@@ -369,7 +355,7 @@ fn locked(a: &Archive) -> String {
 
 #[test]
 fn an_edited_lock_hash_is_caught_by_check_and_every_download() {
-    let a = Archive::new(debs());
+    let a = Project::new(debs());
     let lock = locked(&a);
     let libfoo = debs().into_iter().find(|d| d.name == "libfoo").unwrap();
     let real = repo::sha256(&libfoo.content);
@@ -379,14 +365,16 @@ fn an_edited_lock_hash_is_caught_by_check_and_every_download() {
     let edited = std::fs::read_to_string(&lock_path).unwrap();
 
     let out = a.run(&["check", "-q", "--offline"], &[]);
-    assert_eq!(out.out.status.code(), Some(1), "{}", out.stderr());
-    assert!(text(&out.out.stdout).contains("~ libfoo 1.2-1: sha256"), "{}", text(&out.out.stdout));
+    assert_eq!(out.run.code(), Some(1), "{}", out.run.stderr());
+    assert!(out.run.stdout().contains("~ libfoo 1.2-1: sha256"), "{}", out.run.stdout());
+    let mut reports = Reports::default();
 
     let cache_before = tree(&a.cache());
-    let mirror = format!("--mirror={}", a.server.url("/debian"));
+    let mirror = format!("--mirror={}", a.mirror());
     let out_dir = a.proj().join("debs");
     a.run(&["fetch-debs", "-q", "--from", "debclosure.lock", "-o", "debs", "--suite=stable", &mirror], &[])
-        .refused(&["libfoo", &forged, &real]);
+        .refused(&["libfoo", &forged, &real])
+        .report_to(&mut reports, "fetch-debs with an edited package hash");
     assert!(!out_dir.exists(), "the output directory was written");
     let cache_after = tree(&a.cache());
     for (path, bytes) in &cache_before {
@@ -407,18 +395,23 @@ fn an_edited_lock_hash_is_caught_by_check_and_every_download() {
     // online the index it downloads does not match.
     let content = lock.split("\"content_sha256\": \"").nth(1).unwrap()[..64].to_owned();
     std::fs::write(&lock_path, lock.replace(&content, &"1".repeat(64))).unwrap();
-    a.run(&["check", "-q", "--offline"], &[]).refused(&["pinned index", "not available offline"]);
-    a.run(&["check", "-q"], &[]).refused(&["does not match the lock's content_sha256"]);
+    a.run(&["check", "-q", "--offline"], &[])
+        .refused(&["pinned index", "not available offline"])
+        .report_to(&mut reports, "check --offline with an edited index hash");
+    a.run(&["check", "-q"], &[])
+        .refused(&["does not match the lock's content_sha256"])
+        .report_to(&mut reports, "check with an edited index hash");
+    insta::assert_snapshot!(reports.text());
 }
 
 #[test]
 fn locks_and_specs_cannot_point_at_files_or_outside() {
-    let a = Archive::new(debs());
+    let a = Project::new(debs());
     let lock = locked(&a);
     let lock_path = a.proj().join("debclosure.lock");
-    let outside = a.dir.path().join("outside");
+    let outside = a.path("outside");
     std::fs::create_dir(&outside).unwrap();
-    let mirror = format!("--mirror={}", a.server.url("/debian"));
+    let mirror = format!("--mirror={}", a.mirror());
     let bad_locks = [
         (lock.replace("\"mirror://debian\"", "\"file:///etc\""), "not a mirror://, http:// or https:// URL"),
         (lock.replace("\"mirror://debian\"", "\"http://user:secret@h.invalid/debian\""), "credentials"),
@@ -426,6 +419,7 @@ fn locks_and_specs_cannot_point_at_files_or_outside() {
         (lock.replace("pool/main/l/libfoo/", "/tmp/"), "absolute"),
         (lock.replace("\"suites\": [\"stable\"]", "\"suites\": [\"../../x\"]"), "not a suite name"),
     ];
+    let mut reports = Reports::default();
     for (bad, needle) in &bad_locks {
         std::fs::write(&lock_path, bad).unwrap();
         let cache_before = tree(&a.cache());
@@ -435,12 +429,13 @@ fn locks_and_specs_cannot_point_at_files_or_outside() {
             &["update", "-q"][..],
             &["why", "libfoo"][..],
         ] {
-            a.run(args, &[]).refused(&["debclosure.lock", needle]);
+            a.run(args, &[]).refused(&["debclosure.lock", needle]).report_to(&mut reports, &format!("lock: {needle}; {}", args.join(" ")));
             assert_eq!(&std::fs::read_to_string(&lock_path).unwrap(), bad, "{args:?} touched the lock");
         }
         if needle.contains("component") || needle.contains("absolute") {
             a.run(&["fetch-debs", "-q", "--from", "debclosure.lock", "-o", "debs", "--suite=stable", &mirror], &[])
-                .refused(&[needle]);
+                .refused(&[needle])
+                .report_to(&mut reports, &format!("lock: {needle}; fetch-debs"));
         }
         assert!(!a.proj().join("debs.nix").exists() && !a.proj().join("debs").exists());
         assert!(tree(&outside).is_empty(), "something was written outside");
@@ -459,21 +454,22 @@ fn locks_and_specs_cannot_point_at_files_or_outside() {
         if !source.is_empty() {
             // The source's own mirror line comes first in the table; drop it.
             let spec = std::fs::read_to_string(a.proj().join("debclosure.toml")).unwrap();
-            let spec = spec.replace(&format!("mirror = {:?}\n", a.server.url("/debian")), "");
+            let spec = spec.replace(&format!("mirror = {:?}\n", a.mirror()), "");
             std::fs::write(a.proj().join("debclosure.toml"), spec).unwrap();
         }
         for args in [&["lock", "-q"][..], &["check", "-q", "--offline"][..]] {
-            a.run(args, &[]).refused(&["debclosure.toml", needle]);
+            a.run(args, &[]).refused(&["debclosure.toml", needle]).report_to(&mut reports, &format!("spec: {needle}; {}", args.join(" ")));
             assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock, "{args:?} touched the lock");
         }
     }
+    insta::assert_snapshot!(reports.text());
 }
 
 #[test]
 fn symlinks_planted_in_the_cache_are_not_followed() {
-    let a = Archive::new(debs());
+    let a = Project::new(debs());
     a.resolve(&["app"]).succeeded();
-    let outside = a.dir.path().join("outside");
+    let outside = a.path("outside");
     std::fs::create_dir(&outside).unwrap();
     // Replace every cached index and Release body by a link to a copy
     // outside the cache.
@@ -499,10 +495,10 @@ fn symlinks_planted_in_the_cache_are_not_followed() {
 
     let out = a.resolve(&["app"]);
     out.succeeded();
-    assert!(out.stderr().contains("symbolic link"), "{}", out.stderr());
-    let mirror = format!("--mirror={}", a.server.url("/debian"));
+    assert!(out.run.stderr().contains("symbolic link"), "{}", out.run.stderr());
+    let mirror = format!("--mirror={}", a.mirror());
     let json = a.resolve(&["--format=json", "app"]);
-    std::fs::write(a.proj().join("closure.json"), &json.out.stdout).unwrap();
+    std::fs::write(a.proj().join("closure.json"), &json.run.output.stdout).unwrap();
     a.run(&["fetch-debs", "-q", "--from", "closure.json", "-o", "debs", "--suite=stable", &mirror], &[]).succeeded();
     assert_eq!(std::fs::read(a.proj().join("debs/libfoo_1.2-1_amd64.deb")).unwrap(), libfoo.content);
 
@@ -526,6 +522,8 @@ fn output_paths_are_replaced_not_written_through() {
     assert!(std::fs::symlink_metadata(dir.path().join("out.nix")).unwrap().is_file());
     // An output in a directory that does not exist: an error, nothing made.
     let args = ["resolve", "--arch=amd64", "--packages-file=Packages", "-o", "no/such/dir/out", "a"];
-    run(dir.path(), &args, &[]).refused(&["no/such/dir"]);
+    let out = run(dir.path(), &args, &[]);
+    out.refused(&["no/such/dir"]);
+    insta::assert_snapshot!(out.run.report());
     assert!(!dir.path().join("no").exists());
 }

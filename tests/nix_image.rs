@@ -14,9 +14,6 @@
 //! pass, unless `CI` is set.
 
 mod common;
-mod host_debs;
-mod nix_support;
-mod repo;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -24,9 +21,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use common::TestServer;
-use nix_support::{text, tool_dir, Nix};
-use repo::{write_suite, Deb, Key, Suite};
+use common::cli::{Cli, Run};
+use common::host_debs;
+use common::nix::{library_expr, tool_dir, Nix};
+use common::repo::{write_suite, Key, Suite};
+use common::server::TestServer;
+use common::{repo_root, text};
 use serde_json::Value;
 
 /// A package whose postinst fails.
@@ -42,35 +42,13 @@ struct Archive {
     tool: PathBuf,
 }
 
-fn debclosure(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_debclosure"))
-        .args(args)
-        .arg(format!("--cache-dir={}", dir.join("cache").display()))
-        .env_remove("DEBCLOSURE_MIRROR")
-        .env("NO_PROXY", "127.0.0.1")
-        .output()
-        .unwrap()
+fn debclosure(args: &[&str], dir: &Path) -> Run {
+    Cli::new().cache_dir(dir.join("cache")).run(args)
 }
 
 fn host_architecture() -> String {
     let out = Command::new("dpkg").arg("--print-architecture").output().unwrap();
     text(&out.stdout).trim().to_owned()
-}
-
-fn failing_deb(dir: &Path) -> Deb {
-    let pkg = dir.join("failing");
-    fs::create_dir_all(pkg.join("DEBIAN")).unwrap();
-    fs::write(
-        pkg.join("DEBIAN/control"),
-        format!("Package: {FAILING}\nVersion: 1\nArchitecture: all\nMaintainer: debclosure tests <tests@invalid>\nDescription: fails to configure\n"),
-    )
-    .unwrap();
-    fs::write(pkg.join("DEBIAN/postinst"), "#!/bin/sh\necho 'the postinst of the test package fails on purpose' >&2\nexit 1\n").unwrap();
-    fs::set_permissions(pkg.join("DEBIAN/postinst"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let file = dir.join("failing.deb");
-    let out = Command::new("dpkg-deb").args(["--root-owner-group", "--build"]).arg(&pkg).arg(&file).output().unwrap();
-    assert!(out.status.success(), "dpkg-deb --build: {}", text(&out.stderr));
-    Deb { name: FAILING.into(), version: "1".into(), arch: "all".into(), fields: String::new(), content: fs::read(&file).unwrap() }
 }
 
 /// Builds the archive and the locks once for all tests of this file.
@@ -88,8 +66,7 @@ fn archive() -> &'static Archive {
             &["resolve", "--arch", &arch, "--packages-file", status.to_str().unwrap(), "--base", "essential", "--format", "json", "dpkg"],
             &dir,
         );
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        let closure: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let closure = out.json();
         let names: Vec<String> =
             closure["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect();
         assert!(names.len() > 20 && names.contains(&"libc6".to_owned()), "{names:?}");
@@ -97,7 +74,7 @@ fn archive() -> &'static Archive {
         let built = dir.join("debs");
         fs::create_dir_all(&built).unwrap();
         let mut debs = host_debs::rebuild_all(&names, &built);
-        debs.push(failing_deb(&dir));
+        debs.push(host_debs::failing_deb(FAILING, &dir));
         let key = Key::generate("archive");
         let keyring = key.write_keyring(&dir.join("archive.gpg"));
         let mut suite = Suite::new("stable", debs);
@@ -117,8 +94,7 @@ fn archive() -> &'static Archive {
             )
             .unwrap();
             let path = dir.join(format!("{name}.lock"));
-            let out = debclosure(&["lock", "-q", "--spec", spec.to_str().unwrap(), "-o", path.to_str().unwrap()], &dir);
-            assert!(out.status.success(), "{}", text(&out.stderr));
+            debclosure(&["lock", "-q", "--spec", spec.to_str().unwrap(), "-o", path.to_str().unwrap()], &dir).success();
             path
         };
         let good = lock("good", "\"dpkg\"");
@@ -146,13 +122,13 @@ fn locked(lock: &Path) -> Vec<(String, String, String, u64)> {
 /// and `lock` in scope; returns nix-build's output.
 fn build(nix: &Nix, lock: &Path, body: &str) -> Output {
     let a = archive();
-    let expr = nix_support::library_expr(
+    let expr = library_expr(
         &format!("let lib' = import (path repo + \"/nix\") {{ inherit pkgs; debclosure = path tool; }}; in {body}"),
         &[("lock", ""), ("tool", "")],
     );
     nix.command("nix-build")
         .args(["--no-out-link", "--expr", &expr])
-        .args(["--argstr", "repo", nix_support::repo().to_str().unwrap(), "--argstr", "fetchurlMode", "builtin"])
+        .args(["--argstr", "repo", repo_root().to_str().unwrap(), "--argstr", "fetchurlMode", "builtin"])
         .args(["--argstr", "lock", lock.to_str().unwrap(), "--argstr", "tool", a.tool.to_str().unwrap()])
         .env("NO_PROXY", "127.0.0.1")
         .output()

@@ -14,16 +14,17 @@
 //! set, in which case they fail.
 
 mod common;
-mod nix_support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{sample, TestServer};
+use common::nix::{current_system, fixture, tool_dir, Nix};
+use common::repo::sha256;
+use common::server::TestServer;
+use common::{repo_root, sample, text};
 use debclosure::lock::LockFile;
 use debclosure::nix::{join_url, render_fetchurl_groups, store_name, UrlStyle};
-use nix_support::{current_system, fixture, repo, sha256_hex, text, tool_dir, Nix};
 use serde_json::{json, Value};
 
 /// One package of a test lock.
@@ -146,10 +147,10 @@ fn list_nix_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn every_nix_file_parses() {
     let Some(nix) = Nix::find("every_nix_file_parses") else { return };
     let mut files = Vec::new();
-    list_nix_files(&repo(), &mut files);
+    list_nix_files(&repo_root(), &mut files);
     files.sort();
     for required in ["flake.nix", "nix/default.nix", "examples/flake/flake.nix"] {
-        assert!(files.contains(&repo().join(required)), "{required} is missing: {files:?}");
+        assert!(files.contains(&repo_root().join(required)), "{required} is missing: {files:?}");
     }
     for file in &files {
         let out = nix.command("nix-instantiate").arg("--parse").arg(file).output().unwrap();
@@ -159,7 +160,7 @@ fn every_nix_file_parses() {
 
 #[test]
 fn flake_lock_pins_nixpkgs() {
-    let lock: Value = serde_json::from_slice(&fs::read(repo().join("flake.lock")).unwrap()).unwrap();
+    let lock: Value = serde_json::from_slice(&fs::read(repo_root().join("flake.lock")).unwrap()).unwrap();
     assert_eq!(lock["version"], 7);
     assert_eq!(lock["root"], "root");
     assert_eq!(lock["nodes"]["root"]["inputs"], json!({"nixpkgs": "nixpkgs"}));
@@ -375,7 +376,7 @@ fn debs_from_lock_downloads_and_verifies() {
         let body = sample(*len, nonce.wrapping_add(i as u8 * 40));
         server.put(&format!("/debian/{filename}"), &body);
         let name = ["a", "b", "c"][i];
-        debs.push(Deb::new(name, Some("debian"), filename, &sha256_hex(&body), *group));
+        debs.push(Deb::new(name, Some("debian"), filename, &sha256(&body), *group));
         bodies.push(body);
     }
     let prefixes = json!({"debian": [server.url("/debian")]});
@@ -395,7 +396,7 @@ fn debs_from_lock_downloads_and_verifies() {
     }
 
     // One wrong hash: the build fails and names the mismatch.
-    debs[1].sha256 = sha256_hex(b"something else");
+    debs[1].sha256 = sha256(b"something else");
     let file = write(dir.path(), "wrong.lock", &lock_text("debian", prefixes, &debs, json!([])));
     let err = nix
         .build("builtins.concatLists (lib.debsFromLock { lock = path lock; })", "builtin", &[("lock", &file)])
@@ -512,7 +513,7 @@ fn check_lock_fetches_pinned_indices_and_runs_check() {
     let mut hashes = Vec::new();
     for (i, (archive, suite)) in [("debian", "bookworm"), ("debian-security", "bookworm-security")].iter().enumerate() {
         let body = sample(2000 + i * 100, nonce.wrapping_add(i as u8));
-        let h = sha256_hex(&body);
+        let h = sha256(&body);
         let path = format!("dists/{suite}/main/binary-amd64/Packages.xz");
         // Only the by-hash URL is served: it is the one tried first.
         server.put(&format!("/{archive}/dists/{suite}/main/binary-amd64/by-hash/SHA256/{h}"), &body);
@@ -568,8 +569,8 @@ fn check_lock_fetches_pinned_indices_and_runs_check() {
 
     // Built with a stand-in for `debclosure check`: 0 passes, 1 and 2 fail.
     nix.allow_in_builds(dir.path());
-    let lock_sha = sha256_hex(lock.as_bytes());
-    let spec_sha = sha256_hex(b"distribution = \"debian\"\n");
+    let lock_sha = sha256(lock.as_bytes());
+    let spec_sha = sha256(b"distribution = \"debian\"\n");
     let expr = r#"(import (path repo + "/nix") { inherit pkgs; debclosure = tool; }).checkLock { lock = path lock; spec = path spec; }"#;
     for (exit, message) in [(0, ""), (1, "debclosure.lock is stale"), (2, "debclosure check failed with exit code 2")] {
         let tool =
@@ -660,9 +661,9 @@ fn flake_metadata_and_show_leave_the_lock_alone() {
     let Some(nix) = Nix::find("flake_metadata_and_show_leave_the_lock_alone") else { return };
     let dir = tempfile::tempdir().unwrap();
     let stub = stub_nixpkgs(dir.path());
-    let lock_path = repo().join("flake.lock");
+    let lock_path = repo_root().join("flake.lock");
     let before = fs::read(&lock_path).unwrap();
-    let flake = repo().to_str().unwrap().to_owned();
+    let flake = repo_root().to_str().unwrap().to_owned();
 
     let out = run_flake(&nix, &["flake", "metadata", "--json"], &flake, &stub);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -694,7 +695,7 @@ fn flake_check(nix: &Nix, flake: &Path, stub: &Path, example: bool) -> Output {
     c.args(["flake", "check", "--no-build"]).arg(flake);
     if example {
         // git+file: only the tracked files (path: would copy target/ too).
-        c.args(["--override-input", "debclosure"]).arg(format!("git+file://{}", repo().display()));
+        c.args(["--override-input", "debclosure"]).arg(format!("git+file://{}", repo_root().display()));
         c.args(["--override-input", "debclosure/nixpkgs"]).arg(format!("path:{}", stub.display()));
     } else {
         c.args(["--override-input", "nixpkgs"]).arg(format!("path:{}", stub.display()));
@@ -707,9 +708,9 @@ fn flakes_pass_flake_check_with_the_doubles() {
     let Some(nix) = Nix::find("flakes_pass_flake_check_with_the_doubles") else { return };
     let dir = tempfile::tempdir().unwrap();
     let stub = stub_nixpkgs(dir.path());
-    let out = flake_check(&nix, &repo(), &stub, false);
+    let out = flake_check(&nix, &repo_root(), &stub, false);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = flake_check(&nix, &repo().join("examples/flake"), &stub, true);
+    let out = flake_check(&nix, &repo_root().join("examples/flake"), &stub, true);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     // The doubles fail where nixpkgs fails: runInLinuxImage without
@@ -717,7 +718,7 @@ fn flakes_pass_flake_check_with_the_doubles() {
     let copy = dir.path().join("examples");
     for sub in ["flake", "bookworm"] {
         fs::create_dir_all(copy.join(sub)).unwrap();
-        for entry in fs::read_dir(repo().join("examples").join(sub)).unwrap() {
+        for entry in fs::read_dir(repo_root().join("examples").join(sub)).unwrap() {
             let entry = entry.unwrap();
             fs::copy(entry.path(), copy.join(sub).join(entry.file_name())).unwrap();
         }
@@ -755,10 +756,10 @@ fn copy_flake(to: &Path) {
     }
     fs::create_dir_all(to).unwrap();
     for file in ["flake.nix", "flake.lock", "Cargo.toml", "Cargo.lock"] {
-        fs::copy(repo().join(file), to.join(file)).unwrap();
+        fs::copy(repo_root().join(file), to.join(file)).unwrap();
     }
-    copy_dir(&repo().join("nix"), &to.join("nix"));
-    copy_dir(&repo().join("tests/fixtures/nix"), &to.join("tests/fixtures/nix"));
+    copy_dir(&repo_root().join("nix"), &to.join("nix"));
+    copy_dir(&repo_root().join("tests/fixtures/nix"), &to.join("tests/fixtures/nix"));
 }
 
 #[test]
@@ -768,7 +769,7 @@ fn flake_check_renders_the_fixture_lock() {
     let stub = stub_nixpkgs(dir.path());
     let check = format!("#checks.{}.debsFromLock", current_system());
 
-    let out = run_flake(&nix, &["build", "--no-link", "--json"], &format!("{}{check}", repo().display()), &stub);
+    let out = run_flake(&nix, &["build", "--no-link", "--json"], &format!("{}{check}", repo_root().display()), &stub);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let built: Value = serde_json::from_slice(&out.stdout).unwrap();
     let path = built[0]["outputs"]["out"].as_str().unwrap();
@@ -848,7 +849,7 @@ fn examples_are_well_formed() {
         ("trixie", "debian", "debian", vec!["trixie", "trixie-updates"], vec!["main"]),
         ("noble", "ubuntu", "ubuntu", vec!["noble", "noble-updates", "noble-security"], vec!["main", "universe"]),
     ] {
-        let path = repo().join(format!("examples/{name}/debclosure.toml"));
+        let path = repo_root().join(format!("examples/{name}/debclosure.toml"));
         let spec: toml::Value = toml::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(spec["distribution"].as_str(), Some(distribution), "{name}");
         assert_eq!(spec["architecture"].as_str(), Some("amd64"), "{name}");
@@ -860,7 +861,7 @@ fn examples_are_well_formed() {
         assert_eq!(strings(&source["components"]), components, "{name}");
         assert_eq!(strings(&spec["url-prefixes"][archive]), [format!("mirror://{archive}")], "{name}");
         let packages = strings(&spec["packages"]);
-        let mut common: Vec<String> = fs::read_to_string(repo().join("examples/common-debian.txt"))
+        let mut common: Vec<String> = fs::read_to_string(repo_root().join("examples/common-debian.txt"))
             .unwrap()
             .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -874,7 +875,7 @@ fn examples_are_well_formed() {
         }
         assert_eq!(packages, common, "{name}: the request is nixpkgs' package list");
     }
-    let flake = fs::read_to_string(repo().join("examples/flake/flake.nix")).unwrap();
+    let flake = fs::read_to_string(repo_root().join("examples/flake/flake.nix")).unwrap();
     for needle in ["diskImageFromLock", "checkLock", "../bookworm/debclosure.lock", "../bookworm/debclosure.toml"] {
         assert!(flake.contains(needle), "examples/flake/flake.nix uses {needle}");
     }

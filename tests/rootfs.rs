@@ -4,35 +4,25 @@
 //! machine's Debian mirror (its apt sources, or `DEBCLOSURE_MIRROR`; about
 //! 40 MB, kept in `DEBCLOSURE_TEST_ROOTFS_CACHE` if set), build it, run
 //! programs in the tree, and drive the failure paths: a maintainer script
-//! that fails, `--keep-failed`, `--keep-going` and SIGINT.
+//! that fails, `--keep-failed`, `--keep-going` and SIGINT. The messages of
+//! the argument checks are snapshotted.
 
 mod common;
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::TestServer;
+use common::cli::{Cli, Run, NETWORK_ENV};
+use common::server::TestServer;
+use common::{is_root, text};
 
 const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 const SAMPLE_LOCK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/golden/sample.lock");
 const FAILING: &str = "debclosure-test-fails";
-
-fn debclosure() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_debclosure"));
-    cmd.env("NO_PROXY", "127.0.0.1").env("no_proxy", "127.0.0.1");
-    cmd
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
 
 /// Entries of `dir` whose names start with `prefix`.
 fn entries_starting(dir: &Path, prefix: &str) -> Vec<String> {
@@ -51,18 +41,21 @@ fn a_non_empty_target_is_refused_before_anything_else() {
     let target = dir.path().join("tree");
     std::fs::create_dir(&target).unwrap();
     std::fs::write(target.join("precious"), "x").unwrap();
-    let out = debclosure().args(["rootfs", "--lock", SAMPLE_LOCK]).arg(&target).output().unwrap();
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let cli = Cli::new().current_dir(dir.path());
+    let out = cli.run(&[OsStr::new("rootfs"), OsStr::new("--lock"), OsStr::new(SAMPLE_LOCK), target.as_os_str()]);
+    let stderr = out.stderr();
+    assert_eq!(out.code(), Some(2), "{stderr}");
     assert!(stderr.contains("exists and is not empty") && stderr.contains("hint:"), "{stderr}");
+    insta::assert_snapshot!("non_empty_target", out.report());
     assert_eq!(std::fs::read_to_string(target.join("precious")).unwrap(), "x");
     assert!(entries_starting(dir.path(), ".tree.debclosure-").is_empty());
     // A file is no directory either.
     let file = dir.path().join("file");
     std::fs::write(&file, "").unwrap();
-    let out = debclosure().args(["rootfs", "--lock", SAMPLE_LOCK]).arg(&file).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("not a directory"), "{}", text(&out.stderr));
+    let out = cli.run(&[OsStr::new("rootfs"), OsStr::new("--lock"), OsStr::new(SAMPLE_LOCK), file.as_os_str()]);
+    assert_eq!(out.code(), Some(2));
+    assert!(out.stderr().contains("not a directory"), "{}", out.stderr());
+    insta::assert_snapshot!("file_target", out.report());
 }
 
 #[test]
@@ -71,39 +64,36 @@ fn a_user_other_than_root_is_refused() {
     // Readable by anyone, so that the check that fails is the one for root.
     std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let target = dir.path().join("tree");
-    let mut cmd = if is_root() {
+    let mut cli = Cli::new().current_dir(dir.path());
+    if is_root() {
         // As root, run the binary as nobody; setpriv is in util-linux.
         if Command::new("setpriv").arg("--version").output().is_err() {
             eprintln!("skipped: running as root and setpriv is missing");
             return;
         }
-        let mut cmd = Command::new("setpriv");
-        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_debclosure")]);
-        cmd
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_debclosure"))
-    };
-    let out = cmd.args(["rootfs", "--lock", SAMPLE_LOCK]).arg(&target).output().unwrap();
-    let stderr = text(&out.stderr);
-    if stderr.contains("Permission denied") && stderr.contains("debclosure") && out.status.code() != Some(2) {
+        cli = cli.via("setpriv", &["--reuid=65534", "--regid=65534", "--clear-groups"].map(OsStr::new));
+    }
+    let out = cli.run(&[OsStr::new("rootfs"), OsStr::new("--lock"), OsStr::new(SAMPLE_LOCK), target.as_os_str()]);
+    let stderr = out.stderr();
+    if stderr.contains("Permission denied") && stderr.contains("debclosure") && out.code() != Some(2) {
         eprintln!("skipped: nobody cannot run the test binary here: {stderr}");
         return;
     }
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(out.code(), Some(2), "{stderr}");
     assert!(stderr.contains("must run as root"), "{stderr}");
+    // The user it ran as: nobody, or the one running the tests.
+    let uid = if is_root() { 65534 } else { rustix::process::geteuid().as_raw() };
+    insta::assert_snapshot!(out.report().replace(&format!("user id is {uid}"), "user id is [UID]"));
     assert!(!target.exists() && entries_starting(dir.path(), ".tree.").is_empty());
 }
 
 #[test]
 fn flags_that_the_lock_settles_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let out = debclosure()
-        .args(["rootfs", "--lock", SAMPLE_LOCK, "--suite", "trixie"])
-        .arg(dir.path().join("tree"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("do not apply to rootfs"), "{}", text(&out.stderr));
+    let out = Cli::new().current_dir(dir.path()).run(&["rootfs", "--lock", SAMPLE_LOCK, "--suite", "trixie", "tree"]);
+    assert_eq!(out.code(), Some(2));
+    assert!(out.stderr().contains("do not apply to rootfs"), "{}", out.stderr());
+    insta::assert_snapshot!(out.report());
 }
 
 /// Mount points under `dir`, from /proc/mounts.
@@ -121,7 +111,7 @@ fn mounts_under(dir: &Path) -> Vec<String> {
 /// The opt-in builds share one lock and one cache.
 struct Fixture {
     dir: tempfile::TempDir,
-    cache: PathBuf,
+    cli: Cli,
     lock: PathBuf,
 }
 
@@ -129,38 +119,57 @@ impl Fixture {
     fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let cache = std::env::var_os("DEBCLOSURE_TEST_ROOTFS_CACHE").map_or_else(|| dir.path().join("cache"), PathBuf::from);
+        let cli = Cli::new().cache_dir(cache).inherit(&NETWORK_ENV);
         let lock = dir.path().join("essential.lock");
         let started = Instant::now();
-        let out = debclosure()
-            .args(["lock", "--quiet", "--suite", "bookworm", "--arch", "amd64", "--base", "essential", "--keyring", KEYRING])
-            .arg("--cache-dir")
-            .arg(&cache)
-            .args(["bash", "coreutils", "mawk", "perl-base", "dpkg", "apt", "-o"])
-            .arg(&lock)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "lock: {}", text(&out.stderr));
+        let out = cli.run(&[
+            "lock",
+            "--quiet",
+            "--suite",
+            "bookworm",
+            "--arch",
+            "amd64",
+            "--base",
+            "essential",
+            "--keyring",
+            KEYRING,
+            "bash",
+            "coreutils",
+            "mawk",
+            "perl-base",
+            "dpkg",
+            "apt",
+            "-o",
+            lock.to_str().unwrap(),
+        ]);
+        assert_eq!(out.code(), Some(0), "lock: {}", out.stderr());
         eprintln!("lock: {:.1}s", started.elapsed().as_secs_f64());
-        Fixture { dir, cache, lock }
+        Fixture { dir, cli, lock }
     }
 
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn rootfs(&self, lock: &Path, target: &Path, extra: &[&str]) -> Command {
-        let mut cmd = debclosure();
-        cmd.arg("rootfs").arg("--lock").arg(lock).arg("--cache-dir").arg(&self.cache).args(extra).arg(target);
-        cmd
+    fn args<'a>(lock: &'a Path, target: &'a Path, extra: &[&'a str]) -> Vec<&'a OsStr> {
+        let mut args = ["rootfs", "--lock"].map(OsStr::new).to_vec();
+        args.push(lock.as_os_str());
+        args.extend(extra.iter().map(|e| OsStr::new(*e)));
+        args.push(target.as_os_str());
+        args
     }
 
-    fn run(&self, lock: &Path, target: &Path, extra: &[&str]) -> Output {
+    fn rootfs(&self, lock: &Path, target: &Path, extra: &[&str]) -> Command {
+        self.cli.command(&Fixture::args(lock, target, extra))
+    }
+
+    fn run(&self, lock: &Path, target: &Path, extra: &[&str]) -> Run {
         let started = Instant::now();
-        let out = self.rootfs(lock, target, extra).output().unwrap();
+        let out = self.cli.run(&Fixture::args(lock, target, extra));
         eprintln!(
             "rootfs {} {extra:?}: exit {:?} in {:.1}s",
             target.file_name().unwrap().to_string_lossy(),
-            out.status.code(),
+            out.code(),
             started.elapsed().as_secs_f64()
         );
         out
@@ -181,24 +190,13 @@ impl Fixture {
     /// the lock, the new group, the server (keep it alive) and the
     /// `--source` for it.
     fn failing_lock(&self) -> (PathBuf, u64, TestServer, String) {
-        let pkg = self.path("pkg");
-        std::fs::create_dir_all(pkg.join("DEBIAN")).unwrap();
-        std::fs::write(
-            pkg.join("DEBIAN/control"),
-            format!(
-                "Package: {FAILING}\nVersion: 1\nArchitecture: all\nMaintainer: debclosure tests <tests@invalid>\nDescription: fails to configure\n"
-            ),
-        )
-        .unwrap();
-        std::fs::write(pkg.join("DEBIAN/postinst"), "#!/bin/sh\necho 'the postinst of the test package fails on purpose' >&2\nexit 1\n").unwrap();
-        std::fs::set_permissions(pkg.join("DEBIAN/postinst"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let deb = common::host_debs::failing_deb(FAILING, self.dir.path());
         let filename = format!("pool/main/d/{FAILING}/{FAILING}_1_all.deb");
         let www = self.path("www");
-        let deb = www.join("local").join(&filename);
-        std::fs::create_dir_all(deb.parent().unwrap()).unwrap();
-        let out = Command::new("dpkg-deb").args(["--root-owner-group", "--build"]).arg(&pkg).arg(&deb).output().unwrap();
-        assert!(out.status.success(), "dpkg-deb --build: {}", text(&out.stderr));
-        let bytes = std::fs::read(&deb).unwrap();
+        let file = www.join("local").join(&filename);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, &deb.content).unwrap();
+        let bytes = deb.content;
 
         let mut lock: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&self.lock).unwrap()).unwrap();
         let packages = lock["packages"].as_array_mut().unwrap();
@@ -244,8 +242,8 @@ fn rootfs_builds_an_essential_closure_and_cleans_up_after_failures() {
     let target = f.path("tree");
     let tar = f.path("tree.tar");
     let out = f.run(&f.lock, &target, &["--tar", tar.to_str().unwrap()]);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stderr = out.stderr();
+    assert_eq!(out.code(), Some(0), "{stderr}");
     assert!(stderr.contains("installing group 0 (") && stderr.contains("dpkg --audit"), "{stderr}");
     for (args, expected) in [
         (&["awk", "BEGIN{print 1+1}"][..], "2\n"),
@@ -283,13 +281,13 @@ fn rootfs_builds_an_essential_closure_and_cleans_up_after_failures() {
     let again = f.path("again");
     let again_tar = f.path("again.tar");
     let out = f.run(&f.lock, &again, &["--quiet", "--tar", again_tar.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
     assert_eq!(std::fs::read_to_string(f.path("again.manifest")).unwrap(), manifest);
     assert!(std::fs::read(&tar).unwrap() == std::fs::read(&again_tar).unwrap(), "two runs gave different tars");
     // A second build into a finished tree is refused.
     let out = f.run(&f.lock, &target, &[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("exists and is not empty"));
+    assert_eq!(out.code(), Some(2));
+    assert!(out.stderr().contains("exists and is not empty"));
     for tree in [&target, &again] {
         std::fs::remove_dir_all(tree).unwrap();
     }
@@ -299,16 +297,16 @@ fn rootfs_builds_an_essential_closure_and_cleans_up_after_failures() {
     let (failing, group, _server, source) = f.failing_lock();
     let target = f.path("broken");
     let out = f.run(&failing, &target, &["--source", &source]);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = out.stderr();
+    assert_eq!(out.code(), Some(2), "{stderr}");
     assert!(stderr.contains(&format!("group {group}: dpkg --install failed (exit status: 1) on {FAILING}")), "{stderr}");
     assert!(stderr.contains("fails on purpose"), "the tail of dpkg's output is missing: {stderr}");
     f.assert_clean(&target);
 
     // --keep-failed keeps the tree, unmounted, and says where.
     let out = f.run(&failing, &target, &["--source", &source, "--keep-failed"]);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = out.stderr();
+    assert_eq!(out.code(), Some(2), "{stderr}");
     let kept = stderr.lines().find_map(|l| l.strip_prefix("kept the failed tree at ")).expect("the kept path is printed");
     let kept = PathBuf::from(kept);
     assert!(kept.join("usr/sbin/policy-rc.d").is_file() && kept.starts_with(f.dir.path().canonicalize().unwrap()));
@@ -317,8 +315,8 @@ fn rootfs_builds_an_essential_closure_and_cleans_up_after_failures() {
 
     // --keep-going installs the rest as nixpkgs would, and still fails.
     let out = f.run(&failing, &target, &["--source", &source, "--keep-going"]);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = out.stderr();
+    assert_eq!(out.code(), Some(2), "{stderr}");
     let summary = format!("1 of {} install groups failed\n  group {group}: dpkg --install failed", group + 1);
     assert!(stderr.contains(&summary) && stderr.contains(FAILING), "{stderr}");
     f.assert_clean(&target);

@@ -14,6 +14,8 @@
 //! Without dpkg the comparison test is skipped with a notice, unless the
 //! environment variable `CI` is set, where it fails.
 
+mod common;
+
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -153,15 +155,6 @@ fn dpkg_order(a: &str, b: &str) -> Ordering {
     }
 }
 
-fn dpkg_available() -> bool {
-    Command::new("dpkg")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 #[test]
 fn fixture_is_a_varied_sample_of_valid_versions() {
     let versions = load_versions();
@@ -187,11 +180,8 @@ fn fixture_is_a_varied_sample_of_valid_versions() {
 
 #[test]
 fn compare_agrees_with_dpkg() {
-    if !dpkg_available() {
-        if std::env::var_os("CI").is_some() {
-            panic!("dpkg is not installed, and CI is set: the comparison with dpkg must run in CI");
-        }
-        eprintln!("NOTICE: dpkg not found; skipping compare_agrees_with_dpkg (set CI to make this an error)");
+    if !common::runs("dpkg", "--version") {
+        common::missing("dpkg", "compare_agrees_with_dpkg", "install dpkg: the comparison with dpkg must run in CI");
         return;
     }
     let start = Instant::now();

@@ -632,25 +632,14 @@ mod tests {
         }
     }
 
-    /// Compares with a committed file; `DEBCLOSURE_BLESS=1` rewrites it.
-    fn golden(name: &str, actual: &str) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden").join(name);
-        if std::env::var_os("DEBCLOSURE_BLESS").is_some() {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, actual).unwrap();
-        }
-        let expected = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(expected == actual, "{} differs (DEBCLOSURE_BLESS=1 rewrites it):\n{actual}", path.display());
-    }
-
     #[test]
     fn format_is_pinned_and_round_trips() {
         let lock = sample();
         let text = lock.render();
-        golden("sample.lock", &text);
+        insta::assert_snapshot!("sample.lock", text);
         assert_eq!(LockFile::parse(&text).unwrap(), lock);
         let nix = render_fetchurl_groups(&lock.packages, |_| Ok(vec!["mirror://debian".into()]), UrlStyle::Mirrors, &["header".into()]).unwrap();
-        golden("sample.nix", &nix);
+        insta::assert_snapshot!("sample.nix", nix);
     }
 
     /// A lock with a snapshot records the snapshot base, which needs format
@@ -666,7 +655,7 @@ mod tests {
         lock.version = lock.request.format_version();
         assert_eq!(lock.version, 2);
         let text = lock.render();
-        golden("snapshot.lock", &text);
+        insta::assert_snapshot!("snapshot.lock", text);
         assert_eq!(LockFile::parse(&text).unwrap(), lock);
         let cases = [
             (text.replace("\"version\": 2,", "\"version\": 1,"), "needs lock format version 2"),

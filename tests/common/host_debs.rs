@@ -9,14 +9,13 @@
 //! The rebuilt packages are owned by root (`--root-owner-group`) and lack
 //! files a container image left out (documentation); everything else is as
 //! the machine has it.
-#![allow(dead_code)]
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::repo::Deb;
+use super::repo::Deb;
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
@@ -157,4 +156,21 @@ pub fn rebuild_all(names: &[String], dir: &Path) -> Vec<Deb> {
         })
         .collect();
     handles.into_iter().flat_map(|h| h.join().expect("rebuild thread")).collect()
+}
+
+/// A real package `NAME 1` (`Architecture: all`) whose postinst says so on
+/// stderr and exits 1, built with `dpkg-deb` in `dir`.
+pub fn failing_deb(name: &str, dir: &Path) -> Deb {
+    let pkg = dir.join(format!("{name}.tree"));
+    fs::create_dir_all(pkg.join("DEBIAN")).unwrap();
+    fs::write(
+        pkg.join("DEBIAN/control"),
+        format!("Package: {name}\nVersion: 1\nArchitecture: all\nMaintainer: debclosure tests <tests@invalid>\nDescription: fails to configure\n"),
+    )
+    .unwrap();
+    fs::write(pkg.join("DEBIAN/postinst"), "#!/bin/sh\necho 'the postinst of the test package fails on purpose' >&2\nexit 1\n").unwrap();
+    fs::set_permissions(pkg.join("DEBIAN/postinst"), fs::Permissions::from_mode(0o755)).unwrap();
+    let file = dir.join(format!("{name}.deb"));
+    run(Command::new("dpkg-deb").args(["--root-owner-group", "--build"]).arg(&pkg).arg(&file));
+    Deb { name: name.into(), version: "1".into(), arch: "all".into(), fields: String::new(), content: fs::read(&file).unwrap() }
 }

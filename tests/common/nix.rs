@@ -1,35 +1,26 @@
 //! Nix for the tests: commands with a temporary store and no substituters,
 //! and the stub package set (`tests/fixtures/nix/stub-pkgs.nix`) with the
-//! library (`nix/`) in scope. Shared by the test crates that run Nix.
-#![allow(dead_code)]
+//! library (`nix/`) in scope.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use super::cli::BIN;
+use super::{is_root, missing, repo_root, runs, text};
 
+/// A file of `tests/fixtures/nix`.
 pub fn fixture(name: &str) -> PathBuf {
-    repo().join("tests/fixtures/nix").join(name)
+    super::fixture("nix").join(name)
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
-}
-
+/// The Nix system of this machine.
 pub fn current_system() -> &'static str {
     match std::env::consts::ARCH {
         "aarch64" => "aarch64-linux",
         _ => "x86_64-linux",
     }
-}
-
-pub fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Nix commands with a temporary store and cache.
@@ -54,12 +45,8 @@ enum Builds {
 impl Nix {
     /// `None` (after a notice) when Nix is not installed and `CI` is not set.
     pub fn find(test: &str) -> Option<Nix> {
-        let found = Command::new("nix-instantiate").arg("--version").output().is_ok_and(|o| o.status.success());
-        if !found {
-            if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-                panic!("nix-instantiate is not installed, and CI is set: install Nix (the Debian package nix-bin)");
-            }
-            eprintln!("NOTICE: nix-instantiate not found; skipping {test} (set CI to make this an error)");
+        if !runs("nix-instantiate", "--version") {
+            missing("nix-instantiate", test, "install Nix (the Debian package nix-bin)");
             return None;
         }
         Some(Nix { dir: tempfile::tempdir().expect("temporary directory"), sandbox_paths: Vec::new(), builds: Builds::Sandboxed })
@@ -68,11 +55,8 @@ impl Nix {
     /// Like [`Nix::find`], for builds that run vmTools' doubles: they need
     /// root (without it, a notice and `None`, or a failure when `CI` is set).
     pub fn find_as_root(test: &str) -> Option<Nix> {
-        if !rustix::process::geteuid().is_root() {
-            if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-                panic!("{test} needs root (it mounts and chroots), and CI is set");
-            }
-            eprintln!("NOTICE: not root; skipping {test} (set CI to make this an error)");
+        if !is_root() {
+            missing("root", test, "run the tests as root: the build mounts and chroots");
             return None;
         }
         let mut nix = Nix::find(test)?;
@@ -83,6 +67,15 @@ impl Nix {
     /// A directory that builds may read (bind-mounted into the build's root).
     pub fn allow_in_builds(&mut self, path: &Path) {
         self.sandbox_paths.push(path.to_owned());
+    }
+
+    /// `PARENT/tool`, a [`tool_dir`] with the binary under test, for the
+    /// library's `debclosure` argument; builds may read `parent` and the
+    /// binary's directory.
+    pub fn debclosure_in_builds(&mut self, parent: &Path) -> PathBuf {
+        self.allow_in_builds(parent);
+        self.allow_in_builds(Path::new(BIN).parent().expect("the binary is in a directory"));
+        tool_dir(parent, "tool", None)
     }
 
     pub fn store(&self) -> PathBuf {
@@ -141,7 +134,7 @@ impl Nix {
         let out = self
             .command("nix-instantiate")
             .args(["--eval", "--strict", "--json", "--read-write-mode", "--expr", &library_expr(body, args)])
-            .args(["--argstr", "repo", repo().to_str().unwrap(), "--argstr", "fetchurlMode", fetchurl])
+            .args(["--argstr", "repo", repo_root().to_str().unwrap(), "--argstr", "fetchurlMode", fetchurl])
             .args(args.iter().flat_map(|(k, v)| ["--argstr", k, v]))
             .output()
             .expect("run nix-instantiate");
@@ -157,7 +150,7 @@ impl Nix {
         let out = self
             .command("nix-build")
             .args(["--no-out-link", "--expr", &library_expr(body, args)])
-            .args(["--argstr", "repo", repo().to_str().unwrap(), "--argstr", "fetchurlMode", fetchurl])
+            .args(["--argstr", "repo", repo_root().to_str().unwrap(), "--argstr", "fetchurlMode", fetchurl])
             .args(args.iter().flat_map(|(k, v)| ["--argstr", k, v]))
             .output()
             .expect("run nix-build");
@@ -209,7 +202,7 @@ pub fn tool_dir(parent: &Path, name: &str, script: Option<&str>) -> PathBuf {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        None => std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_debclosure"), &exe).unwrap(),
+        None => std::os::unix::fs::symlink(BIN, &exe).unwrap(),
     }
     dir
 }

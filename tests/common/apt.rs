@@ -1,15 +1,15 @@
-//! Helpers shared by the integration tests: the fixture and its requests,
-//! stanzas, an offline apt root that answers "what would apt install", and
-//! dose-distcheck runs.
-//!
-//! Each test binary uses part of this module only.
-#![allow(dead_code)]
+//! The reference the resolver is compared with: the bookworm fixture and
+//! its requests, stanzas, an offline apt root that answers "what would apt
+//! install", and dose-distcheck runs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use super::cli::debclosure;
+use super::missing;
 
 /// `name version` pairs: what a closure is compared by.
 pub type PackageSet = BTreeSet<(String, String)>;
@@ -19,7 +19,7 @@ pub const ARCH: &str = "amd64";
 
 /// The fixture directory `tests/fixtures/bookworm-amd64`.
 pub fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bookworm-amd64")
+    super::fixture("bookworm-amd64")
 }
 
 /// The fixture's `Packages` file.
@@ -115,11 +115,6 @@ pub fn stanzas_by_key(text: &str) -> BTreeMap<(String, String), String> {
     out
 }
 
-/// Whether the tests run under CI (`CI` set and not empty).
-pub fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-}
-
 /// Whether `program` can be run (`program --version` starts).
 fn available(program: &str) -> bool {
     match Command::new(program).arg("--version").output() {
@@ -143,26 +138,8 @@ pub fn dose_available(test: &str) -> bool {
     if available("dose-distcheck") {
         return true;
     }
-    if in_ci() {
-        panic!("dose-distcheck is not installed, and CI is set: install it (the Debian package dose-distcheck)");
-    }
-    notice(&format!("{test}: dose-distcheck is not installed; skipping the dose checks (install dose-distcheck to run them)"));
+    missing("dose-distcheck", &format!("the dose checks of {test}"), "install the Debian package dose-distcheck");
     false
-}
-
-/// Prints a notice past the test harness's output capture, so that a skip is
-/// seen even when the test passes.
-pub fn notice(text: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "NOTICE: {text}");
-}
-
-/// Runs the built `debclosure` binary.
-pub fn debclosure(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_debclosure"))
-        .args(args)
-        .output()
-        .expect("the debclosure binary runs")
 }
 
 /// The `name version` set of a `--format json` closure.
@@ -188,17 +165,11 @@ pub fn debclosure_set(packages_files: &[&Path], request: &[String]) -> Result<Pa
     }
     args.extend(["--arch".into(), ARCH.into(), "--format".into(), "json".into()]);
     args.extend(request.iter().cloned());
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = debclosure(&argv);
-    if !out.status.success() {
-        return Err(format!(
-            "debclosure {} failed ({}):\n{}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
+    let run = debclosure(&args);
+    if run.code() != Some(0) {
+        return Err(format!("debclosure {} failed ({}):\n{}", args.join(" "), run.output.status, run.stderr()));
     }
-    Ok(json_package_set(&String::from_utf8(out.stdout).expect("output is UTF-8")))
+    Ok(json_package_set(&String::from_utf8(run.output.stdout).expect("output is UTF-8")))
 }
 
 /// A readable difference between apt's set and ours, empty when equal.

@@ -2,8 +2,7 @@
 //! `pool/` files, `dists/SUITE/COMPONENT/binary-ARCH/Packages{,.xz,.gz}` with
 //! `by-hash` copies, and a `Release` signed (InRelease and Release.gpg) with
 //! OpenPGP keys generated at test time, since a committed signature would
-//! expire with its `Valid-Until`.
-#![allow(dead_code)]
+//! expire with its `Valid-Until`. [`Archive`] serves one on `127.0.0.1`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,6 +15,9 @@ use pgp::crypto::hash::HashAlgorithm;
 use pgp::ser::Serialize;
 use pgp::types::Password;
 use sha2::{Digest, Sha256};
+
+use super::cli::Cli;
+use super::server::TestServer;
 
 /// Hex SHA256.
 pub fn sha256(data: &[u8]) -> String {
@@ -53,6 +55,13 @@ impl Key {
         self.secret.to_public_key().to_writer(&mut out).unwrap();
         std::fs::write(path, out).unwrap();
         path.to_owned()
+    }
+
+    /// The signing subkey's fingerprint, upper-case hex as errors name it:
+    /// to redact it from a snapshot.
+    pub fn signing_fingerprint(&self) -> String {
+        use pgp::types::KeyDetails as _;
+        format!("{:X}", self.secret.secret_subkeys[0].key.fingerprint())
     }
 
     fn signature(&self, text: &str) -> pgp::packet::Signature {
@@ -285,4 +294,73 @@ pub fn write_suite(root: &Path, suite: &Suite, keys: &[&Key]) -> String {
         write(&dists.join("Release.gpg"), &keys[0].sign_detached(release.as_bytes()));
     }
     release
+}
+
+/// A signed archive served on `127.0.0.1`: `DIR/www/debian` holds the
+/// suites, signed by one key, whose public key is `DIR/archive.gpg`. The
+/// cache of the runs against it is `DIR/cache`.
+pub struct Archive {
+    /// The directory that holds it all; the tests add their own files.
+    pub dir: tempfile::TempDir,
+    /// The archive's signing key.
+    pub key: Key,
+    /// The keyring with its public key.
+    pub keyring: PathBuf,
+    /// The server for `DIR/www`.
+    pub server: TestServer,
+}
+
+impl Archive {
+    /// An archive with `suites`, served.
+    pub fn new(suites: &[Suite]) -> Archive {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Key::generate("archive");
+        let keyring = key.write_keyring(&dir.path().join("archive.gpg"));
+        for suite in suites {
+            write_suite(&dir.path().join("www/debian"), suite, &[&key]);
+        }
+        let server = TestServer::serve_dir(&dir.path().join("www"));
+        Archive { dir, key, keyring, server }
+    }
+
+    /// `DIR/NAME`.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The archive's root on disk, `DIR/www/debian`.
+    pub fn root(&self) -> PathBuf {
+        self.path("www/debian")
+    }
+
+    /// The cache of the runs.
+    pub fn cache(&self) -> PathBuf {
+        self.path("cache")
+    }
+
+    /// The archive's URL.
+    pub fn mirror(&self) -> String {
+        self.server.url("/debian")
+    }
+
+    /// A run against it: its cache, `DIR` shown as `[ARCHIVE]` in reports.
+    pub fn cli(&self) -> Cli {
+        Cli::new().cache_dir(self.cache()).redact(self.dir.path(), "[ARCHIVE]")
+    }
+
+    /// Writes `suite` again (a newer state of the archive, or a suite
+    /// signed by other keys).
+    pub fn write(&self, suite: &Suite, keys: &[&Key]) -> String {
+        write_suite(&self.root(), suite, keys)
+    }
+
+    /// Signs the suite's Release again after `edit`, which must change it;
+    /// the plain Release is left as it was.
+    pub fn resign(&self, suite: &str, edit: impl Fn(&str) -> String) {
+        let dists = self.root().join("dists").join(suite);
+        let release = std::fs::read_to_string(dists.join("Release")).unwrap();
+        let changed = edit(&release);
+        assert_ne!(changed, release, "the edit changed nothing");
+        std::fs::write(dists.join("InRelease"), inrelease(&changed, &[&self.key])).unwrap();
+    }
 }
