@@ -407,7 +407,7 @@ fn concurrent_puts_leave_one_valid_file() {
     let barrier = Arc::new(Barrier::new(threads));
     let handles: Vec<_> = (0..threads)
         .map(|_| {
-            let (cache, body, sha, barrier) = (cache.clone(), Arc::clone(&body), sha.clone(), Arc::clone(&barrier));
+            let (cache, body, barrier) = (cache.clone(), Arc::clone(&body), Arc::clone(&barrier));
             std::thread::spawn(move || {
                 barrier.wait();
                 cache.put(Bucket::Debs, &sha, &body).unwrap();

@@ -102,32 +102,10 @@ pub fn inrelease(release: &str, keys: &[&Key]) -> String {
 
 /// An RFC 2822 date as Release files write it.
 pub fn release_date(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (proleptic Gregorian).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    format!(
-        "{}, {:02} {} {} {:02}:{:02}:{:02} UTC",
-        WEEKDAYS[days.rem_euclid(7) as usize],
-        day,
-        MONTHS[(month - 1) as usize],
-        year,
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    super::date(unix, "UTC")
 }
 
+/// Now, in seconds since 1970.
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
@@ -279,7 +257,7 @@ pub fn write_suite(root: &Path, suite: &Suite, keys: &[&Key]) -> String {
         suite.components.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(" ")));
     for (path, data) in &entries {
         release.push_str(&format!(" {} {:>8} {path}\n", sha256(data), data.len()));
-        let on_mirror = !(path.ends_with("/Packages") && !suite.formats.contains(&"plain"));
+        let on_mirror = !path.ends_with("/Packages") || suite.formats.contains(&"plain");
         if on_mirror {
             write(&dists.join(path), data);
             if suite.by_hash {

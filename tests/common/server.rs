@@ -316,32 +316,8 @@ fn sleep_unless_stopped(duration: Duration, state: &State) {
     }
 }
 
-/// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`), counting days by walking
-/// years and months: slow, obvious, and plenty for file times.
+/// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
 pub fn http_date(time: SystemTime) -> String {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     let secs = time.duration_since(UNIX_EPOCH).expect("file times are after 1970").as_secs();
-    let (mut days, rest) = (secs / 86_400, secs % 86_400);
-    let weekday = WEEKDAYS[(days % 7) as usize];
-    let leap = |y: u64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let mut year = 1970;
-    while days >= if leap(year) { 366 } else { 365 } {
-        days -= if leap(year) { 366 } else { 365 };
-        year += 1;
-    }
-    let lengths = [31, if leap(year) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    let mut month = 0;
-    while days >= lengths[month] {
-        days -= lengths[month];
-        month += 1;
-    }
-    format!(
-        "{weekday}, {:02} {} {year} {:02}:{:02}:{:02} GMT",
-        days + 1,
-        MONTHS[month],
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    super::date(i64::try_from(secs).expect("a file time before the year 292 billion"), "GMT")
 }
