@@ -73,7 +73,8 @@ fn lock_text(distribution: &str, url_prefixes: Value, debs: &[Deb], indices: Val
             "preferences": {"awk": "mawk"}, "exclude": [], "recommends": false, "strict": false,
             "base": "none", "url_prefixes": url_prefixes,
         },
-        "request_sha256": "",
+        // Replaced by the digest below; deserializing needs a well-formed one.
+        "request_sha256": "0".repeat(64),
         "releases": [], "indices": indices, "packages": packages, "choices": [], "assumed": [],
     });
     let mut lock: LockFile = serde_json::from_value(value).expect("lock shape");
