@@ -197,6 +197,15 @@ fn a_truncated_or_oversized_bz2_list_is_refused() {
     assert!(!out_file.exists());
 }
 
+/// Nix, for `test`, with the binary under test as `tool` in a new directory
+/// (keep it); `None` when the test is skipped.
+fn nix_with_tool(test: &str) -> Option<(Nix, tempfile::TempDir, PathBuf)> {
+    let mut nix = Nix::find(test)?;
+    let dir = tempfile::tempdir().unwrap();
+    let tool = nix.debclosure_in_builds(dir.path());
+    Some((nix, dir, tool))
+}
+
 /// `closureGenerator` with `args` (Nix attributes; `tool` and `list0`,
 /// `list1`... are in scope, the lists as paths), built.
 fn build_generator(nix: &Nix, tool: &Path, lists: &[&Path], args: &str) -> Result<Vec<String>, String> {
@@ -222,11 +231,7 @@ fn imported(nix: &Nix, out: &str) -> Value {
 /// arguments; an i386 `.bz2` list builds i386 on this (amd64) machine.
 #[test]
 fn closure_generator_takes_deb_closure_generator_arguments_and_reads_the_arch_from_the_lists() {
-    let Some(mut nix) = Nix::find("closure_generator_takes_deb_closure_generator_arguments_and_reads_the_arch_from_the_lists") else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let tool = nix.debclosure_in_builds(dir.path());
+    let Some((nix, dir, tool)) = nix_with_tool("closure_generator_takes_deb_closure_generator_arguments_and_reads_the_arch_from_the_lists") else { return };
     let lists = i386_lists(dir.path());
     let request: String = REQUEST.iter().map(|p| format!("\"{p}\" ")).collect();
     let args = format!(
@@ -284,11 +289,7 @@ fn closure_generator_takes_deb_closure_generator_arguments_and_reads_the_arch_fr
 /// Lists that disagree fail the build with the files named; `arch` decides.
 #[test]
 fn closure_generator_refuses_lists_of_several_architectures_unless_given_arch() {
-    let Some(mut nix) = Nix::find("closure_generator_refuses_lists_of_several_architectures_unless_given_arch") else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let tool = nix.debclosure_in_builds(dir.path());
+    let Some((nix, dir, tool)) = nix_with_tool("closure_generator_refuses_lists_of_several_architectures_unless_given_arch") else { return };
     let lists = i386_lists(dir.path());
     let amd64 = fixture();
     let base = r#"name = "mixed"; packagesLists = [ list0 list1 ]; urlPrefix = "mirror://debian"; packages = [ "dash" ];"#;
@@ -308,9 +309,7 @@ fn closure_generator_refuses_lists_of_several_architectures_unless_given_arch() 
 
 #[test]
 fn closure_generator_runs_resolve() {
-    let Some(mut nix) = Nix::find("closure_generator_runs_resolve") else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let tool = nix.debclosure_in_builds(dir.path());
+    let Some((nix, _dir, tool)) = nix_with_tool("closure_generator_runs_resolve") else { return };
     let packages = fixture();
     let args = r#"
         name = "bookworm-small";

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use common::cli::{Cli, Run};
 use common::repo::{self, now, release_date, write_suite, Archive, Deb, Key, Suite};
-use common::server::TestServer;
 
 fn debs() -> Vec<Deb> {
     vec![
@@ -321,25 +320,22 @@ fn release_and_detached_signature_when_there_is_no_inrelease() {
 
 #[test]
 fn snapshot_urls_follow_the_snapshot_archive_layout() {
-    let dir = tempfile::tempdir().unwrap();
-    let key = Key::generate("archive");
-    let keyring = key.write_keyring(&dir.path().join("k.gpg"));
-    let root = dir.path().join("www/archive/debian/20250101T000000Z");
-    write_suite(&root, &Suite::new("stable", debs()), &[&key]);
-    let server = TestServer::serve_dir(&dir.path().join("www"));
-    let out = Cli::new().cache_dir(dir.path().join("cache")).envs(&FAST).run(&[
+    // The archive is served as a snapshot archive holds it, not at /debian.
+    let a = Archive::new(&[]);
+    write_suite(&a.path("www/archive/debian/20250101T000000Z"), &Suite::new("stable", debs()), &[&a.key]);
+    let out = cli(&a).run(&[
         "resolve".into(),
         "--format=json".into(),
         "--arch=amd64".into(),
         "--suite=stable".into(),
         "--mirror=http://127.0.0.1:9/debian".into(),
         "--snapshot=20250101T000000Z".into(),
-        format!("--snapshot-base={}", server.url("")),
-        format!("--keyring={}", keyring.display()),
+        format!("--snapshot-base={}", a.server.url("")),
+        format!("--keyring={}", a.keyring.display()),
         "app".into(),
     ]);
     assert_eq!(names(&out.json()), ["app", "libfoo", "mawk"]);
-    assert!(server.requests().iter().all(|r| r.path.starts_with("/archive/debian/20250101T000000Z/dists/stable/")));
+    assert!(a.server.requests().iter().all(|r| r.path.starts_with("/archive/debian/20250101T000000Z/dists/stable/")));
 }
 
 #[test]
@@ -380,19 +376,16 @@ fn fetch_debs_downloads_and_verifies_every_file() {
 
 #[test]
 fn ubuntu_layout_with_two_components() {
-    let dir = tempfile::tempdir().unwrap();
-    let key = Key::generate("ubuntu");
-    let keyring = key.write_keyring(&dir.path().join("k.gpg"));
+    let a = Archive::new(&[]);
     let mut suite = Suite::new("noble", vec![Deb::new("libc6", "2.39-0ubuntu8", "")]);
     suite.components.push(("universe".into(), vec![Deb::new("htop", "3.3.0-4build1", "Depends: libc6 (>= 2.38)")]));
-    write_suite(&dir.path().join("www/ubuntu"), &suite, &[&key]);
-    let server = TestServer::serve_dir(&dir.path().join("www"));
-    let out = Cli::new().cache_dir(dir.path().join("cache")).envs(&FAST).run(&[
+    write_suite(&a.path("www/ubuntu"), &suite, &[&a.key]);
+    let out = cli(&a).run(&[
         "resolve".into(),
         "--format=json".into(),
         "--arch=amd64".into(),
-        format!("--source={} noble main universe", server.url("/ubuntu")),
-        format!("--keyring={}", keyring.display()),
+        format!("--source={} noble main universe", a.server.url("/ubuntu")),
+        format!("--keyring={}", a.keyring.display()),
         "htop".into(),
     ]);
     let v = out.json();

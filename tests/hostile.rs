@@ -10,8 +10,7 @@
 mod common;
 
 use std::io::Write;
-use std::ops::Deref;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::cli::{Cli, Reports, Run};
 use common::repo::{self, Archive, Deb, Suite};
@@ -177,8 +176,7 @@ fn huge_fields_and_lines_give_short_messages_in_bounded_memory() {
 #[test]
 fn a_stanza_repeated_a_million_times_resolves_in_bounded_memory() {
     // A minute or more in a debug build: opt-in.
-    if std::env::var_os("DEBCLOSURE_TEST_HUGE_INDEX").is_none() {
-        eprintln!("NOTICE: set DEBCLOSURE_TEST_HUGE_INDEX=1 to resolve from a 1M-stanza index");
+    if !common::opt_in("DEBCLOSURE_TEST_HUGE_INDEX", "resolve from a 1M-stanza index") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -232,80 +230,48 @@ fn a_packages_bomb_stops_at_the_limit_while_streaming() {
     insta::assert_snapshot!(reports.text());
 }
 
-/// A signed archive served on 127.0.0.1 (one suite, `stable`, with only a
-/// Packages.xz and no by-hash files) and a project directory `DIR/proj`.
-struct Project {
-    archive: Archive,
+/// A signed archive served on 127.0.0.1: one suite, `stable`, with only a
+/// Packages.xz and no by-hash files.
+fn archive(debs: Vec<Deb>) -> Archive {
+    let mut suite = Suite::new("stable", debs);
+    suite.formats = vec!["xz"];
+    suite.by_hash = false;
+    Archive::new(&[suite])
 }
 
-impl Deref for Project {
-    type Target = Archive;
-
-    fn deref(&self) -> &Archive {
-        &self.archive
-    }
+/// Replaces the suite's Packages.xz with `data`, listed with its real size
+/// and hash in a Release signed again with the archive key.
+fn replace_index(a: &Archive, data: &[u8]) {
+    let dists = a.root().join("dists/stable");
+    let release = std::fs::read_to_string(dists.join("Release")).unwrap();
+    let release: String = release
+        .lines()
+        .map(|l| {
+            if l.ends_with(" main/binary-amd64/Packages.xz") {
+                format!(" {} {} main/binary-amd64/Packages.xz\n", repo::sha256(data), data.len())
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(dists.join("main/binary-amd64/Packages.xz"), data).unwrap();
+    std::fs::write(dists.join("Release"), &release).unwrap();
+    std::fs::write(dists.join("InRelease"), repo::inrelease(&release, &[&a.key])).unwrap();
 }
 
-impl Project {
-    fn new(debs: Vec<Deb>) -> Project {
-        let mut suite = Suite::new("stable", debs);
-        suite.formats = vec!["xz"];
-        suite.by_hash = false;
-        let p = Project { archive: Archive::new(&[suite]) };
-        std::fs::create_dir_all(p.proj()).unwrap();
-        p
-    }
+/// Runs a command in the archive's project directory, with its cache for
+/// the commands that use one.
+fn run_in(a: &Archive, args: &[&str], env: &[(&str, &str)]) -> Measured {
+    measure(a.cli().current_dir(a.proj()).envs(&FETCH).envs(env), args)
+}
 
-    fn proj(&self) -> PathBuf {
-        self.path("proj")
-    }
-
-    /// Replaces the suite's Packages.xz with `data`, listed with its real
-    /// size and hash in a Release signed again with the archive key.
-    fn replace_index(&self, data: &[u8]) {
-        let dists = self.root().join("dists/stable");
-        let release = std::fs::read_to_string(dists.join("Release")).unwrap();
-        let release: String = release
-            .lines()
-            .map(|l| {
-                if l.ends_with(" main/binary-amd64/Packages.xz") {
-                    format!(" {} {} main/binary-amd64/Packages.xz\n", repo::sha256(data), data.len())
-                } else {
-                    format!("{l}\n")
-                }
-            })
-            .collect();
-        std::fs::write(dists.join("main/binary-amd64/Packages.xz"), data).unwrap();
-        std::fs::write(dists.join("Release"), &release).unwrap();
-        std::fs::write(dists.join("InRelease"), repo::inrelease(&release, &[&self.key])).unwrap();
-    }
-
-    /// Runs a command in the project directory, with the archive's cache
-    /// for the commands that use one.
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Measured {
-        measure(self.cli().current_dir(self.proj()).envs(&FETCH).envs(env), args)
-    }
-
-    fn resolve(&self, extra: &[&str]) -> Measured {
-        self.resolve_with(extra, &[])
-    }
-
-    fn resolve_with(&self, extra: &[&str], env: &[(&str, &str)]) -> Measured {
-        let mirror = format!("--mirror={}", self.mirror());
-        let keyring = format!("--keyring={}", self.keyring.display());
-        let mut args = vec!["resolve", "--arch=amd64", "--quiet", "--suite=stable", &mirror, &keyring];
-        args.extend(extra);
-        self.run(&args, env)
-    }
-
-    fn write_spec(&self, extra_source: &str, extra: &str) {
-        let spec = format!(
-            "architecture = \"amd64\"\npackages = [\"app\"]\nkeyring = [{:?}]\n{extra}\n[[source]]\nsuites = [\"stable\"]\nmirror = {:?}\n{extra_source}\n",
-            self.keyring.display().to_string(),
-            self.mirror()
-        );
-        std::fs::write(self.proj().join("debclosure.toml"), spec).unwrap();
-    }
+/// `resolve` from the archive.
+fn resolve(a: &Archive, extra: &[&str], env: &[(&str, &str)]) -> Measured {
+    let mirror = format!("--mirror={}", a.mirror());
+    let keyring = format!("--keyring={}", a.keyring.display());
+    let mut args = vec!["resolve", "--arch=amd64", "--quiet", "--suite=stable", &mirror, &keyring];
+    args.extend(extra);
+    run_in(a, &args, env)
 }
 
 fn debs() -> Vec<Deb> {
@@ -314,10 +280,10 @@ fn debs() -> Vec<Deb> {
 
 #[test]
 fn a_signed_packages_bomb_over_http_stops_at_the_limit_and_caches_nothing() {
-    let a = Project::new(debs());
-    a.replace_index(&xz_bomb());
+    let a = archive(debs());
+    replace_index(&a, &xz_bomb());
     let limit = (16 << 20).to_string();
-    let out = a.resolve_with(&["app"], &[("DEBCLOSURE_MAX_INDEX_SIZE", &limit)]);
+    let out = resolve(&a, &["app"], &[("DEBCLOSURE_MAX_INDEX_SIZE", &limit)]);
     out.refused(&["exceeds 16777216 bytes", "hint:"]).within(128);
     insta::assert_snapshot!(out.run.report());
     assert!(tree(&a.cache().join("packages-v1")).is_empty(), "an index was cached");
@@ -325,7 +291,7 @@ fn a_signed_packages_bomb_over_http_stops_at_the_limit_and_caches_nothing() {
 
 #[test]
 fn an_oversized_release_is_refused_while_streaming() {
-    let a = Project::new(debs());
+    let a = archive(debs());
     // Anyone between us and an http:// mirror can send this before any
     // signature is checked.
     let junk = "Origin: x\n".repeat(5 << 20);
@@ -333,12 +299,12 @@ fn an_oversized_release_is_refused_while_streaming() {
     // The test server hashes the file for its ETag first: give it time.
     let slow = [("DEBCLOSURE_READ_TIMEOUT_MS", "120000")];
     let mut reports = Reports::default();
-    a.resolve_with(&["app"], &slow)
+    resolve(&a, &["app"], &slow)
         .refused(&["dists/stable/InRelease", "exceeds 33554432 bytes"])
         .within(160)
         .report_to(&mut reports, "with Content-Length");
     a.server.without_length("/debian/dists/stable/InRelease");
-    a.resolve_with(&["app"], &slow)
+    resolve(&a, &["app"], &slow)
         .refused(&["dists/stable/InRelease", "exceeds 33554432 bytes"])
         .within(160)
         .report_to(&mut reports, "without Content-Length");
@@ -347,15 +313,15 @@ fn an_oversized_release_is_refused_while_streaming() {
 }
 
 /// Writes a lock for `a` with `lock` (from its spec) and returns its text.
-fn locked(a: &Project) -> String {
-    a.write_spec("", "");
-    a.run(&["lock", "-q"], &[]).succeeded();
+fn locked(a: &Archive) -> String {
+    a.write_spec(&["app"], "", "");
+    run_in(a, &["lock", "-q"], &[]).succeeded();
     std::fs::read_to_string(a.proj().join("debclosure.lock")).unwrap()
 }
 
 #[test]
 fn an_edited_lock_hash_is_caught_by_check_and_every_download() {
-    let a = Project::new(debs());
+    let a = archive(debs());
     let lock = locked(&a);
     let libfoo = debs().into_iter().find(|d| d.name == "libfoo").unwrap();
     let real = repo::sha256(&libfoo.content);
@@ -364,7 +330,7 @@ fn an_edited_lock_hash_is_caught_by_check_and_every_download() {
     std::fs::write(&lock_path, lock.replace(&real, &forged)).unwrap();
     let edited = std::fs::read_to_string(&lock_path).unwrap();
 
-    let out = a.run(&["check", "-q", "--offline"], &[]);
+    let out = run_in(&a, &["check", "-q", "--offline"], &[]);
     assert_eq!(out.run.code(), Some(1), "{}", out.run.stderr());
     assert!(out.run.stdout().contains("~ libfoo 1.2-1: sha256"), "{}", out.run.stdout());
     let mut reports = Reports::default();
@@ -372,7 +338,7 @@ fn an_edited_lock_hash_is_caught_by_check_and_every_download() {
     let cache_before = tree(&a.cache());
     let mirror = format!("--mirror={}", a.mirror());
     let out_dir = a.proj().join("debs");
-    a.run(&["fetch-debs", "-q", "--from", "debclosure.lock", "-o", "debs", "--suite=stable", &mirror], &[])
+    run_in(&a, &["fetch-debs", "-q", "--from", "debclosure.lock", "-o", "debs", "--suite=stable", &mirror], &[])
         .refused(&["libfoo", &forged, &real])
         .report_to(&mut reports, "fetch-debs with an edited package hash");
     assert!(!out_dir.exists(), "the output directory was written");
@@ -395,10 +361,10 @@ fn an_edited_lock_hash_is_caught_by_check_and_every_download() {
     // online the index it downloads does not match.
     let content = lock.split("\"content_sha256\": \"").nth(1).unwrap()[..64].to_owned();
     std::fs::write(&lock_path, lock.replace(&content, &"1".repeat(64))).unwrap();
-    a.run(&["check", "-q", "--offline"], &[])
+    run_in(&a, &["check", "-q", "--offline"], &[])
         .refused(&["pinned index", "not available offline"])
         .report_to(&mut reports, "check --offline with an edited index hash");
-    a.run(&["check", "-q"], &[])
+    run_in(&a, &["check", "-q"], &[])
         .refused(&["does not match the lock's content_sha256"])
         .report_to(&mut reports, "check with an edited index hash");
     insta::assert_snapshot!(reports.text());
@@ -406,7 +372,7 @@ fn an_edited_lock_hash_is_caught_by_check_and_every_download() {
 
 #[test]
 fn locks_and_specs_cannot_point_at_files_or_outside() {
-    let a = Project::new(debs());
+    let a = archive(debs());
     let lock = locked(&a);
     let lock_path = a.proj().join("debclosure.lock");
     let outside = a.path("outside");
@@ -429,11 +395,11 @@ fn locks_and_specs_cannot_point_at_files_or_outside() {
             &["update", "-q"][..],
             &["why", "libfoo"][..],
         ] {
-            a.run(args, &[]).refused(&["debclosure.lock", needle]).report_to(&mut reports, &format!("lock: {needle}; {}", args.join(" ")));
+            run_in(&a, args, &[]).refused(&["debclosure.lock", needle]).report_to(&mut reports, &format!("lock: {needle}; {}", args.join(" ")));
             assert_eq!(&std::fs::read_to_string(&lock_path).unwrap(), bad, "{args:?} touched the lock");
         }
         if needle.contains("component") || needle.contains("absolute") {
-            a.run(&["fetch-debs", "-q", "--from", "debclosure.lock", "-o", "debs", "--suite=stable", &mirror], &[])
+            run_in(&a, &["fetch-debs", "-q", "--from", "debclosure.lock", "-o", "debs", "--suite=stable", &mirror], &[])
                 .refused(&[needle])
                 .report_to(&mut reports, &format!("lock: {needle}; fetch-debs"));
         }
@@ -450,7 +416,7 @@ fn locks_and_specs_cannot_point_at_files_or_outside() {
         ("", "snapshot = \"20250520T000000Z\"\nsnapshot-base = \"file:///srv/snapshot\"\n", "snapshot-base"),
     ];
     for (source, top, needle) in specs {
-        a.write_spec(source, top);
+        a.write_spec(&["app"], top, source);
         if !source.is_empty() {
             // The source's own mirror line comes first in the table; drop it.
             let spec = std::fs::read_to_string(a.proj().join("debclosure.toml")).unwrap();
@@ -458,7 +424,7 @@ fn locks_and_specs_cannot_point_at_files_or_outside() {
             std::fs::write(a.proj().join("debclosure.toml"), spec).unwrap();
         }
         for args in [&["lock", "-q"][..], &["check", "-q", "--offline"][..]] {
-            a.run(args, &[]).refused(&["debclosure.toml", needle]).report_to(&mut reports, &format!("spec: {needle}; {}", args.join(" ")));
+            run_in(&a, args, &[]).refused(&["debclosure.toml", needle]).report_to(&mut reports, &format!("spec: {needle}; {}", args.join(" ")));
             assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock, "{args:?} touched the lock");
         }
     }
@@ -467,8 +433,8 @@ fn locks_and_specs_cannot_point_at_files_or_outside() {
 
 #[test]
 fn symlinks_planted_in_the_cache_are_not_followed() {
-    let a = Project::new(debs());
-    a.resolve(&["app"]).succeeded();
+    let a = archive(debs());
+    resolve(&a, &["app"], &[]).succeeded();
     let outside = a.path("outside");
     std::fs::create_dir(&outside).unwrap();
     // Replace every cached index and Release body by a link to a copy
@@ -493,13 +459,13 @@ fn symlinks_planted_in_the_cache_are_not_followed() {
     std::os::unix::fs::symlink(&outside, &fan).unwrap();
     let before_outside = tree(&outside);
 
-    let out = a.resolve(&["app"]);
+    let out = resolve(&a, &["app"], &[]);
     out.succeeded();
     assert!(out.run.stderr().contains("symbolic link"), "{}", out.run.stderr());
     let mirror = format!("--mirror={}", a.mirror());
-    let json = a.resolve(&["--format=json", "app"]);
+    let json = resolve(&a, &["--format=json", "app"], &[]);
     std::fs::write(a.proj().join("closure.json"), &json.run.output.stdout).unwrap();
-    a.run(&["fetch-debs", "-q", "--from", "closure.json", "-o", "debs", "--suite=stable", &mirror], &[]).succeeded();
+    run_in(&a, &["fetch-debs", "-q", "--from", "closure.json", "-o", "debs", "--suite=stable", &mirror], &[]).succeeded();
     assert_eq!(std::fs::read(a.proj().join("debs/libfoo_1.2-1_amd64.deb")).unwrap(), libfoo.content);
 
     assert_eq!(tree(&outside), before_outside, "a file outside the cache changed");

@@ -46,13 +46,8 @@ impl Deref for Project {
 impl Project {
     fn new() -> Project {
         let p = Project { archive: Archive::new(&[Suite::new("stable", debs())]) };
-        std::fs::create_dir_all(p.proj()).unwrap();
         p.write_spec(&["app"]);
         p
-    }
-
-    fn proj(&self) -> PathBuf {
-        self.path("proj")
     }
 
     fn lock_path(&self) -> PathBuf {
@@ -60,19 +55,7 @@ impl Project {
     }
 
     fn write_spec(&self, packages: &[&str]) {
-        self.write_spec_with(packages, "", "");
-    }
-
-    /// The spec, with `top` (top-level keys) and `tail` (tables) added.
-    fn write_spec_with(&self, packages: &[&str], top: &str, tail: &str) {
-        let list: Vec<String> = packages.iter().map(|p| format!("{p:?}")).collect();
-        let spec = format!(
-            "architecture = \"amd64\"\npackages = [{}]\nkeyring = [{:?}]\n{top}\n[[source]]\nsuites = [\"stable\"]\nmirror = {:?}\n{tail}",
-            list.join(", "),
-            self.keyring.display().to_string(),
-            self.mirror()
-        );
-        std::fs::write(self.proj().join("debclosure.toml"), spec).unwrap();
+        self.archive.write_spec(packages, "", "");
     }
 
     /// The archive as a snapshot archive holds it, under `/snapshot`: its
@@ -335,7 +318,7 @@ fn snapshot_base_from_the_environment_is_recorded_so_check_needs_no_environment(
     let p = Project::new();
     let base = p.serve_snapshot();
     let snapshot = format!("snapshot = {SNAPSHOT:?}\n");
-    p.write_spec_with(&["app"], &snapshot, "");
+    p.archive.write_spec(&["app"], &snapshot, "");
     p.run_with(&["lock", "-q"], &[("DEBCLOSURE_SNAPSHOT_BASE", &base)]).assert_exit(0);
     let lock = p.lock_text();
     assert!(lock.starts_with("{\n  \"version\": 2,\n"), "{lock}");
@@ -362,15 +345,15 @@ fn snapshot_base_from_the_environment_is_recorded_so_check_needs_no_environment(
     p.run_in_empty_env(&["update", "-q", "--dry-run"], "cache-update").assert_exit(0);
 
     // The spec naming the same base is no difference; another base is.
-    p.write_spec_with(&["app"], &format!("{snapshot}snapshot-base = \"{base}/\"\n"), "");
+    p.archive.write_spec(&["app"], &format!("{snapshot}snapshot-base = \"{base}/\"\n"), "");
     p.run_in_empty_env(&sandbox_check, "cache-empty").assert_exit(0);
-    p.write_spec_with(&["app"], &format!("{snapshot}snapshot-base = \"http://127.0.0.1:9/elsewhere\"\n"), "");
+    p.archive.write_spec(&["app"], &format!("{snapshot}snapshot-base = \"http://127.0.0.1:9/elsewhere\"\n"), "");
     let out = p.run_in_empty_env(&sandbox_check, "cache-empty");
     out.assert_exit(1);
     assert!(out.stdout().contains("request snapshot_base: "), "{}", out.stdout());
 
     // A real change is still one.
-    p.write_spec_with(&["app", "tool"], &snapshot, "");
+    p.archive.write_spec(&["app", "tool"], &snapshot, "");
     let out = p.run_in_empty_env(&sandbox_check, "cache-empty");
     out.assert_exit(1);
     assert!(out.stdout().contains("request packages: [\"app\"] -> [\"app\",\"tool\"]"), "{}", out.stdout());
@@ -379,7 +362,7 @@ fn snapshot_base_from_the_environment_is_recorded_so_check_needs_no_environment(
     // environment: fetches the pinned indices (from the snapshot prefix, the
     // test's stand-in for fetchurl taking the last URL) and passes; fails
     // once the spec changes.
-    p.write_spec_with(&["app"], &snapshot, "");
+    p.archive.write_spec(&["app"], &snapshot, "");
     let Some(mut nix) = nix::Nix::find("snapshot_base_from_the_environment_is_recorded_so_check_needs_no_environment") else {
         return;
     };
@@ -418,7 +401,7 @@ fn snapshot_base_from_the_environment_is_recorded_so_check_needs_no_environment(
 fn snapshot_locks_list_the_mirror_then_the_snapshot() {
     let p = Project::new();
     let base = p.serve_snapshot();
-    p.write_spec_with(&["app"], &format!("snapshot = {SNAPSHOT:?}\nsnapshot-base = \"{base}/\"\n"), "");
+    p.archive.write_spec(&["app"], &format!("snapshot = {SNAPSHOT:?}\nsnapshot-base = \"{base}/\"\n"), "");
     p.run(&["lock", "-q"]).assert_exit(0);
     let lock = p.lock_text();
     let out = p.run(&["nix"]);
@@ -664,7 +647,7 @@ fn nix_names_a_missing_url_prefix_with_a_hint_line() {
 fn check_says_when_a_pinned_index_has_no_mirror() {
     let p = Project::new();
     // An archive name no apt source of this machine has.
-    p.write_spec_with(&["app"], "", "");
+    p.archive.write_spec(&["app"], "", "");
     let spec = std::fs::read_to_string(p.proj().join("debclosure.toml")).unwrap();
     std::fs::write(p.proj().join("debclosure.toml"), spec.replace("[[source]]\n", "[[source]]\narchive = \"nowhere-test\"\n")).unwrap();
     p.run(&["lock", "-q"]).assert_exit(0);

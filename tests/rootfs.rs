@@ -231,8 +231,7 @@ fn in_tree(root: &Path, args: &[&str]) -> Output {
 
 #[test]
 fn rootfs_builds_an_essential_closure_and_cleans_up_after_failures() {
-    if std::env::var_os("DEBCLOSURE_TEST_ROOTFS").is_none() {
-        eprintln!("skipped: set DEBCLOSURE_TEST_ROOTFS=1 (as root) to build root filesystems from the machine's Debian mirror");
+    if !common::opt_in("DEBCLOSURE_TEST_ROOTFS", "build root filesystems from the machine's Debian mirror (as root)") {
         return;
     }
     assert!(is_root(), "DEBCLOSURE_TEST_ROOTFS=1 needs root: rootfs runs chroot and mount");

@@ -276,7 +276,8 @@ pub fn write_suite(root: &Path, suite: &Suite, keys: &[&Key]) -> String {
 
 /// A signed archive served on `127.0.0.1`: `DIR/www/debian` holds the
 /// suites, signed by one key, whose public key is `DIR/archive.gpg`. The
-/// cache of the runs against it is `DIR/cache`.
+/// cache of the runs against it is `DIR/cache`; `DIR/proj` is a project
+/// directory for a spec and a lock.
 pub struct Archive {
     /// The directory that holds it all; the tests add their own files.
     pub dir: tempfile::TempDir,
@@ -298,6 +299,7 @@ impl Archive {
             write_suite(&dir.path().join("www/debian"), suite, &[&key]);
         }
         let server = TestServer::serve_dir(&dir.path().join("www"));
+        std::fs::create_dir_all(dir.path().join("proj")).unwrap();
         Archive { dir, key, keyring, server }
     }
 
@@ -321,9 +323,29 @@ impl Archive {
         self.server.url("/debian")
     }
 
+    /// The project directory, `DIR/proj`.
+    pub fn proj(&self) -> PathBuf {
+        self.path("proj")
+    }
+
     /// A run against it: its cache, `DIR` shown as `[ARCHIVE]` in reports.
     pub fn cli(&self) -> Cli {
         Cli::new().cache_dir(self.cache()).redact(self.dir.path(), "[ARCHIVE]")
+    }
+
+    /// Writes the project's spec, `debclosure.toml`: amd64, `packages`, the
+    /// archive's keyring and one source, its `stable` suite, with `top`
+    /// (top-level keys) and `tail` (more of the `[[source]]` table, or
+    /// tables after it) added.
+    pub fn write_spec(&self, packages: &[&str], top: &str, tail: &str) {
+        let list: Vec<String> = packages.iter().map(|p| format!("{p:?}")).collect();
+        let spec = format!(
+            "architecture = \"amd64\"\npackages = [{}]\nkeyring = [{:?}]\n{top}\n[[source]]\nsuites = [\"stable\"]\nmirror = {:?}\n{tail}",
+            list.join(", "),
+            self.keyring.display().to_string(),
+            self.mirror()
+        );
+        std::fs::write(self.proj().join("debclosure.toml"), spec).unwrap();
     }
 
     /// Writes `suite` again (a newer state of the archive, or a suite
