@@ -1594,6 +1594,21 @@ fn requests() {
     s.ok(&["solo"], &opts()).exactly(&["p3"]);
 }
 
+/// The line (from 1) of the first line of `s`'s main file starting with
+/// `prefix`, as the scenario writes it.
+fn line_starting(s: &Scenario, prefix: &str) -> usize {
+    let main = s.files[0].source(false).text;
+    main.lines().position(|l| l.starts_with(prefix)).expect("the bad line") + 1
+}
+
+/// The file, line, package and field of a `BadField` error.
+fn bad_field(label: &str, err: ResolveError) -> (String, usize, String, String) {
+    match err {
+        ResolveError::Index(IndexError::BadField { file, line, package, field, .. }) => (file, line, package, field),
+        e => panic!("[{label}] expected a BadField error, got {e}"),
+    }
+}
+
 #[test]
 fn bad_relation_fields_name_file_line_and_field() {
     let text = "
@@ -1606,61 +1621,21 @@ fn bad_relation_fields_name_file_line_and_field() {
         ";
     let s = scenario("bad field", text);
     // The line of b's Depends in the generated text.
-    let main = s.files[0].source(false).text;
-    let want_line = main
-        .lines()
-        .position(|l| l.starts_with("Depends: c (>= )"))
-        .expect("the bad line")
-        + 1;
-    match s.err(&["a"], &opts()) {
-        ResolveError::Index(IndexError::BadField {
-            file,
-            line,
-            package,
-            field,
-            ..
-        }) => {
-            assert_eq!(
-                (file.as_str(), line, package.as_str(), field.as_str()),
-                ("main", want_line, "b", "Depends")
-            );
-        }
-        e => panic!("[bad field] expected a BadField error, got {e}"),
-    }
+    let want_line = line_starting(&s, "Depends: c (>= )");
+    let (file, line, package, field) = bad_field("bad field", s.err(&["a"], &opts()));
+    assert_eq!((file.as_str(), line, package.as_str(), field.as_str()), ("main", want_line, "b", "Depends"));
     let msg = s.err(&["a"], &opts()).to_string();
     assert!(
         msg.starts_with(&format!("main:{want_line}: ")) && msg.contains("Depends"),
         "[bad field] {msg}"
     );
     // Conflicts are read when the package is added.
-    match s.err(&["e"], &opts()) {
-        ResolveError::Index(IndexError::BadField { package, field, .. }) => {
-            assert_eq!((package.as_str(), field.as_str()), ("e", "Conflicts"));
-        }
-        e => panic!("[bad field] expected a BadField error for e, got {e}"),
-    }
+    let (_, _, package, field) = bad_field("bad field, for e", s.err(&["e"], &opts()));
+    assert_eq!((package.as_str(), field.as_str()), ("e", "Conflicts"));
     let s2 = scenario("bad field/Pre-Depends", "a 1: Pre-Depends b [amd64 !i386]\nb 1\n");
-    let main = s2.files[0].source(false).text;
-    let want_line = main
-        .lines()
-        .position(|l| l.starts_with("Pre-Depends:"))
-        .expect("the bad line")
-        + 1;
-    match s2.err(&["a"], &opts()) {
-        ResolveError::Index(IndexError::BadField {
-            file,
-            line,
-            package,
-            field,
-            ..
-        }) => {
-            assert_eq!(
-                (file.as_str(), line, package.as_str(), field.as_str()),
-                ("main", want_line, "a", "Pre-Depends")
-            );
-        }
-        e => panic!("[bad field/Pre-Depends] expected a BadField error, got {e}"),
-    }
+    let want_line = line_starting(&s2, "Pre-Depends:");
+    let (file, line, package, field) = bad_field("bad field/Pre-Depends", s2.err(&["a"], &opts()));
+    assert_eq!((file.as_str(), line, package.as_str(), field.as_str()), ("main", want_line, "a", "Pre-Depends"));
     // Fields of packages outside the closure are not read.
     s.ok(&["d"], &opts()).exactly(&["d", "c"]);
 }
