@@ -153,7 +153,7 @@ impl ArchiveError {
     /// What the user can do about it, if there is advice.
     pub fn hint(&self) -> Option<String> {
         match self {
-            ArchiveError::Fetch(e) | ArchiveError::Index { source: e, .. } => e.hint().map(str::to_owned),
+            ArchiveError::Fetch(e) | ArchiveError::Index { source: e, .. } => e.hint(),
             ArchiveError::Verify(e) => e.hint(),
             ArchiveError::Release(e) => e.hint(),
             ArchiveError::Decompress(_) | ArchiveError::ContentMismatch { .. } => {

@@ -63,6 +63,14 @@ pub enum AtomicWriteError {
 }
 
 impl AtomicWriteError {
+    /// What the user can do about it: nothing beyond what the message
+    /// says (the path and the I/O error).
+    pub fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
+impl AtomicWriteError {
     /// The I/O error underneath.
     pub fn into_io(self) -> io::Error {
         match self {

@@ -15,6 +15,14 @@ pub struct Deb822Error {
     pub problem: String,
 }
 
+impl Deb822Error {
+    /// What the user can do about it: nothing beyond what the message
+    /// says; the caller names the file.
+    pub fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
 /// One `Name: value` field of a stanza.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field<'a> {

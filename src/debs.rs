@@ -45,8 +45,7 @@ impl DebsError {
                 Some(format!("add archive {archive} with --source \"URL SUITE COMPONENT...\""))
             }
             DebsError::NoArchive { .. } => Some("pass --mirror URL --suite NAME, or --source".into()),
-            DebsError::Fetch(CachedFetchError::Fetch(e)) => e.hint().map(str::to_owned),
-            DebsError::Fetch(CachedFetchError::Cache(_)) => None,
+            DebsError::Fetch(e) => e.hint(),
         }
     }
 }

@@ -81,6 +81,14 @@ pub enum DecompressError {
     },
 }
 
+impl DecompressError {
+    /// What the user can do about it: nothing beyond what the message
+    /// says; where the file came from, the caller advises.
+    pub fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
 /// Reads a file and decompresses it into text. A file larger than `limit`
 /// is refused before it is read: compressed or not, its content would be.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, DecompressError> {

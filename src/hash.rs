@@ -29,6 +29,14 @@ pub struct ParseSha256Error {
     pub any_case: bool,
 }
 
+impl ParseSha256Error {
+    /// What the user can do about it: nothing beyond what the message
+    /// says.
+    pub fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
 impl Sha256 {
     /// The digest of `bytes`.
     pub fn of(bytes: &[u8]) -> Sha256 {

@@ -118,17 +118,28 @@ fn nothing_but_all(files: &[String], packages: usize) -> String {
     format!("{} {verb} {what}", files.join(", "))
 }
 
+/// What to do about a file that is not a Packages index.
+pub const INDEX_HINT: &str =
+    "the file must be a Debian Packages index (plain, .xz, .gz or .bz2); fix or replace it, or fetch it again";
+
+impl IndexError {
+    /// What to do about it.
+    pub fn hint(&self) -> Option<String> {
+        Some(INDEX_HINT.into())
+    }
+}
+
 impl ArchitectureError {
     /// What to do about it.
-    pub fn hint(&self) -> String {
-        match self {
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
             ArchitectureError::Several { .. } => {
                 "pass --arch ARCH to resolve for one of them (closureGenerator: `arch = \"ARCH\";`), or give only the lists of one architecture".into()
             }
             ArchitectureError::None { .. } => {
                 "pass --arch ARCH (closureGenerator: `arch = \"ARCH\";`); `Architecture: all` packages are read for every architecture".into()
             }
-        }
+        })
     }
 }
 
@@ -861,7 +872,8 @@ mod tests {
             "cannot tell the target architecture: the index files hold packages of several architectures: \
              amd64 (a/Packages:3, c:3), i386 (b/Packages:3)"
         );
-        assert!(err.hint().contains("--arch"), "{}", err.hint());
+        let hint = err.hint().unwrap();
+        assert!(hint.contains("--arch"), "{hint}");
 
         let err = detect_architecture(&[all.clone(), src("e", true, "")]).unwrap_err();
         assert_eq!(err.to_string(), "cannot tell the target architecture: a/Packages, e hold only `Architecture: all` packages");

@@ -23,6 +23,7 @@ pub mod hash;
 pub mod image;
 pub mod index;
 pub mod lock;
+pub mod name;
 pub mod nix;
 pub mod output;
 pub mod relation;

@@ -27,6 +27,18 @@ pub enum NixError {
     },
 }
 
+impl NixError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            NixError::NoPrefix { archive, .. } => {
+                Some(format!("add `{archive} = [\"URL\"]` under [url-prefixes] in the spec and run `debclosure lock`"))
+            }
+            NixError::Nul(_) => None,
+        }
+    }
+}
+
 /// Quotes `s` as a Nix string literal that evaluates to exactly `s`: `"`, `\`
 /// and `$` are escaped (so `${` never starts an interpolation), as are
 /// newline, carriage return and tab.

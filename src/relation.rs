@@ -132,6 +132,14 @@ pub struct RelationError {
     pub problem: String,
 }
 
+impl RelationError {
+    /// What the user can do about it: nothing beyond what the message
+    /// says; the caller names the file and field.
+    pub fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
 /// Whether `name` is a valid Debian package name (Policy §5.6.1): lower-case
 /// letters, digits, `+`, `-`, `.`, starting with a letter or digit. Policy
 /// also asks for two characters; dpkg accepts one, and so do we.

@@ -40,6 +40,14 @@ pub enum SourcesError {
     },
 }
 
+impl SourcesError {
+    /// What the user can do about it: nothing beyond what the message
+    /// says (the file, the line and the problem).
+    pub fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
 /// One archive and the suites and components to read from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchiveSource {

@@ -33,6 +33,14 @@ pub enum VersionError {
     BadChar(String, char),
 }
 
+impl VersionError {
+    /// What the user can do about it: nothing beyond what the message
+    /// says.
+    pub fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
 /// The three parts of a version string, borrowed from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Parts<'a> {

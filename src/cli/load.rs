@@ -46,7 +46,7 @@ pub fn locator(o: &OnlineArgs, spec: Option<&Spec>) -> Result<Locator> {
     locator.snapshot_base = o.snapshot_base.clone();
     if let Some(spec) = spec {
         locator.spec_mirrors = spec.mirrors();
-        locator.spec_snapshot_base = spec.snapshot_base.clone();
+        locator.spec_snapshot_base = spec.snapshot_base.as_ref().map(|u| u.expose().to_owned());
     }
     Ok(locator)
 }

@@ -42,7 +42,7 @@ fn from_spec(args: &LockArgs, path: &Path) -> Result<Plan> {
     let hint = format!("write it into {shown} (packages, [preferences], exclude, recommends, strict, base, distribution, [[source]], snapshot, [url-prefixes]), or lock without a spec: name the PACKAGEs and no --spec");
     refuse(&args.request_flags(), "lock with a spec", &format!("{shown} is the request"), &hint)?;
     if let (Some(flag), Some(own)) = (&args.arch, &spec.architecture) {
-        if flag != own {
+        if own != flag {
             let hint = format!("drop --arch, or change `architecture` in {shown}");
             return Err(Usage { message: format!("--arch {flag}: the spec's architecture is {own}"), hint }.into());
         }
@@ -73,7 +73,7 @@ fn from_flags(args: &LockArgs) -> Result<Plan> {
         ..RequestOptions::of_archives(&archives, distribution, &args.url_prefixes)
     };
     let explicit = options.url_prefixes.clone();
-    let request = Request::from_options(options);
+    let request = Request::from_options(options).map_err(lock::LockingError::Request)?;
     request.check_ports(&explicit)?;
     Ok((request, archives, Vec::new()))
 }

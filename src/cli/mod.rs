@@ -86,38 +86,36 @@ pub struct Usage {
     pub hint: String,
 }
 
-/// The first hint any error of the chain gives.
+impl Usage {
+    fn hint(&self) -> Option<String> {
+        Some(self.hint.clone())
+    }
+}
+
+/// The first hint any error of the chain gives. Every error type has a
+/// `hint() -> Option<String>`; those that can be in a chain are listed here.
 fn hint(e: &anyhow::Error) -> Option<String> {
-    use debclosure::{archive, debs, fetch, index, lock, release, resolve, rootfs, signature, sources, spec};
+    use debclosure::{
+        archive, atomic, boot, deb822, debs, decompress, fetch, hash, image, index, lock, name, nix, relation, release,
+        resolve, rootfs, signature, sources, spec, url, version,
+    };
+    macro_rules! first_hint {
+        ($cause:ident: $($error:ty),* $(,)?) => {
+            $(if let Some(e) = $cause.downcast_ref::<$error>() {
+                return e.hint();
+            })*
+        };
+    }
     e.chain().find_map(|cause| {
-        // Each error type with advice, and how to get it.
-        macro_rules! first_hint {
-            ($($error:ty => $hint:expr),* $(,)?) => {
-                $(if let Some(e) = cause.downcast_ref::<$error>() {
-                    let hint: fn(&$error) -> Option<String> = $hint;
-                    return hint(e);
-                })*
-            };
-        }
-        first_hint! {
-            Usage => |u| Some(u.hint.clone()),
-            debclosure::image::ImageError => debclosure::image::ImageError::hint,
-            debclosure::boot::BootError => debclosure::boot::BootError::hint,
-            lock::LockingError => lock::LockingError::hint,
-            sources::LocateError => sources::LocateError::hint,
-            lock::PinnedError => lock::PinnedError::hint,
-            debs::DebsError => debs::DebsError::hint,
-            archive::ArchiveError => archive::ArchiveError::hint,
-            resolve::ResolveError => resolve::ResolveError::hint,
-            signature::VerifyError => signature::VerifyError::hint,
-            release::ReleaseError => release::ReleaseError::hint,
-            fetch::FetchError => |f| f.hint().map(str::to_owned),
-            rootfs::RootfsError => rootfs::RootfsError::hint,
-            lock::LockError => |l| Some(l.hint()),
-            spec::SpecError => |_| Some("fix the spec; its keys are documented in the README (Pinned closures)".into()),
-            index::ArchitectureError => |a| Some(a.hint()),
-            index::IndexError => |_| Some(lock::INDEX_HINT.into()),
-        }
+        first_hint!(cause:
+            Usage, image::ImageError, boot::BootError, lock::LockingError, lock::LockError, lock::PinnedError,
+            sources::LocateError, sources::SourcesError, debs::DebsError, archive::ArchiveError, resolve::ResolveError,
+            resolve::PolicyError, signature::VerifyError, spec::SpecRequestError, release::ReleaseError, fetch::FetchError,
+            fetch::CachedFetchError, fetch::CacheError, fetch::EnvError, rootfs::RootfsError, spec::SpecError,
+            index::ArchitectureError, index::IndexError, nix::NixError, decompress::DecompressError,
+            atomic::AtomicWriteError, deb822::Deb822Error, relation::RelationError, version::VersionError,
+            hash::ParseSha256Error, name::NameError, url::UrlError,
+        );
         None
     })
 }

@@ -73,7 +73,7 @@ pub fn run(args: RootfsArgs) -> Result<ExitStatus> {
 pub(super) fn install_options(lock: &LockFile) -> Result<RootfsOptions> {
     rootfs::check_architecture(&lock.request.architecture, &host_architecture())?;
     Ok(RootfsOptions {
-        architecture: lock.request.architecture.clone(),
+        architecture: lock.request.architecture.to_string(),
         source_date_epoch: rootfs::source_date_epoch(&lock.releases)?,
         mode: InstallMode::Strict,
         on_failure: OnFailure::Remove,

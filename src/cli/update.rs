@@ -17,7 +17,10 @@ pub fn run(args: UpdateArgs) -> Result<ExitStatus> {
     let old = read_lock(&args.lock)?;
     let spec = spec_beside(&args.lock).map(|p| read_spec(&p)).transpose()?;
     let locator = locator(o, spec.as_ref())?;
-    let request = old.request.with_snapshot(o.snapshot.as_deref(), locator.snapshot_base_to_record().as_deref());
+    let request = old
+        .request
+        .with_snapshot(o.snapshot.as_deref(), locator.snapshot_base_to_record().as_deref())
+        .map_err(lock::LockingError::Request)?;
     let archives = request.locate(&locator)?;
     let downloads = Downloads::new(o)?;
     let keyrings = spec.map(|s| s.keyring).unwrap_or_default();

@@ -97,6 +97,14 @@ pub enum CacheError {
     },
 }
 
+impl CacheError {
+    /// What the user can do about it: nothing beyond what the message
+    /// says (the path and the I/O error).
+    pub fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
 
 /// Older temporary files belong to runs that died; younger ones may belong to
 /// a run that is writing right now.

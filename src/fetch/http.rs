@@ -86,6 +86,14 @@ pub struct EnvError {
     pub expected: &'static str,
 }
 
+impl EnvError {
+    /// What the user can do about it: nothing beyond what the message
+    /// says (it names what is expected).
+    pub fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
 impl FetchOptions {
     /// The defaults, overridden by `DEBCLOSURE_CONNECT_TIMEOUT_MS`,
     /// `DEBCLOSURE_READ_TIMEOUT_MS`, `DEBCLOSURE_RETRIES`,
@@ -282,7 +290,7 @@ impl FetchError {
     }
 
     /// What the user might do about it, for a `hint:` line.
-    pub fn hint(&self) -> Option<&'static str> {
+    pub fn hint(&self) -> Option<String> {
         Some(match self {
             FetchError::Timeout { .. } => {
                 "on a slow link, raise DEBCLOSURE_READ_TIMEOUT_MS or DEBCLOSURE_CONNECT_TIMEOUT_MS"
@@ -295,7 +303,8 @@ impl FetchError {
             }
             FetchError::Offline { .. } => "run once without --offline to fill the cache",
             _ => return None,
-        })
+        }
+        .into())
     }
 }
 

@@ -181,6 +181,16 @@ pub enum CachedFetchError {
     Cache(#[from] CacheError),
 }
 
+impl CachedFetchError {
+    /// What the user can do about it, if there is advice.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            CachedFetchError::Fetch(e) => e.hint(),
+            CachedFetchError::Cache(e) => e.hint(),
+        }
+    }
+}
+
 fn warn_not_cached(url: &str, e: &CacheError, reporter: &dyn Reporter) {
     reporter.warning(&format!("cannot cache {}: {}", redact_url(url), http::error_chain(e)));
 }

@@ -108,7 +108,7 @@ impl PinnedError {
                 Some("pass --index-dir DIR or --packages-file FILE, or run without --offline".into())
             }
             PinnedError::Nowhere { source, .. } => source.hint(),
-            PinnedError::Fetch { source, .. } => source.hint().map(str::to_owned),
+            PinnedError::Fetch { source, .. } => source.hint(),
             PinnedError::TooLarge { .. } => Some("raise DEBCLOSURE_MAX_INDEX_SIZE if the index is genuine".into()),
             _ => None,
         }

@@ -41,10 +41,6 @@ pub enum LockingError {
     Invalid(#[source] LockError),
 }
 
-/// What to do about a file that is not a Packages index.
-pub const INDEX_HINT: &str =
-    "the file must be a Debian Packages index (plain, .xz, .gz or .bz2); fix or replace it, or fetch it again";
-
 impl LockingError {
     /// What the user can do about it, if there is advice.
     pub fn hint(&self) -> Option<String> {
@@ -52,9 +48,9 @@ impl LockingError {
             LockingError::Locate(e) => e.hint(),
             LockingError::Archive(e) => e.hint(),
             LockingError::Pinned(e) => e.hint(),
-            LockingError::Index(_) => Some(INDEX_HINT.into()),
+            LockingError::Index(e) => e.hint(),
             LockingError::Resolve(e) => e.hint(),
-            LockingError::Lock(e) | LockingError::Invalid(e) => Some(e.hint()),
+            LockingError::Lock(e) | LockingError::Invalid(e) => e.hint(),
             LockingError::Request(_) => Some("fix the value it names, in the spec or the flags".into()),
         }
     }
@@ -74,7 +70,7 @@ pub async fn create(
 ) -> Result<LockFile, LockingError> {
     // Before any download: what the request names must be valid in a lock.
     request.validate().map_err(LockingError::Request)?;
-    let options = ArchiveOptions { architecture: request.architecture.clone(), ..options.clone() };
+    let options = ArchiveOptions { architecture: request.architecture.to_string(), ..options.clone() };
     let fetched = fetch_indices(fetcher, cache, archives, &options, reporter).await?;
     let index = Index::build(&fetched.sources, &request.architecture)?;
     let closure = resolve_closure(&index, &request.requested()?, &request.options())?;

@@ -12,12 +12,15 @@
 //! are recorded because they may come from the environment, and `check` must
 //! not depend on it.
 //!
-//! Reading goes through the same types, then [`LockFile::validate`] rejects
-//! what serde cannot: newer format versions, a version older than the fields
-//! in the lock need, duplicate packages, bad hashes,
-//! unsafe paths, groups out of order, reasons that name no package, names
-//! that cannot be URL path segments, control characters, and URL prefixes
-//! that are not `mirror://`, `http://` or `https://` (see [`check_url_prefix`]).
+//! Reading goes through a wire form of plain strings (`wire.rs`): the
+//! request's names become checked values ([`Architecture`], [`ArchiveName`],
+//! [`Suite`], [`Component`], [`SnapshotTimestamp`], [`SnapshotBase`],
+//! [`PackageName`]) with an error that names the field, and
+//! [`LockFile::validate`] rejects what no type can: newer format versions, a
+//! version older than the fields in the lock need, duplicate packages,
+//! unsafe paths, groups out of order, reasons that name no package, control
+//! characters, and URL prefixes that are not [`UrlPrefix`]es. Hashes are
+//! [`Sha256`] values from the start.
 //!
 //! The steps on a lock live beside it: [`Request::from_options`] builds a
 //! canonical request from a spec or flags, [`create()`] resolves it into a lock,
@@ -28,11 +31,13 @@ mod check;
 mod create;
 mod nix;
 mod request;
+pub(crate) mod wire;
 
 pub use check::{check, diff_locks, read_bounded, PinnedError, PinnedIndices};
-pub use create::{create, LockingError, INDEX_HINT};
-pub use request::RequestOptions;
+pub use create::{create, LockingError};
+pub use request::{RequestOptions, SourceOptions};
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -41,9 +46,12 @@ use crate::archive::{IndexRecord, ReleaseRecord};
 use crate::deb822::cut;
 use crate::hash::Sha256;
 use crate::index::check_filename;
+use crate::name::{Architecture, ArchiveName, Component, NameError, PackageName, SnapshotTimestamp, Suite};
 use crate::output::render_json;
 use crate::relation::is_valid_package_name;
-use crate::resolve::{Assumed, Base, Choice, ClosurePackage, Preferences, RequestedPackage, ResolveOptions, Why};
+use crate::resolve::{Assumed, Base, Choice, ClosurePackage, PolicyError, Preferences, RequestedPackage, ResolveOptions, Why};
+use crate::url::{SnapshotBase, UrlError, UrlPrefix};
+use crate::version::VersionError;
 
 /// The newest format version this build reads.
 ///
@@ -101,26 +109,46 @@ impl Distribution {
 #[serde(deny_unknown_fields)]
 pub struct LockedSource {
     /// The archive's name (`debian`, `debian-security`, `ubuntu`).
-    pub archive: String,
-    /// Suites, in the order given.
-    pub suites: Vec<String>,
-    /// Components, in the order given.
-    pub components: Vec<String>,
+    pub archive: ArchiveName,
+    /// Suites, in the order given; at least one.
+    pub suites: Vec<Suite>,
+    /// Components, in the order given; at least one.
+    pub components: Vec<Component>,
+}
+
+impl TryFrom<SourceOptions> for LockedSource {
+    type Error = LockError;
+
+    /// Checks the names of one source; errors name it as
+    /// `request.sources: archive NAME`.
+    fn try_from(source: SourceOptions) -> Result<Self, LockError> {
+        let at = format!("request.sources: archive {}", cut(&source.archive));
+        let name = |error| LockError::Name { at: at.clone(), error };
+        let archive = ArchiveName::new(source.archive).map_err(name)?;
+        if source.suites.is_empty() || source.components.is_empty() {
+            return Err(LockError::EmptySource { archive: cut(&archive).into_owned() });
+        }
+        let suites = source.suites.into_iter().map(Suite::new).collect::<Result<_, _>>().map_err(name)?;
+        let components = source.components.into_iter().map(Component::new).collect::<Result<_, _>>().map_err(name)?;
+        Ok(LockedSource { archive, suites, components })
+    }
 }
 
 /// Everything a spec or the command line said, in canonical form.
+///
+/// Deserializing checks the names; [`Request::validate`] checks the rest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
     /// Debian or Ubuntu.
     pub distribution: Distribution,
     /// Target architecture.
-    pub architecture: String,
-    /// Archives, suites and components.
+    pub architecture: Architecture,
+    /// Archives, suites and components; at least one.
     pub sources: Vec<LockedSource>,
     /// A snapshot timestamp, when the archives are read as of a date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshot: Option<String>,
+    pub snapshot: Option<SnapshotTimestamp>,
     /// The base URL of the snapshot archive the snapshot is read from, as
     /// resolved when locking (from the spec, `--snapshot-base` or
     /// `$DEBCLOSURE_SNAPSHOT_BASE`), without credentials or a trailing `/`.
@@ -128,21 +156,67 @@ pub struct Request {
     /// not record it. `check` takes it when the spec names none, so that it
     /// needs no environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshot_base: Option<String>,
-    /// The requested packages, in request order (it matters to the walk).
+    pub snapshot_base: Option<SnapshotBase>,
+    /// The requested packages (`name`, `name=version`, `name/suite`), in
+    /// request order (it matters to the walk).
     pub packages: Vec<String>,
     /// The whole preference table in effect, built-in entries included.
     pub preferences: Preferences,
     /// Excluded packages, sorted.
-    pub exclude: Vec<String>,
+    pub exclude: Vec<PackageName>,
     /// Whether Recommends are followed.
     pub recommends: bool,
     /// Whether `--strict` was given.
     pub strict: bool,
     /// The base set.
     pub base: Base,
-    /// URL prefixes for the generated Nix, by archive, tried in order.
+    /// URL prefixes for the generated Nix, by archive, tried in order; each
+    /// key an [`ArchiveName`] and each prefix a [`UrlPrefix`] (see
+    /// [`Request::validate`]). Plain strings, so that a hand-written lock
+    /// whose prefixes debclosure refuses can still be read as data (the Nix
+    /// library's tests do).
     pub url_prefixes: BTreeMap<String, Vec<String>>,
+}
+
+impl TryFrom<wire::Request> for Request {
+    type Error = LockError;
+
+    /// Checks a request as read, in the order of its fields; errors name the
+    /// field (`request.architecture: …`).
+    fn try_from(w: wire::Request) -> Result<Self, LockError> {
+        if w.sources.is_empty() {
+            return Err(LockError::NoSources);
+        }
+        let name = |at: &'static str| move |error| LockError::Name { at: at.to_owned(), error };
+        let architecture = Architecture::new(w.architecture).map_err(name("request.architecture"))?;
+        let sources = w.sources.into_iter().map(LockedSource::try_from).collect::<Result<_, _>>()?;
+        let snapshot = w.snapshot.map(SnapshotTimestamp::new).transpose().map_err(name("request.snapshot"))?;
+        let snapshot_base = match w.snapshot_base {
+            Some(_) if snapshot.is_none() => return Err(LockError::SnapshotBaseWithoutSnapshot),
+            Some(base) => {
+                Some(SnapshotBase::new(base).map_err(|error| LockError::Url { at: "request.snapshot_base".into(), error })?)
+            }
+            None => None,
+        };
+        requested(&w.packages)?;
+        check_preferences(&w.preferences)?;
+        let exclude = w.exclude.into_iter().map(PackageName::new).collect::<Result<_, _>>().map_err(name("request.exclude"))?;
+        check_url_prefixes(&w.url_prefixes)?;
+        Ok(Request {
+            distribution: w.distribution,
+            architecture,
+            sources,
+            snapshot,
+            snapshot_base,
+            packages: w.packages,
+            preferences: w.preferences,
+            exclude,
+            recommends: w.recommends,
+            strict: w.strict,
+            base: w.base,
+            url_prefixes: w.url_prefixes,
+        })
+    }
 }
 
 impl Request {
@@ -159,17 +233,17 @@ impl Request {
     /// Refuses an Ubuntu request for an architecture that `mirror://ubuntu`
     /// does not carry (all but amd64 and i386 are in Ubuntu's separate ports
     /// archive) when one of its archives has no URL prefix in `explicit` (the
-    /// spec's `[url-prefixes]`): the default would write URLs that cannot
-    /// serve the request's `.deb` files.
-    pub fn check_ports(&self, explicit: &BTreeMap<String, Vec<String>>) -> Result<(), LockError> {
+    /// spec's `[url-prefixes]`, or the flags'): the default would write URLs
+    /// that cannot serve the request's `.deb` files.
+    pub fn check_ports<K: Borrow<str> + Ord, V>(&self, explicit: &BTreeMap<K, Vec<V>>) -> Result<(), LockError> {
         if self.distribution.mirror_serves(&self.architecture) {
             return Ok(());
         }
         let mut archives: Vec<String> = Vec::new();
         for s in &self.sources {
-            let given = explicit.get(&s.archive).is_some_and(|l| !l.is_empty());
-            if !given && !archives.contains(&s.archive) {
-                archives.push(s.archive.clone());
+            let given = explicit.get(s.archive.as_str()).is_some_and(|l| !l.is_empty());
+            if !given && !archives.iter().any(|a| s.archive == *a) {
+                archives.push(s.archive.to_string());
             }
         }
         if archives.is_empty() {
@@ -177,7 +251,7 @@ impl Request {
         }
         Err(LockError::PortsArchitecture {
             mirror: self.distribution.mirror_scheme(),
-            architecture: self.architecture.clone(),
+            architecture: self.architecture.to_string(),
             archives,
         })
     }
@@ -189,22 +263,67 @@ impl Request {
 
     /// The requested packages, parsed.
     pub fn requested(&self) -> Result<Vec<RequestedPackage>, LockError> {
-        self.packages
-            .iter()
-            .map(|p| RequestedPackage::parse(p).map_err(|e| LockError::invalid(cut_message(e.to_string()))))
-            .collect()
+        requested(&self.packages)
     }
 
     /// The resolver options the request stands for.
     pub fn options(&self) -> ResolveOptions {
         ResolveOptions {
             preferences: self.preferences.clone(),
-            exclude: self.exclude.iter().cloned().collect(),
+            exclude: self.exclude.iter().map(|n| n.to_string()).collect(),
             with_recommends: self.recommends,
             strict: self.strict,
             base: self.base,
         }
     }
+
+    /// Checks what the names' types cannot: at least one source, each with
+    /// a suite and a component; a snapshot base only with a snapshot; the
+    /// requested packages and preferences; and the URL prefixes. Every value
+    /// becomes part of a URL, a resolver input or the generated Nix. Locks
+    /// are checked with it when read, requests before they are locked.
+    pub fn validate(&self) -> Result<(), LockError> {
+        if self.sources.is_empty() {
+            return Err(LockError::NoSources);
+        }
+        if let Some(s) = self.sources.iter().find(|s| s.suites.is_empty() || s.components.is_empty()) {
+            return Err(LockError::EmptySource { archive: cut(&s.archive).into_owned() });
+        }
+        if self.snapshot_base.is_some() && self.snapshot.is_none() {
+            return Err(LockError::SnapshotBaseWithoutSnapshot);
+        }
+        self.requested()?;
+        check_preferences(&self.preferences)?;
+        check_url_prefixes(&self.url_prefixes)
+    }
+}
+
+/// Parses each requested package.
+fn requested(packages: &[String]) -> Result<Vec<RequestedPackage>, LockError> {
+    packages.iter().map(|p| RequestedPackage::parse(p).map_err(LockError::BadRequest)).collect()
+}
+
+/// Each preference maps a name (or `a | b`) to a package name.
+fn check_preferences(preferences: &Preferences) -> Result<(), LockError> {
+    for (key, package) in preferences.iter() {
+        let valid = key.split(" | ").all(is_valid_package_name) && is_valid_package_name(package);
+        if !valid {
+            return Err(LockError::BadPreference { key: cut(key).into_owned(), package: cut(package).into_owned() });
+        }
+    }
+    Ok(())
+}
+
+/// Each key is an [`ArchiveName`], each prefix a [`UrlPrefix`].
+fn check_url_prefixes(url_prefixes: &BTreeMap<String, Vec<String>>) -> Result<(), LockError> {
+    for (archive, prefixes) in url_prefixes {
+        let at = format!("request.url_prefixes: {}", cut(archive));
+        ArchiveName::new(archive.as_str()).map_err(|error| LockError::Name { at: at.clone(), error })?;
+        for prefix in prefixes {
+            UrlPrefix::new(prefix.as_str()).map_err(|error| LockError::Url { at: at.clone(), error })?;
+        }
+    }
+    Ok(())
 }
 
 /// A lock file.
@@ -229,7 +348,8 @@ pub struct LockFile {
     pub assumed: Vec<Assumed>,
 }
 
-/// Why a lock file cannot be used, or a request cannot be locked.
+/// Why a lock file cannot be used, or a request cannot be locked. Values
+/// from the input are cut to 60 characters.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Not JSON, or not the lock's shape.
@@ -248,9 +368,124 @@ pub enum LockError {
         /// The version in the file.
         found: u32,
     },
-    /// Parses, but breaks a rule.
-    #[error("{0}")]
-    Invalid(String),
+    /// No `version` field (or version 0).
+    #[error("no format version (expected \"version\": 1)")]
+    NoVersion,
+    /// The lock holds a field that needs a newer format version than it
+    /// says.
+    #[error("request.snapshot_base needs lock format version {needed}, but the lock says version {found}")]
+    VersionTooOld {
+        /// The version the lock's fields need.
+        needed: u32,
+        /// The version it says.
+        found: u32,
+    },
+    /// A string holds a control character (`why` and `diff` print the
+    /// lock's strings to a terminal, and none is ever written).
+    #[error("{value:?} contains the control character {character:?}")]
+    ControlCharacter {
+        /// The string.
+        value: String,
+        /// The first control character in it.
+        character: char,
+    },
+    /// The request names no source.
+    #[error("request.sources is empty")]
+    NoSources,
+    /// A source has no suite or no component.
+    #[error("request.sources: archive {archive}: needs at least one suite and one component")]
+    EmptySource {
+        /// The source's archive.
+        archive: String,
+    },
+    /// A name breaks the rules of its kind.
+    #[error("{at}: {error}")]
+    Name {
+        /// Where: `request.architecture`, `release PATH`, `package NAME`.
+        at: String,
+        /// The name and its kind.
+        error: NameError,
+    },
+    /// A URL breaks the rules of its kind.
+    #[error("{at}: {error}")]
+    Url {
+        /// Where: `request.snapshot_base`, `request.url_prefixes: ARCHIVE`.
+        at: String,
+        /// The URL (redacted) and what is wrong.
+        error: UrlError,
+    },
+    /// A snapshot base without a snapshot.
+    #[error("request.snapshot_base is given without request.snapshot")]
+    SnapshotBaseWithoutSnapshot,
+    /// A requested package does not parse.
+    #[error("{}", cut_message(.0.to_string()))]
+    BadRequest(PolicyError),
+    /// A preference does not map a name to a package.
+    #[error("request.preferences: {key:?} = {package:?} is not a name and a package")]
+    BadPreference {
+        /// The name, or `a | b`.
+        key: String,
+        /// The package.
+        package: String,
+    },
+    /// A file name is not a safe archive-relative path.
+    #[error("{at}: {problem}")]
+    UnsafePath {
+        /// Where: `release path`, `index path`, `package NAME`.
+        at: String,
+        /// What is wrong (see [`check_filename`]).
+        problem: String,
+    },
+    /// A package's name is not a package name.
+    #[error("package {package}: not a valid package name")]
+    BadPackageName {
+        /// The name.
+        package: String,
+    },
+    /// A package (of one architecture) is listed twice.
+    #[error("package {package}: listed twice")]
+    DuplicatePackage {
+        /// The package.
+        package: String,
+    },
+    /// A package's version is not a Debian version.
+    #[error("package {package}: {error}")]
+    BadVersion {
+        /// The package.
+        package: String,
+        /// What is wrong with the version.
+        error: VersionError,
+    },
+    /// The first package is not in group 0.
+    #[error("package {package}: groups must start at 0")]
+    FirstGroup {
+        /// The package.
+        package: String,
+    },
+    /// A group is missing.
+    #[error("package {package}: group {group} skips group {skipped}")]
+    SkippedGroup {
+        /// The package.
+        package: String,
+        /// Its group.
+        group: u32,
+        /// The group that no package is in.
+        skipped: u32,
+    },
+    /// Packages are out of order.
+    #[error("package {package}: packages are not sorted by group, then name")]
+    Unsorted {
+        /// The first package out of order.
+        package: String,
+    },
+    /// A package's reason names a package that is not in the lock.
+    #[error("package {package}: pulled in by {pulled_by}, which is not in the lock")]
+    DanglingReason {
+        /// The package.
+        package: String,
+        /// The package its reason names.
+        pulled_by: String,
+    },
     /// An Ubuntu request for a ports architecture with archives that have no
     /// URL prefix of their own (see [`Request::check_ports`]).
     #[error(
@@ -272,23 +507,17 @@ pub enum LockError {
 }
 
 impl LockError {
-    fn invalid(message: impl Into<String>) -> Self {
-        LockError::Invalid(message.into())
-    }
-
     /// What the user can do about it.
-    pub fn hint(&self) -> String {
-        match self {
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
             LockError::NewerVersion { .. } => "upgrade debclosure, or write the lock again with this version (`debclosure lock`)".into(),
             LockError::PortsArchitecture { archives, .. } => format!(
                 "Ubuntu keeps other architectures in a separate ports archive: give [url-prefixes] in the spec (debclosure.toml) with the URL of your Ubuntu ports mirror for each archive, e.g. {} = [\"URL of your Ubuntu ports mirror\"], and run `debclosure lock` again",
                 archives[0]
             ),
-            LockError::Nix(crate::nix::NixError::NoPrefix { archive, .. }) => {
-                format!("add `{archive} = [\"URL\"]` under [url-prefixes] in the spec and run `debclosure lock`")
-            }
+            LockError::Nix(e @ crate::nix::NixError::NoPrefix { .. }) => return e.hint(),
             _ => "the lock was edited by hand or damaged; restore it from version control or write it again with `debclosure lock`".into(),
-        }
+        })
     }
 }
 
@@ -307,11 +536,22 @@ impl LockFile {
         let probe: Version = serde_json::from_str(text).map_err(syntax)?;
         match probe.version {
             Some(v) if v > LOCK_VERSION => return Err(LockError::NewerVersion { found: v }),
-            Some(0) | None => return Err(LockError::invalid("no format version (expected \"version\": 1)")),
+            Some(0) | None => return Err(LockError::NoVersion),
             _ => {}
         }
-        let lock: LockFile = serde_json::from_str(text).map_err(syntax)?;
-        lock.validate()?;
+        let wire: wire::LockFile = serde_json::from_str(text).map_err(syntax)?;
+        check_strings(&serde_json::to_value(&wire).expect("a lock serializes to JSON"))?;
+        let lock = LockFile {
+            version: wire.version,
+            request: Request::try_from(wire.request)?,
+            request_sha256: wire.request_sha256,
+            releases: wire.releases,
+            indices: wire.indices,
+            packages: wire.packages,
+            choices: wire.choices,
+            assumed: wire.assumed,
+        };
+        lock.validate_content()?;
         Ok(lock)
     }
 
@@ -320,53 +560,63 @@ impl LockFile {
         render_json(self)
     }
 
-    /// Checks the rules serde cannot.
+    /// Checks the rules no type can (see the module documentation).
     pub fn validate(&self) -> Result<(), LockError> {
-        let bad = |m: String| Err(LockError::invalid(m));
-        let invalid = LockError::invalid;
-        check_strings(&serde_json::to_value(self).expect("a lock serializes to JSON")).map_err(invalid)?;
+        check_strings(&serde_json::to_value(self).expect("a lock serializes to JSON"))?;
+        self.validate_content()
+    }
+
+    /// [`LockFile::validate`] but for control characters.
+    fn validate_content(&self) -> Result<(), LockError> {
         self.request.validate()?;
         let needed = self.request.format_version();
         if self.version < needed {
-            return bad(format!(
-                "request.snapshot_base needs lock format version {needed}, but the lock says version {}",
-                self.version
-            ));
+            return Err(LockError::VersionTooOld { needed, found: self.version });
         }
+        let name = |at: &str| {
+            let at = at.to_owned();
+            move |error| LockError::Name { at, error }
+        };
+        let path = |at: &str, file: &str| {
+            check_filename(file).map_err(|problem| LockError::UnsafePath { at: at.to_owned(), problem })
+        };
         for r in &self.releases {
             let at = format!("release {}", cut(&r.path));
-            check_filename(&r.path).map_err(|e| invalid(format!("release path: {e}")))?;
-            check_archive_name(&r.archive).map_err(|e| invalid(format!("{at}: {e}")))?;
-            check_suite_path("suite", &r.suite).map_err(|e| invalid(format!("{at}: {e}")))?;
+            path("release path", &r.path)?;
+            ArchiveName::new(r.archive.as_str()).map_err(name(&at))?;
+            Suite::new(r.suite.as_str()).map_err(name(&at))?;
         }
         for i in &self.indices {
             let at = format!("index {}", cut(&i.path));
-            check_filename(&i.path).map_err(|e| invalid(format!("index path: {e}")))?;
-            check_archive_name(&i.archive).map_err(|e| invalid(format!("{at}: {e}")))?;
-            check_suite_path("suite", &i.suite).map_err(|e| invalid(format!("{at}: {e}")))?;
-            check_suite_path("component", &i.component).map_err(|e| invalid(format!("{at}: {e}")))?;
+            path("index path", &i.path)?;
+            ArchiveName::new(i.archive.as_str()).map_err(name(&at))?;
+            Suite::new(i.suite.as_str()).map_err(name(&at))?;
+            Component::new(i.component.as_str()).map_err(name(&at))?;
         }
         let mut names = BTreeSet::new();
         let mut previous: Option<(u32, &str)> = None;
         for p in &self.packages {
-            let at = format!("package {}", cut(&p.name));
+            let package = cut(&p.name).into_owned();
+            let at = format!("package {package}");
             if !is_valid_package_name(&p.name) {
-                return bad(format!("{at}: not a valid package name"));
+                return Err(LockError::BadPackageName { package });
             }
             if !names.insert((p.name.as_str(), p.architecture.as_str())) {
-                return bad(format!("{at}: listed twice"));
+                return Err(LockError::DuplicatePackage { package });
             }
-            crate::version::validate(&p.version).map_err(|e| invalid(format!("{at}: {e}")))?;
-            check_architecture(&p.architecture).map_err(|e| invalid(format!("{at}: {e}")))?;
+            crate::version::validate(&p.version).map_err(|error| LockError::BadVersion { package: package.clone(), error })?;
+            Architecture::new(p.architecture.as_str()).map_err(name(&at))?;
             if let Some(archive) = &p.archive {
-                check_archive_name(archive).map_err(|e| invalid(format!("{at}: {e}")))?;
+                ArchiveName::new(archive.as_str()).map_err(name(&at))?;
             }
-            check_filename(&p.filename).map_err(|e| invalid(format!("{at}: {e}")))?;
+            path(&at, &p.filename)?;
             let key = (p.group, p.name.as_str());
             match previous {
-                None if p.group != 0 => return bad(format!("{at}: groups must start at 0")),
-                Some((g, _)) if p.group > g + 1 => return bad(format!("{at}: group {} skips group {}", p.group, g + 1)),
-                Some(prev) if key <= prev => return bad(format!("{at}: packages are not sorted by group, then name")),
+                None if p.group != 0 => return Err(LockError::FirstGroup { package }),
+                Some((g, _)) if p.group > g + 1 => {
+                    return Err(LockError::SkippedGroup { package, group: p.group, skipped: g + 1 })
+                }
+                Some(prev) if key <= prev => return Err(LockError::Unsorted { package }),
                 _ => {}
             }
             previous = Some(key);
@@ -375,162 +625,12 @@ impl LockFile {
         for p in &self.packages {
             if let Why::Dependency { package, .. } = &p.why {
                 if !present.contains(package.as_str()) {
-                    return bad(format!("package {}: pulled in by {}, which is not in the lock", p.name, cut(package)));
+                    return Err(LockError::DanglingReason { package: p.name.clone(), pulled_by: cut(package).into_owned() });
                 }
             }
         }
         Ok(())
     }
-}
-
-impl Request {
-    /// Checks what the request names: every value becomes part of a URL, a
-    /// resolver input or the generated Nix, so each must be what its kind of
-    /// value can be. Locks are validated with it when read, specs when parsed.
-    pub fn validate(&self) -> Result<(), LockError> {
-        let invalid = LockError::invalid;
-        if self.sources.is_empty() {
-            return Err(invalid("request.sources is empty".into()));
-        }
-        check_architecture(&self.architecture).map_err(|e| invalid(format!("request.architecture: {e}")))?;
-        for s in &self.sources {
-            let at = format!("request.sources: archive {}", cut(&s.archive));
-            check_archive_name(&s.archive).map_err(|e| invalid(format!("{at}: {e}")))?;
-            check_suites_and_components(&s.suites, &s.components).map_err(|e| invalid(format!("{at}: {e}")))?;
-        }
-        if let Some(snapshot) = &self.snapshot {
-            check_snapshot(snapshot).map_err(|e| invalid(format!("request.snapshot: {e}")))?;
-        }
-        if let Some(base) = &self.snapshot_base {
-            if self.snapshot.is_none() {
-                return Err(invalid("request.snapshot_base is given without request.snapshot".into()));
-            }
-            check_snapshot_base(base).map_err(|e| invalid(format!("request.snapshot_base: {e}")))?;
-        }
-        self.requested()?;
-        for (key, package) in self.preferences.iter() {
-            let valid = key.split(" | ").all(is_valid_package_name) && is_valid_package_name(package);
-            if !valid {
-                return Err(invalid(format!("request.preferences: {:?} = {:?} is not a name and a package", cut(key), cut(package))));
-            }
-        }
-        for name in &self.exclude {
-            if !is_valid_package_name(name) {
-                return Err(invalid(format!("request.exclude: {:?} is not a valid package name", cut(name))));
-            }
-        }
-        for (archive, prefixes) in &self.url_prefixes {
-            let at = format!("request.url_prefixes: {}", cut(archive));
-            check_archive_name(archive).map_err(|e| invalid(format!("{at}: {e}")))?;
-            for prefix in prefixes {
-                check_url_prefix(prefix).map_err(|e| invalid(format!("{at}: {e}")))?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Checks a URL prefix that the generated Nix downloads `.deb` files from:
-/// `mirror://` (nixpkgs' mirror lists), `http://` or `https://`, with a host,
-/// no credentials (they would be written to the lock and to the world-readable
-/// Nix store), and no white space, control character, quote, backslash, query
-/// or fragment (the file name is appended after a `/`).
-///
-/// Not `file:`: a lock must give the same fetches on every machine, and a
-/// `file:` URL makes Nix's fetcher read a path on whatever machine builds,
-/// outside the project. (Apt's own source lists may name `file:` archives;
-/// those are local repositories for apt, not URLs to write into a lock.)
-pub fn check_url_prefix(url: &str) -> Result<(), String> {
-    check_lock_url("URL prefix", url, &["mirror://", "http://", "https://"], "a mirror://, http:// or https://")
-}
-
-/// Checks a lock's snapshot base: as [`check_url_prefix`], but `http://` or
-/// `https://` only, since debclosure downloads from it itself.
-pub fn check_snapshot_base(url: &str) -> Result<(), String> {
-    check_lock_url("snapshot base", url, &["http://", "https://"], "an http:// or https://")
-}
-
-/// The rules of a URL written into a lock; `what` names it in messages,
-/// `schemes_text` lists `schemes` for them, with its article.
-fn check_lock_url(what: &str, url: &str, schemes: &[&str], schemes_text: &str) -> Result<(), String> {
-    // Credentials are refused below; they are not shown on the way.
-    let shown = crate::url::redact_url(url);
-    let shown = cut(&shown);
-    let Some(rest) = schemes.iter().find_map(|s| url.strip_prefix(s)) else {
-        return Err(format!("{what} {shown:?} is not {schemes_text} URL"));
-    };
-    if let Some(c) = url.chars().find(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\\' | '?' | '#')) {
-        return Err(format!("{what} {shown:?} contains the character {c:?}"));
-    }
-    let authority = rest.split('/').next().unwrap_or_default();
-    if authority.is_empty() {
-        return Err(format!("{what} {shown:?} has no host"));
-    }
-    if authority.contains('@') {
-        return Err(format!("{what} {shown:?} holds credentials, which would be written into the lock and the Nix store"));
-    }
-    Ok(())
-}
-
-/// Characters of one path segment of an archive, suite or component name.
-fn is_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '~' | '-' | ':')
-}
-
-/// Checks an archive name (`debian`, `debian-security`): one URL path segment.
-pub fn check_archive_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name == "." || name == ".." || !name.chars().all(is_name_char) {
-        return Err(format!("{:?} is not an archive name (letters, digits and . _ + ~ - :)", cut(name)));
-    }
-    Ok(())
-}
-
-/// Checks the suites and components of one source: at least one of each,
-/// each a safe URL path piece.
-pub fn check_suites_and_components(suites: &[String], components: &[String]) -> Result<(), String> {
-    if suites.is_empty() || components.is_empty() {
-        return Err("needs at least one suite and one component".into());
-    }
-    for suite in suites {
-        check_suite_path("suite", suite)?;
-    }
-    for component in components {
-        check_suite_path("component", component)?;
-    }
-    Ok(())
-}
-
-/// Checks a suite or component (`bookworm`, `main`, `bookworm/updates`):
-/// path segments of archive-name characters, none empty, `.` or `..`.
-pub fn check_suite_path(what: &str, name: &str) -> Result<(), String> {
-    let ok = name.split('/').all(|part| part != "." && part != ".." && !part.is_empty() && part.chars().all(is_name_char));
-    if !ok {
-        return Err(format!("{:?} is not a {what} name", cut(name)));
-    }
-    Ok(())
-}
-
-/// Checks a Debian architecture name (`amd64`, `arm64`, `all`).
-pub fn check_architecture(arch: &str) -> Result<(), String> {
-    if arch.is_empty() || !arch.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
-        return Err(format!("{:?} is not an architecture name", cut(arch)));
-    }
-    Ok(())
-}
-
-/// Checks a snapshot timestamp: `YYYYMMDDTHHMMSSZ`, as the snapshot archive
-/// writes it.
-pub fn check_snapshot(timestamp: &str) -> Result<(), String> {
-    let b = timestamp.as_bytes();
-    let ok = b.len() == 16
-        && b[..8].iter().all(u8::is_ascii_digit)
-        && b[8] == b'T'
-        && b[9..15].iter().all(u8::is_ascii_digit)
-        && b[15] == b'Z';
-    if !ok {
-        return Err(format!("{:?} is not a timestamp like 20250520T000000Z", cut(timestamp)));
-    }
-    Ok(())
 }
 
 /// A message that quotes input, cut to 300 characters.
@@ -544,10 +644,10 @@ fn cut_message(mut message: String) -> String {
 
 /// Refuses a control character in any string of a lock: none is ever
 /// written, and `why` and `diff` print these strings to a terminal.
-fn check_strings(value: &serde_json::Value) -> Result<(), String> {
+fn check_strings(value: &serde_json::Value) -> Result<(), LockError> {
     use serde_json::Value;
     let check = |s: &str| match s.chars().find(|c| c.is_control()) {
-        Some(c) => Err(format!("{:?} contains the control character {c:?}", cut(s))),
+        Some(character) => Err(LockError::ControlCharacter { value: cut(s).into_owned(), character }),
         None => Ok(()),
     };
     match value {
@@ -568,8 +668,12 @@ mod tests {
     fn sample() -> LockFile {
         let request = Request {
             distribution: Distribution::Debian,
-            architecture: "amd64".into(),
-            sources: vec![LockedSource { archive: "debian".into(), suites: vec!["bookworm".into()], components: vec!["main".into()] }],
+            architecture: "amd64".parse().unwrap(),
+            sources: vec![LockedSource {
+                archive: "debian".parse().unwrap(),
+                suites: vec!["bookworm".parse().unwrap()],
+                components: vec!["main".parse().unwrap()],
+            }],
             snapshot: None,
             snapshot_base: None,
             packages: vec!["usr-is-merged".into(), "mawk".into()],
@@ -648,8 +752,8 @@ mod tests {
     fn snapshot_base_needs_format_version_2() {
         assert_eq!(sample().request.format_version(), 1);
         let mut lock = sample();
-        lock.request.snapshot = Some("20250520T000000Z".into());
-        lock.request.snapshot_base = Some("https://snapshot.invalid".into());
+        lock.request.snapshot = Some("20250520T000000Z".parse().unwrap());
+        lock.request.snapshot_base = Some(SnapshotBase::new("https://snapshot.invalid").unwrap());
         lock.request.url_prefixes.get_mut("debian").unwrap().push("https://snapshot.invalid/archive/debian/20250520T000000Z".into());
         lock.request_sha256 = lock.request.digest();
         lock.version = lock.request.format_version();
@@ -679,24 +783,29 @@ mod tests {
     fn ubuntu_ports_architectures_need_their_own_url_prefixes() {
         let mut request = sample().request;
         request.distribution = Distribution::Ubuntu;
-        request.sources[0].archive = "ubuntu".into();
+        request.sources[0].archive = "ubuntu".parse().unwrap();
         request.url_prefixes = [("ubuntu".to_owned(), vec!["mirror://ubuntu".to_owned()])].into();
-        let none = BTreeMap::new();
+        let none: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for arch in ["amd64", "i386"] {
-            request.architecture = arch.into();
+            request.architecture = arch.parse().unwrap();
             assert!(request.check_ports(&none).is_ok(), "{arch}");
         }
-        request.architecture = "arm64".into();
+        request.architecture = "arm64".parse().unwrap();
         let err = request.check_ports(&none).unwrap_err();
         assert_eq!(
             err.to_string(),
             "architecture arm64: mirror://ubuntu serves amd64 and i386 only, and no [url-prefixes] entry names where to download archive ubuntu from"
         );
-        assert!(err.hint().contains("[url-prefixes]") && err.hint().contains("your Ubuntu ports mirror"), "{}", err.hint());
+        let hint = err.hint().unwrap();
+        assert!(hint.contains("[url-prefixes]") && hint.contains("your Ubuntu ports mirror"), "{hint}");
         let explicit = [("ubuntu".to_owned(), vec!["https://ports.invalid/ubuntu-ports".to_owned()])].into();
         assert!(request.check_ports(&explicit).is_ok());
         // Every archive needs one.
-        request.sources.push(LockedSource { archive: "extra".into(), suites: vec!["noble".into()], components: vec!["main".into()] });
+        request.sources.push(LockedSource {
+            archive: "extra".parse().unwrap(),
+            suites: vec!["noble".parse().unwrap()],
+            components: vec!["main".parse().unwrap()],
+        });
         assert!(request.check_ports(&explicit).unwrap_err().to_string().ends_with("archive extra from"));
         // Debian's mirror scheme carries every architecture.
         request.distribution = Distribution::Debian;

@@ -5,11 +5,27 @@
 
 use std::collections::BTreeMap;
 
-use crate::url::redact_url;
+use serde::{Deserialize, Serialize};
+
+use crate::name::SnapshotTimestamp;
 use crate::resolve::ResolveOptions;
 use crate::sources::{snapshot_uri, ArchiveSource, LocateError, Locator, SnapshotRef};
+use crate::url::{redact_url, SnapshotBase};
 
-use super::{Distribution, LockedSource, Request};
+use super::{wire, Distribution, LockError, Request};
+
+/// One archive of a request as a spec or the flags name it, before its
+/// names are checked (see [`super::LockedSource`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceOptions {
+    /// The archive's name.
+    pub archive: String,
+    /// Suites, in order.
+    pub suites: Vec<String>,
+    /// Components, in order.
+    pub components: Vec<String>,
+}
 
 /// What a request is made of, as a spec or the flags say it, before it is
 /// put in canonical form.
@@ -20,7 +36,7 @@ pub struct RequestOptions {
     /// Target architecture.
     pub architecture: String,
     /// Archives, suites and components, in order.
-    pub sources: Vec<LockedSource>,
+    pub sources: Vec<SourceOptions>,
     /// A snapshot timestamp.
     pub snapshot: Option<String>,
     /// The snapshot archive's base URL in use; recorded, without credentials
@@ -44,16 +60,16 @@ impl RequestOptions {
     /// every archive, as `resolve --url-prefix` is every package's. The rest
     /// is left default.
     pub fn of_archives(archives: &[ArchiveSource], distribution: Option<Distribution>, url_prefixes: &[String]) -> RequestOptions {
-        let sources: Vec<LockedSource> = archives
+        let sources: Vec<SourceOptions> = archives
             .iter()
-            .map(|a| LockedSource { archive: a.archive(), suites: a.suites.clone(), components: a.components.clone() })
+            .map(|a| SourceOptions { archive: a.archive(), suites: a.suites.clone(), components: a.components.clone() })
             .collect();
         let url_prefixes = match url_prefixes {
             [] => BTreeMap::new(),
             given => sources.iter().map(|s| (s.archive.clone(), given.to_vec())).collect(),
         };
         RequestOptions {
-            distribution: distribution.unwrap_or_else(|| Distribution::of_archives(&sources)),
+            distribution: distribution.unwrap_or_else(|| Distribution::of_archives(sources.iter().map(|s| s.archive.as_str()))),
             sources,
             url_prefixes,
             ..RequestOptions::default()
@@ -64,19 +80,23 @@ impl RequestOptions {
 impl Request {
     /// The canonical request for `options`: exclusions sorted, the snapshot
     /// base canonical and kept only with a snapshot, and the default URL
-    /// prefixes when none are given.
-    pub fn from_options(options: RequestOptions) -> Request {
+    /// prefixes when none are given; then checked as a lock's request is
+    /// (errors name the field, `request.architecture: …`).
+    pub fn from_options(options: RequestOptions) -> Result<Request, LockError> {
         let RequestOptions { distribution, architecture, sources, snapshot, snapshot_base, packages, resolve, url_prefixes } = options;
+        // The base as recorded: credentials stay out of the lock, and so out
+        // of the default URL prefixes made from it.
+        let snapshot_base = snapshot.as_ref().and(snapshot_base.as_deref()).map(canonical_snapshot_base);
         let url_prefixes = if url_prefixes.is_empty() {
             default_url_prefixes(distribution, &sources, snapshot.as_deref(), snapshot_base.as_deref())
         } else {
             url_prefixes
         };
-        Request {
+        let request = wire::Request {
             distribution,
             architecture,
             sources,
-            snapshot_base: snapshot.as_ref().and(snapshot_base.as_deref()).map(canonical_snapshot_base),
+            snapshot_base,
             snapshot,
             packages,
             preferences: resolve.preferences,
@@ -86,7 +106,8 @@ impl Request {
             strict: resolve.strict,
             base: resolve.base,
             url_prefixes,
-        }
+        };
+        Request::try_from(request)
     }
 
     /// Where to download each archive of the request from, in the order of
@@ -99,10 +120,10 @@ impl Request {
             .map(|s| {
                 Ok(ArchiveSource {
                     uri: locator.archive_uri(&s.archive, main, self.snapshot_ref())?,
-                    suites: s.suites.clone(),
-                    components: s.components.clone(),
+                    suites: s.suites.iter().map(|x| x.to_string()).collect(),
+                    components: s.components.iter().map(|x| x.to_string()).collect(),
                     signed_by: None,
-                    name: Some(s.archive.clone()),
+                    name: Some(s.archive.to_string()),
                 })
             })
             .collect()
@@ -117,15 +138,17 @@ impl Request {
     /// --snapshot`), keeping the base; with no base recorded (a new
     /// snapshot, or a lock of format version 1), `base` is recorded, as
     /// `lock` would. URL prefixes that pointed at the old snapshot point at
-    /// the new one.
-    #[must_use]
-    pub fn with_snapshot(&self, timestamp: Option<&str>, base: Option<&str>) -> Request {
+    /// the new one. The timestamp and the base are checked as
+    /// [`Request::from_options`] checks them.
+    pub fn with_snapshot(&self, timestamp: Option<&str>, base: Option<&str>) -> Result<Request, LockError> {
         let mut request = self.clone();
         if let Some(ts) = timestamp {
-            request.snapshot = Some(ts.to_owned());
+            let snapshot = SnapshotTimestamp::new(ts).map_err(|error| LockError::Name { at: "request.snapshot".into(), error })?;
+            request.snapshot = Some(snapshot);
         }
         if request.snapshot.is_some() && request.snapshot_base.is_none() {
-            request.snapshot_base = base.map(canonical_snapshot_base);
+            let url = |error| LockError::Url { at: "request.snapshot_base".into(), error };
+            request.snapshot_base = base.map(|b| SnapshotBase::new(canonical_snapshot_base(b))).transpose().map_err(url)?;
         }
         if let (Some(base), Some(old_ts), Some(ts)) = (&request.snapshot_base, &self.snapshot, &request.snapshot) {
             for (archive, prefixes) in &mut request.url_prefixes {
@@ -135,15 +158,15 @@ impl Request {
                 }
             }
         }
-        request
+        Ok(request)
     }
 }
 
 impl Distribution {
     /// The distribution of a request that names none: Ubuntu when an
     /// archive is named `ubuntu` or `ubuntu-ports`, else Debian.
-    pub fn of_archives(sources: &[LockedSource]) -> Distribution {
-        if sources.iter().any(|s| s.archive == "ubuntu" || s.archive == "ubuntu-ports") {
+    pub fn of_archives<'a>(mut archives: impl Iterator<Item = &'a str>) -> Distribution {
+        if archives.any(|a| a == "ubuntu" || a == "ubuntu-ports") {
             Distribution::Ubuntu
         } else {
             Distribution::Debian
@@ -161,7 +184,7 @@ fn canonical_snapshot_base(url: &str) -> String {
 /// snapshot archive when a snapshot and its base URL are known.
 fn default_url_prefixes(
     distribution: Distribution,
-    sources: &[LockedSource],
+    sources: &[SourceOptions],
     snapshot: Option<&str>,
     snapshot_base: Option<&str>,
 ) -> BTreeMap<String, Vec<String>> {

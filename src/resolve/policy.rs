@@ -34,6 +34,14 @@ pub enum PolicyError {
     },
 }
 
+impl PolicyError {
+    /// What the user can do about it: nothing beyond what the message says
+    /// is expected.
+    pub fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
 /// A requested package: `name`, `name=version` or `name/suite`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RequestedPackage {
