@@ -1,13 +1,23 @@
 //! debclosure computes the dependency closure of a list of Debian or Ubuntu
-//! packages, deterministically and by Debian's rules, and turns it into input
-//! for Nix.
+//! packages, deterministically and by Debian's rules, pins it in a lock file,
+//! and turns it into input for Nix.
 //!
-//! The pipeline runs one way: [`deb822`] parses `Packages` stanzas, [`index`]
-//! merges several files into one view for one architecture, [`resolve`] walks
-//! Pre-Depends and Depends from the requested packages and groups the result in
-//! install order, and [`output`] writes it as text, JSON or a Nix expression.
-//! [`rootfs`] installs a pinned closure into a directory with dpkg, to prove
-//! that it installs.
+//! The pipeline runs one way: parse, verify, index, resolve, lock, generate.
+//! [`fetch`] downloads archive files into a cache (the only module that
+//! touches the network), [`signature`] verifies a suite's `InRelease` against
+//! a keyring and [`release`] parses it, and [`archive`] ties them into the
+//! chain of trust, checking each `Packages` file against the verified Release
+//! before [`decompress`] and [`deb822`] parse it; [`index`] merges the files
+//! into one view for one architecture; [`resolve`] walks Pre-Depends and
+//! Depends from the request ([`spec`], or the flags) and groups the closure
+//! in install order; [`lock`] pins request, indices and closure in
+//! `debclosure.lock` and checks a lock against the indices it pins; and
+//! [`nix`] and [`output`] write a closure as a Nix expression, text or JSON.
+//! From a lock, [`rootfs`] installs the closure into a directory with dpkg,
+//! [`image`] makes a bootable disk image of it, and [`boot`] boots an image
+//! under QEMU. Underneath are values checked once where they enter:
+//! [`hash::Sha256`], the names of [`name`] and the URLs of [`url`]; and
+//! [`atomic`] replaces files in one step.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
