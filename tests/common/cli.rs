@@ -140,7 +140,8 @@ impl Cli {
         self.dir.clone().unwrap_or_else(|| self.home().to_owned())
     }
 
-    /// The command for `debclosure ARGS`, to spawn or wrap.
+    /// The command for `debclosure ARGS`, to spawn or wrap; keep the `Cli`
+    /// until the process ends, since it owns the temporary home.
     pub fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
         let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_owned()).collect();
         let mut cmd = match &self.wrapper {
