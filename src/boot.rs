@@ -192,7 +192,7 @@ pub enum BootError {
         arch: String,
     },
     /// The guest did not finish in time.
-    #[error("the {accel} guest did not {} within {after:?}; the console ({}) ends with:{tail}", if *.marker_seen { "power off after printing the marker" } else { "print the marker" }, .log.display())]
+    #[error("the {accel} guest did not {} within {after:?}; {}", if *.marker_seen { "power off after printing the marker" } else { "print the marker" }, console(.log, .tail))]
     Timeout {
         /// The accelerator.
         accel: Accel,
@@ -206,7 +206,7 @@ pub enum BootError {
         tail: String,
     },
     /// The guest's kernel panicked.
-    #[error("the {accel} guest's kernel panicked; the console ({}) ends with:{tail}", .log.display())]
+    #[error("the {accel} guest's kernel panicked; {}", console(.log, .tail))]
     Panic {
         /// The accelerator.
         accel: Accel,
@@ -216,7 +216,7 @@ pub enum BootError {
         tail: String,
     },
     /// QEMU exited without the marker on the console.
-    #[error("QEMU ({accel}) exited ({status}) without the marker {expect:?} on the console ({}), which ends with:{tail}{}", .log.display(), stderr_block(.stderr))]
+    #[error("QEMU ({accel}) exited ({status}) without the marker {expect:?} on the console; {}{}", console(.log, .tail), stderr_block(.stderr))]
     NoMarker {
         /// The accelerator.
         accel: Accel,
@@ -255,6 +255,14 @@ impl BootError {
             _ => return None,
         })
     }
+}
+
+/// Where the console log is and how it ends (or that it is empty).
+fn console(log: &Path, tail: &str) -> String {
+    if tail.is_empty() {
+        return format!("the console ({}) is empty", log.display());
+    }
+    format!("the console ({}) ends with:{tail}", log.display())
 }
 
 fn stderr_block(stderr: &str) -> String {

@@ -12,36 +12,33 @@
 //! Needs qemu-system-x86_64, binutils and mke2fs 1.47.1 or later: without
 //! them the tests print a notice and pass, unless `CI` is set.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::cli::{Cli, Run};
+use common::text;
 
 fn tools_present(test: &str) -> bool {
-    let have = |p: &str, arg: &str| Command::new(p).arg(arg).output().is_ok_and(|o| o.status.success() || !o.stderr.is_empty());
-    let mut missing = Vec::new();
+    let mut absent = Vec::new();
     for (program, arg) in [("qemu-system-x86_64", "--version"), ("as", "--version"), ("ld", "--version")] {
-        if !have(program, arg) {
-            missing.push(program);
+        if !common::runs(program, arg) {
+            absent.push(program);
         }
     }
     if debclosure::image::check_mke2fs().is_err() {
-        missing.push("mke2fs 1.47.1+");
+        absent.push("mke2fs 1.47.1+");
     }
     if std::env::consts::ARCH != "x86_64" {
-        missing.push("an x86-64 machine");
+        absent.push("an x86-64 machine");
     }
-    if missing.is_empty() {
+    if absent.is_empty() {
         return true;
     }
-    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-        panic!("{test} needs {}, and CI is set", missing.join(", "));
-    }
-    eprintln!("NOTICE: {test} skipped: missing {}", missing.join(", "));
+    common::missing(&absent.join(", "), test, "scripts/install-deps installs them (from backports on Debian 12)");
     false
 }
 
@@ -104,15 +101,10 @@ fn image_with(dir: &Path, name: &str, kernel: &Path) -> PathBuf {
     image
 }
 
-fn boot_test(image: &Path, log: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_debclosure"))
-        .arg("boot-test")
-        .arg(image)
-        .arg("--log")
-        .arg(log)
-        .args(args)
-        .output()
-        .unwrap()
+fn boot_test(image: &Path, log: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["boot-test", image.to_str().unwrap(), "--log", log.to_str().unwrap()];
+    all.extend_from_slice(args);
+    Cli::new().run(&all)
 }
 
 /// QEMU processes whose command line names `path`.
@@ -138,20 +130,19 @@ fn a_guest_that_prints_the_marker_passes() {
     let ok = image_with(dir.path(), "ok", &kernel(dir.path(), "ok", Some("guest says debclosure-boot-ok")));
     let log = dir.path().join("console.log");
     let out = boot_test(&ok, &log, &["--accel", "tcg", "--timeout", "120"]);
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    let err = out.stderr();
+    out.success();
     assert!(err.contains("tcg"), "says which accelerator: {err}");
     assert!(fs::read_to_string(&log).unwrap().contains("debclosure-boot-ok"));
     assert_eq!(qemus_using(&ok), Vec::<String>::new());
 
     // Another marker is looked for when asked.
-    let out = boot_test(&ok, &log, &["--accel", "tcg", "--timeout", "120", "--expect", "guest says"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    boot_test(&ok, &log, &["--accel", "tcg", "--timeout", "120", "--expect", "guest says"]).success();
 
     // Auto: KVM where it works, else TCG with the reason.
     let out = boot_test(&ok, &log, &["--accel", "auto", "--kvm-probe", "3", "--timeout", "120"]);
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    let err = out.stderr();
+    out.success();
     assert!(err.contains("with kvm") || (err.contains("with tcg") && err.contains("KVM")), "{err}");
     assert_eq!(qemus_using(&ok), Vec::<String>::new());
 }
@@ -165,11 +156,12 @@ fn a_guest_without_the_marker_fails_with_the_console() {
     let other = image_with(dir.path(), "other", &kernel(dir.path(), "other", Some("something else entirely")));
     let log = dir.path().join("console.log");
     let out = boot_test(&other, &log, &["--accel", "tcg", "--timeout", "120"]);
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("without the marker \"debclosure-boot-ok\""), "{err}");
+    let err = out.stderr();
+    out.assert_exit(2);
+    assert!(err.contains("without the marker \"debclosure-boot-ok\" on the console"), "{err}");
     assert!(err.contains("something else entirely"), "shows the console's end: {err}");
     assert!(err.contains("hint:"), "{err}");
+    insta::assert_snapshot!(out.report());
 }
 
 #[test]
@@ -182,21 +174,19 @@ fn a_silent_guest_is_stopped_by_the_watchdog_and_nothing_is_left_running() {
     let log = dir.path().join("console.log");
     let started = Instant::now();
     let out = boot_test(&silent, &log, &["--accel", "tcg", "--timeout", "3"]);
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = out.stderr();
+    out.assert_exit(2);
     assert!(err.contains("did not print the marker within 3s"), "{err}");
+    insta::assert_snapshot!("watchdog", out.report());
     // The watchdog's own timeout: at least the 3 s it was given.
     assert!(started.elapsed() >= Duration::from_secs(3));
     assert_eq!(qemus_using(&silent), Vec::<String>::new(), "QEMU was ended");
 
     // SIGTERM and SIGINT end the boot and QEMU with it.
     for signal in ["-TERM", "-INT"] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_debclosure"))
-            .arg("boot-test")
-            .arg(&silent)
-            .arg("--log")
-            .arg(&log)
-            .args(["--accel", "tcg", "--timeout", "600"])
+        let cli = Cli::new();
+        let child = cli
+            .command(&["boot-test", silent.to_str().unwrap(), "--log", log.to_str().unwrap(), "--accel", "tcg", "--timeout", "600"])
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
@@ -229,10 +219,11 @@ fn an_image_without_a_kernel_is_refused() {
     let image = dir.path().join("empty.raw");
     debclosure::image::make_filesystem(&tar, &image, 16, 0, b"x", "test").unwrap();
     let out = boot_test(&image, &dir.path().join("log"), &["--accel", "tcg"]);
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = out.stderr();
+    out.assert_exit(2);
     assert!(err.contains("no /boot/vmlinuz-* in the image"), "{err}");
     assert!(err.contains("hint: lock a kernel"), "{err}");
+    insta::assert_snapshot!(out.report());
 }
 
 #[test]
@@ -274,4 +265,35 @@ fn the_file_system_is_the_same_bytes_from_the_same_tar() {
     // Existing output is never overwritten.
     let err = debclosure::image::make_filesystem(&tar, &dir.path().join("a.raw"), 32, 0, b"", "root").unwrap_err();
     assert!(err.to_string().contains("cannot create"), "{err}");
+}
+
+/// nix/'s `bootTest` with nixpkgs' doubles (`tests/fixtures/nix/stub-pkgs.nix`:
+/// `runCommand`, and this machine's QEMU and e2fsprogs): the same check in a
+/// derivation, built in Nix's sandbox.
+#[test]
+fn boot_test_runs_as_a_nix_check() {
+    if !tools_present("boot_test_runs_as_a_nix_check") {
+        return;
+    }
+    let Some(mut nix) = common::nix::Nix::find("boot_test_runs_as_a_nix_check") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let ok = image_with(dir.path(), "ok", &kernel(dir.path(), "ok", Some("guest says debclosure-boot-ok")));
+    let silent = image_with(dir.path(), "silent", &kernel(dir.path(), "silent", None));
+    let tool = common::nix::tool_dir(dir.path(), "tool", None);
+    nix.allow_in_builds(dir.path());
+    nix.allow_in_builds(Path::new(env!("CARGO_BIN_EXE_debclosure")).parent().unwrap());
+    let expr = r#"
+      let l = import (path repo + "/nix") { inherit pkgs; debclosure = path tool; };
+      in l.bootTest { image = path image; accel = "tcg"; timeout = 20; }"#;
+    let args = |image: &Path| [("tool", tool.to_str().unwrap().to_owned()), ("image", image.to_str().unwrap().to_owned())];
+    let run = |image: &Path| {
+        let owned = args(image);
+        let pairs: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        nix.build(expr, "args", &pairs)
+    };
+    let outs = run(&ok).unwrap();
+    let console = fs::read_to_string(nix.real(&outs[0]).join("console.log")).unwrap();
+    assert!(console.contains("debclosure-boot-ok"), "{console}");
+    let err = run(&silent).unwrap_err();
+    assert!(err.contains("did not print the marker within 20s"), "{err}");
 }

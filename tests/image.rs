@@ -7,28 +7,23 @@
 //! twice (the same bytes), boots it under QEMU and sees the marker, and
 //! prints the time of each step.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::Instant;
+
+use common::cli::{Cli, Run, NETWORK_ENV};
 
 const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
-fn debclosure() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_debclosure"));
-    cmd.env("NO_PROXY", "127.0.0.1");
-    cmd
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn timed(what: &str, cmd: &mut Command) -> Output {
+/// Runs `debclosure ARGS` with `cache` (and the network settings of the
+/// test's environment), printing how long it took.
+fn timed(what: &str, cache: &Path, args: &[&str]) -> Run {
     let started = Instant::now();
-    let out = cmd.output().unwrap();
-    eprintln!("{what}: exit {:?} in {:.1}s", out.status.code(), started.elapsed().as_secs_f64());
-    out
+    let run = Cli::new().cache_dir(cache).inherit(&NETWORK_ENV).run(args);
+    common::notice(&format!("{what}: exit {:?} in {:.1}s", run.code(), started.elapsed().as_secs_f64()));
+    run
 }
 
 /// A lock with no kernel and no init is refused before anything is built,
@@ -36,34 +31,27 @@ fn timed(what: &str, cmd: &mut Command) -> Output {
 #[test]
 fn a_lock_that_cannot_boot_is_refused_naming_what_to_add() {
     let dir = tempfile::tempdir().unwrap();
-    let lock = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nix/bookworm.lock");
-    let out = debclosure().arg("image").arg("--lock").arg(&lock).arg("-o").arg(dir.path().join("disk.raw")).output().unwrap();
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let lock = common::fixture("nix/bookworm.lock");
+    let out = Cli::new().run(&["image", "--lock", lock.to_str().unwrap(), "-o", dir.path().join("disk.raw").to_str().unwrap()]);
+    let err = out.stderr();
+    out.assert_exit(2);
     assert!(err.contains("it has no kernel (e.g. linux-image-cloud-amd64) and no init"), "{err}");
     assert!(err.contains("hint: add the packages"), "{err}");
+    insta::assert_snapshot!(out.report());
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "nothing written");
 }
 
 fn lock_bootable(dir: &Path, cache: &Path) -> PathBuf {
     let lock = dir.join("boot.lock");
-    let out = timed(
-        "lock",
-        debclosure()
-            .args(["lock", "--quiet", "--suite", "bookworm", "--arch", "amd64", "--base", "essential", "--keyring", KEYRING])
-            .arg("--cache-dir")
-            .arg(cache)
-            .args(["linux-image-cloud-amd64", "initramfs-tools", "sysvinit-core", "dpkg", "-o"])
-            .arg(&lock),
-    );
-    assert_eq!(out.status.code(), Some(0), "lock: {}", text(&out.stderr));
+    let args = ["lock", "--quiet", "--suite", "bookworm", "--arch", "amd64", "--base", "essential", "--keyring", KEYRING];
+    let packages = ["linux-image-cloud-amd64", "initramfs-tools", "sysvinit-core", "dpkg", "-o", lock.to_str().unwrap()];
+    timed("lock", cache, &[&args[..], &packages[..]].concat()).success();
     lock
 }
 
 #[test]
 fn a_locked_system_builds_into_the_same_image_twice_and_boots() {
-    if std::env::var_os("DEBCLOSURE_TEST_IMAGE").is_none() {
-        eprintln!("NOTICE: set DEBCLOSURE_TEST_IMAGE=1 (as root, with qemu-system-x86 and e2fsprogs 1.47.1+) to build and boot an image");
+    if !common::opt_in("DEBCLOSURE_TEST_IMAGE", "build and boot an image (as root, with qemu-system-x86 and e2fsprogs 1.47.1+)") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -71,11 +59,8 @@ fn a_locked_system_builds_into_the_same_image_twice_and_boots() {
     let lock = lock_bootable(dir.path(), &cache);
     let build = |name: &str, extra: &[&str]| {
         let image = dir.path().join(name);
-        let out = timed(
-            &format!("image {name}"),
-            debclosure().arg("image").arg("--lock").arg(&lock).arg("--cache-dir").arg(&cache).args(extra).arg("-o").arg(&image),
-        );
-        assert_eq!(out.status.code(), Some(0), "image: {}", text(&out.stderr));
+        let args = ["image", "--lock", lock.to_str().unwrap(), "-o", image.to_str().unwrap()];
+        timed(&format!("image {name}"), &cache, &[&args[..], extra].concat()).success();
         image
     };
     let first = build("first.raw", &[]);
@@ -90,36 +75,20 @@ fn a_locked_system_builds_into_the_same_image_twice_and_boots() {
     assert_eq!(leftovers, Vec::<String>::new(), "no temporary files left");
 
     let log = dir.path().join("console.log");
-    let out = timed("boot-test", debclosure().arg("boot-test").arg(&first).arg("--log").arg(&log).args(["--timeout", "300"]));
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "boot-test: {err}\n{}", fs::read_to_string(&log).unwrap_or_default());
+    let boot = |what: &str, image: &Path, extra: &[&str]| {
+        let args = ["boot-test", image.to_str().unwrap(), "--log", log.to_str().unwrap(), "--timeout", "300"];
+        timed(what, &cache, &[&args[..], extra].concat())
+    };
+    boot("boot-test", &first, &[]).success();
     assert!(fs::read_to_string(&log).unwrap().contains("debclosure-boot-ok"));
 
     // A command run in the booted system decides the marker.
-    let out = timed(
-        "boot-test --command",
-        debclosure()
-            .arg("boot-test")
-            .arg(&first)
-            .arg("--log")
-            .arg(&log)
-            .args(["--timeout", "300", "--accel", "tcg", "--command", "dpkg-query -W linux-image-cloud-amd64"]),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    boot("boot-test --command", &first, &["--accel", "tcg", "--command", "dpkg-query -W linux-image-cloud-amd64"]).success();
     assert!(fs::read_to_string(&log).unwrap().contains("linux-image-cloud-amd64"));
-    let out = debclosure()
-        .arg("boot-test")
-        .arg(&first)
-        .arg("--log")
-        .arg(&log)
-        .args(["--timeout", "300", "--accel", "tcg", "--command", "test -e /no/such/file"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "a failing command fails the boot test: {}", text(&out.stderr));
+    boot("boot-test --command (failing)", &first, &["--accel", "tcg", "--command", "test -e /no/such/file"]).assert_exit(2);
 
     let qcow2 = build("disk.qcow2", &["--format", "qcow2"]);
     let again = build("again.qcow2", &["--format", "qcow2"]);
     assert!(fs::read(&qcow2).unwrap() == fs::read(&again).unwrap(), "two qcow2 builds differ");
-    let out = timed("boot-test qcow2", debclosure().arg("boot-test").arg(&qcow2).arg("--log").arg(&log).args(["--accel", "tcg"]));
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    boot("boot-test qcow2", &qcow2, &["--accel", "tcg"]).success();
 }
