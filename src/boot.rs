@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal};
 
+use crate::command::{describe, run, CommandError};
 use crate::version::Version;
 
 /// The marker printed when nothing else is asked for.
@@ -143,7 +144,7 @@ pub struct Booted {
 /// Why a boot failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BootError {
-    /// `qemu-system-x86_64` or another program could not be started.
+    /// `qemu-system-x86_64` could not be started or watched.
     #[error("cannot run {program}")]
     Spawn {
         /// The program.
@@ -152,16 +153,9 @@ pub enum BootError {
         #[source]
         source: std::io::Error,
     },
-    /// A helper command failed.
-    #[error("{command} failed ({status}): {output}")]
-    Command {
-        /// The command line.
-        command: String,
-        /// How it ended.
-        status: String,
-        /// What it printed.
-        output: String,
-    },
+    /// A helper (`debugfs`, `qemu-img`) failed.
+    #[error(transparent)]
+    Command(#[from] CommandError),
     /// A file could not be read or written.
     #[error("cannot {action} {}", .path.display())]
     Io {
@@ -246,7 +240,9 @@ impl BootError {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            BootError::Spawn { .. } => "install qemu-system-x86 (and e2fsprogs for debugfs, qemu-utils for qcow2 images)".into(),
+            BootError::Spawn { .. } | BootError::Command(CommandError::Spawn { .. }) => {
+                "install qemu-system-x86 (and e2fsprogs for debugfs, qemu-utils for qcow2 images)".into()
+            }
             BootError::NoKernel { .. } => "lock a kernel with the image, e.g. add linux-image-cloud-amd64 to the spec's packages".into(),
             BootError::BadCommand { .. } => "put the command in a script inside the image and pass its path".into(),
             BootError::Timeout { .. } => "raise --timeout if the machine is slow, or read the console log for where the boot stopped".into(),
@@ -347,21 +343,6 @@ fn is_qcow2(path: &Path) -> Result<bool, BootError> {
     let mut file = File::open(path).map_err(io_error("open", path))?;
     let n = file.read(&mut magic).map_err(io_error("read", path))?;
     Ok(n == 4 && magic == *b"QFI\xfb")
-}
-
-fn run(cmd: &mut Command) -> Result<String, BootError> {
-    let command = describe(cmd);
-    let out = cmd.stdin(Stdio::null()).output().map_err(|source| BootError::Spawn { program: command.clone(), source })?;
-    if !out.status.success() {
-        let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
-        output.push_str(&String::from_utf8_lossy(&out.stderr));
-        return Err(BootError::Command { command, status: out.status.to_string(), output: output.trim().to_owned() });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn describe(cmd: &Command) -> String {
-    std::iter::once(cmd.get_program()).chain(cmd.get_args()).map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
 }
 
 /// Boots `image` (raw or qcow2, one ext4 file system with `/boot` in it, as

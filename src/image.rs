@@ -23,11 +23,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
 use sha2::{Digest, Sha256};
 
+use crate::command::{run, CommandError};
 use crate::rootfs::{self, Failure, Placement, RootfsError, RootfsOptions, RootfsPackage, RootfsReporter, Tools};
 
 /// Packages that make `/sbin/init`, any of which makes a lock bootable.
@@ -103,25 +104,9 @@ pub enum ImageError {
     /// Installing the lock failed.
     #[error(transparent)]
     Rootfs(#[from] RootfsError),
-    /// A program could not be started.
-    #[error("cannot run {program}")]
-    Spawn {
-        /// The program.
-        program: String,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A program failed.
-    #[error("{command} failed ({status}): {output}")]
-    Command {
-        /// The command line.
-        command: String,
-        /// How it ended.
-        status: String,
-        /// What it printed.
-        output: String,
-    },
+    /// A program (`mke2fs`, `qemu-img`) failed or could not be started.
+    #[error(transparent)]
+    Command(#[from] CommandError),
     /// A file operation failed.
     #[error("cannot {action} {}", .path.display())]
     Io {
@@ -144,7 +129,7 @@ impl ImageError {
             }
             ImageError::OldMke2fs { .. } => "install e2fsprogs 1.47.1 or later (on Debian 12: from bookworm-backports)".into(),
             ImageError::TooSmall { .. } => "give a larger --size, or leave it out to have it derived from the tree".into(),
-            ImageError::Spawn { .. } => "install e2fsprogs (mke2fs) and, for qcow2, qemu-utils".into(),
+            ImageError::Command(CommandError::Spawn { .. }) => "install e2fsprogs (mke2fs) and, for qcow2, qemu-utils".into(),
             ImageError::Rootfs(e) => return e.hint(),
             _ => return None,
         })
@@ -204,23 +189,12 @@ pub fn parse_mke2fs_version(text: &str) -> Option<(u32, u32, u32)> {
     Some((parts.next()??, parts.next()??, parts.next().flatten().unwrap_or(0)))
 }
 
-fn run(cmd: &mut Command) -> Result<String, ImageError> {
-    let command = std::iter::once(cmd.get_program()).chain(cmd.get_args()).map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ");
-    let out = cmd.stdin(Stdio::null()).output().map_err(|source| ImageError::Spawn { program: command.clone(), source })?;
-    let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
-    output.push_str(&String::from_utf8_lossy(&out.stderr));
-    if !out.status.success() {
-        return Err(ImageError::Command { command, status: out.status.to_string(), output: output.trim().to_owned() });
-    }
-    Ok(output)
-}
-
 /// Checks that mke2fs reads tarballs.
 pub fn check_mke2fs() -> Result<(), ImageError> {
     let out = Command::new("mke2fs")
         .arg("-V")
         .output()
-        .map_err(|source| ImageError::Spawn { program: "mke2fs".into(), source })?;
+        .map_err(|source| CommandError::Spawn { program: "mke2fs".into(), source })?;
     let text = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
     match parse_mke2fs_version(&text) {
         Some(v) if v >= MKE2FS_TAR => Ok(()),

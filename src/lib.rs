@@ -24,6 +24,8 @@
 pub mod archive;
 pub mod atomic;
 pub mod boot;
+mod checked;
+pub mod command;
 pub mod deb822;
 pub mod debs;
 pub mod diff;

@@ -9,7 +9,6 @@
 //! URLs through [`redact_url`] (as rattler redacts its HTTP errors).
 
 use std::fmt;
-use std::ops::Deref;
 
 use crate::deb822::cut;
 
@@ -127,76 +126,7 @@ fn check_lock_url(kind: UrlKind, url: &str, schemes: &[&str]) -> Result<(), UrlE
 
 macro_rules! url_type {
     ($(#[$doc:meta])* $name:ident, $kind:expr, $schemes:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(String);
-
-        impl $name {
-            /// Checks `url` and takes it.
-            pub fn new(url: impl Into<String>) -> Result<Self, UrlError> {
-                let url = url.into();
-                check_lock_url($kind, &url, $schemes)?;
-                Ok($name(url))
-            }
-
-            /// The URL.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl Deref for $name {
-            type Target = str;
-
-            fn deref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = UrlError;
-
-            fn try_from(url: String) -> Result<Self, UrlError> {
-                $name::new(url)
-            }
-        }
-
-        impl PartialEq<str> for $name {
-            fn eq(&self, other: &str) -> bool {
-                self.0 == other
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(&self.0)
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let url = String::deserialize(deserializer)?;
-                $name::new(url).map_err(serde::de::Error::custom)
-            }
-        }
+        crate::checked::checked_string!($(#[$doc])* $name, UrlError, |url| check_lock_url($kind, url, $schemes));
     };
 }
 

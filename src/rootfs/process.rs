@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use rustix::process::{Pid, Signal};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
+pub(super) use crate::command::describe;
 use super::error::io_error;
 use super::host::CHROOT_PATH;
 use super::{RootfsError, Tools};
@@ -37,15 +38,6 @@ pub(super) fn check_cancel(cancel: &AtomicBool) -> Result<(), RootfsError> {
 pub(super) struct Finished {
     pub(super) status: ExitStatus,
     pub(super) output: String,
-}
-
-pub(super) fn describe(cmd: &Command) -> String {
-    let mut s = cmd.get_program().to_string_lossy().into_owned();
-    for a in cmd.get_args() {
-        s.push(' ');
-        s.push_str(&a.to_string_lossy());
-    }
-    s
 }
 
 pub(super) fn output_file() -> Result<File, RootfsError> {
