@@ -51,20 +51,30 @@ pub struct NoReporter;
 
 impl Reporter for NoReporter {}
 
+/// A [`Reporter`] that keeps the warnings, for tests. It overrides only
+/// `warning`, as a CLI that draws no bars would.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct Warnings(std::sync::Mutex<Vec<String>>);
+
+#[cfg(test)]
+impl Reporter for Warnings {
+    fn warning(&self, message: &str) {
+        self.0.lock().unwrap().push(message.to_owned());
+    }
+}
+
+#[cfg(test)]
+impl Warnings {
+    /// The warnings so far, emptying the list.
+    pub(crate) fn take(&self) -> Vec<String> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
-
-    /// Overrides only `warning`, as a CLI that draws no bars would.
-    #[derive(Default)]
-    struct Warnings(Mutex<Vec<String>>);
-
-    impl Reporter for Warnings {
-        fn warning(&self, message: &str) {
-            self.0.lock().unwrap().push(message.to_owned());
-        }
-    }
 
     #[test]
     fn defaults_do_nothing_and_overrides_are_called() {
@@ -80,6 +90,6 @@ mod tests {
         reporter.warning("first");
         reporter.download_progress(DownloadId(7), 1);
         reporter.warning("second");
-        assert_eq!(*warnings.0.lock().unwrap(), ["first", "second"]);
+        assert_eq!(warnings.take(), ["first", "second"]);
     }
 }

@@ -445,22 +445,7 @@ fn discard(path: &Path, why: &str, reporter: &dyn Reporter) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
-
-    #[derive(Default)]
-    struct Warnings(Mutex<Vec<String>>);
-
-    impl Reporter for Warnings {
-        fn warning(&self, message: &str) {
-            self.0.lock().unwrap().push(message.to_owned());
-        }
-    }
-
-    impl Warnings {
-        fn take(&self) -> Vec<String> {
-            std::mem::take(&mut self.0.lock().unwrap())
-        }
-    }
+    use crate::report::Warnings;
 
     #[test]
     fn open_creates_layout_and_tag() {
