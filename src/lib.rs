@@ -24,6 +24,7 @@
 pub mod archive;
 pub mod atomic;
 pub mod boot;
+pub mod changes;
 mod checked;
 pub mod command;
 pub mod deb822;

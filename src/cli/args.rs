@@ -349,7 +349,21 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub dry_run: bool,
     #[command(flatten)]
+    pub changes: ChangesArgs,
+    #[command(flatten)]
     pub online: OnlineArgs,
+}
+
+/// How `check`, `diff` and `update` print the changes.
+#[derive(Debug, clap::Args)]
+pub struct ChangesArgs {
+    /// Output format of the changes (json: see README, "Pinned closures").
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// List packages now pulled in by another package (otherwise only
+    /// counted, unless nothing else changed).
+    #[arg(long)]
+    pub reasons: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -368,6 +382,8 @@ pub struct CheckArgs {
     #[arg(long = "packages-file", value_name = "FILE")]
     pub packages_files: Vec<PathBuf>,
     #[command(flatten)]
+    pub changes: ChangesArgs,
+    #[command(flatten)]
     pub online: OnlineArgs,
 }
 
@@ -385,9 +401,8 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The new lock.
     pub new: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
+    #[command(flatten)]
+    pub changes: ChangesArgs,
 }
 
 #[derive(Debug, clap::Args)]

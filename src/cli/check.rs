@@ -33,11 +33,11 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus> {
         max_index_size,
     };
     let diff = downloads.block_on(lock::check(&lock, wanted.as_ref(), &pinned, &downloads.fetcher, &downloads.progress))?;
+    super::diff::print_changes(&diff, &args.changes)?;
     if diff.is_empty() {
         eprintln!("{} is up to date", args.lock.display());
         return Ok(ExitStatus::Success);
     }
-    print!("{}", diff.render_text());
     eprintln!("{} is stale: run `debclosure lock` (after a spec change) or `debclosure update`", args.lock.display());
     Ok(ExitStatus::Different)
 }

@@ -27,7 +27,7 @@ pub fn run(args: UpdateArgs) -> Result<ExitStatus> {
     let options = downloads.archive_options(o, &request.architecture, &keyrings)?;
     let (fetcher, cache) = (&downloads.fetcher, downloads.cache()?);
     let new = downloads.block_on(lock::create(&request, &archives, fetcher, &cache, &options, &downloads.progress))?;
-    print!("{}", diff_locks(&old, &new).render_text());
+    super::diff::print_changes(&diff_locks(&old, &new), &args.changes)?;
     let same_bytes = new.render() == old.render();
     if args.dry_run {
         return Ok(if same_bytes { ExitStatus::Success } else { ExitStatus::Different });

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::archive::{fetch_index_file, ByHash, IndexRecord};
 use crate::decompress::{self, DecompressError};
-use crate::diff::{diff_closures, diff_requests, LockDiff};
+use crate::diff::{diff_closures, diff_requests, LockDiff, RequestChange};
 use crate::fetch::{Bucket, Cache, CacheError, FetchError, Fetcher};
 use crate::hash::Sha256;
 use crate::index::{Index, IndexSource};
@@ -227,7 +227,10 @@ pub async fn check(
 ) -> Result<LockDiff, LockingError> {
     let mut diff = LockDiff::default();
     if lock.request.digest() != lock.request_sha256 {
-        diff.request.push("request_sha256: the request was edited after the lock was written".into());
+        diff.request.push(RequestChange::Note {
+            field: "request_sha256".into(),
+            note: "the request was edited after the lock was written".into(),
+        });
     }
     if let Some(wanted) = wanted {
         diff.request.extend(diff_requests(&lock.request, wanted));
@@ -244,17 +247,17 @@ pub async fn check(
     }
     let index = Index::build(&sources, &lock.request.architecture)?;
     let closure = resolve_closure(&index, &lock.request.requested()?, &lock.request.options())?;
-    let (packages, choices) = diff_closures(&lock.packages, &closure.packages, &lock.choices, &closure.choices);
-    diff.packages = packages;
-    diff.choices = choices;
+    diff_closures(&mut diff, &lock.packages, &closure.packages, &lock.choices, &closure.choices);
     if lock.assumed != closure.assumed {
-        diff.request.push("assumed: the packages assumed present differ".into());
+        let note = "the packages assumed present (excluded, but depended on) differ".into();
+        diff.request.push(RequestChange::Note { field: "assumed".into(), note });
     }
     Ok(diff)
 }
 
 /// What changed from the lock `old` to the lock `new`.
 pub fn diff_locks(old: &LockFile, new: &LockFile) -> LockDiff {
-    let (packages, choices) = diff_closures(&old.packages, &new.packages, &old.choices, &new.choices);
-    LockDiff { request: diff_requests(&old.request, &new.request), packages, choices }
+    let mut diff = LockDiff { request: diff_requests(&old.request, &new.request), ..LockDiff::default() };
+    diff_closures(&mut diff, &old.packages, &new.packages, &old.choices, &new.choices);
+    diff
 }

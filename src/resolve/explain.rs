@@ -1,6 +1,7 @@
 //! Why a package is in a closure: the chain of relations from a requested
 //! (or base) package down to it, and at each step the alternatives that were
-//! passed over (`debclosure why`).
+//! passed over (`debclosure why`). Why a package is not in a closure is
+//! [`crate::changes::explain_absence`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
