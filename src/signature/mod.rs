@@ -6,18 +6,27 @@
 //! key of the keyring that could sign at the signature's creation time:
 //!
 //! - the signing key is the primary key, or a subkey bound to it: its
-//!   newest valid binding signature allows signing and carries the subkey's
+//!   binding signature in force allows signing and carries the subkey's
 //!   back-signature (so a key cannot adopt someone else's subkey);
-//! - the primary key has a valid self-signature; neither key was created
-//!   after the signature, nor had expired by then (according to the newest
-//!   valid self- or binding signature);
+//! - the primary key has a self-signature in force; neither key was created
+//!   after the signature, nor had expired by then;
 //! - neither key is revoked by a valid revocation signature of the primary
 //!   key. A revocation "superseded" or "retired" applies from its creation
 //!   on; any other (compromised, no reason) applies to all signatures.
 //!
-//! Signatures must be of a document (binary or text) with a digest stronger
-//! than SHA-1. Expiry is judged at signature time, not against the clock:
-//! freshness is the job of `Valid-Until:` (see [`crate::release`]).
+//! A self- or binding signature is in force at a time when it is the
+//! newest valid one made by then and not yet expired (signature expiration
+//! time); a newer self-signature never decides about an older signature.
+//!
+//! The algorithm policy is apt's (sqv's, with Debian's crypto policy):
+//! both keys must be RSA of at least 2048 bits or elliptic-curve, never
+//! DSA; the signature, the self-signatures and bindings in force, and the
+//! back-signature must use a digest stronger than SHA-1 (MD5, SHA-1 and
+//! RIPEMD-160 are refused). Signatures must be of a document (binary or
+//! text). Key expiry is judged at signature time, not against the clock:
+//! freshness is the job of `Valid-Until:` (see [`crate::release`]); but a
+//! signature that states its own expiration time has expired once the
+//! clock passes it, as for apt.
 //!
 //! Only the signed part of an `InRelease` is ever returned. What surrounds
 //! the signed block is ignored, and the text is rebuilt from what the
@@ -108,6 +117,9 @@ pub enum VerifyError {
         issuers: Vec<String>,
         /// Per signature (same order as `issuers`), why it was not accepted.
         reasons: Vec<String>,
+        /// Whether a key or digest was refused by the algorithm policy
+        /// (RSA under 2048 bits, DSA, SHA-1 in a signature or key binding).
+        policy: bool,
     },
 }
 
@@ -115,6 +127,9 @@ impl VerifyError {
     /// What the user can do about it, if there is advice.
     pub fn hint(&self) -> Option<String> {
         match self {
+            VerifyError::NoGoodSignature { policy: true, .. } => Some(
+                "apt refuses these too: keys must be RSA of at least 2048 bits or elliptic-curve, and signatures and the self- and binding signatures of their keys need a digest stronger than SHA-1; the archive has to re-sign, or the keyring needs its current key (--keyring PATH)".into(),
+            ),
             VerifyError::NoGoodSignature { .. } => Some(
                 "check that the keyring holds the archive's current signing key (--keyring PATH); Debian's keys are in the debian-archive-keyring package, Ubuntu's in ubuntu-keyring".into(),
             ),

@@ -1,15 +1,47 @@
 //! Whether a signature counts: a document signature with a digest
-//! stronger than SHA-1, good over the data, by a key of the keyring that
-//! could sign at the signature's creation time (bound, not revoked, not
-//! expired), as the [module documentation](super) sets out.
+//! stronger than SHA-1, not past its own expiration time, good over the
+//! data, by a key of the keyring that apt's algorithm policy accepts and
+//! that could sign at the signature's creation time (bound, not revoked,
+//! not expired), as the [module documentation](super) sets out.
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use pgp::composed::{SignedPublicKey, SignedPublicSubKey};
 use pgp::crypto::hash::HashAlgorithm;
 use pgp::packet::{RevocationCode, Signature, SignatureType, SubpacketData};
-use pgp::types::{Fingerprint, KeyDetails, Tag};
+use pgp::ser::Serialize;
+use pgp::types::{Fingerprint, KeyDetails, PublicParams, Tag};
 
 use super::keyring::{hex_fingerprint, hex_key_id};
 use super::{Keyring, VerifyError};
+
+/// The smallest RSA modulus apt (sqv with Debian's policy) accepts.
+const MIN_RSA_BITS: u16 = 2048;
+
+/// Why one signature is not accepted.
+struct Refusal {
+    reason: String,
+    /// Whether the algorithm policy refused it (a weak key or digest),
+    /// rather than the signature being bad or the key unusable.
+    policy: bool,
+}
+
+impl From<String> for Refusal {
+    fn from(reason: String) -> Refusal {
+        Refusal { reason, policy: false }
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(reason: &str) -> Refusal {
+        Refusal { reason: reason.into(), policy: false }
+    }
+}
+
+/// A refusal by the algorithm policy.
+fn refused(reason: String) -> Refusal {
+    Refusal { reason, policy: true }
+}
 
 /// Checks `signatures` over `data`; returns the signers of the good ones.
 pub(super) fn check_signatures(
@@ -21,24 +53,29 @@ pub(super) fn check_signatures(
     if signatures.is_empty() {
         return Err(VerifyError::Unsigned { file: label.into() });
     }
+    // A signature's own expiration time is judged against the clock, as
+    // apt does; everything about its key at the signature's creation time.
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let mut signers = Vec::new();
     let mut issuers = Vec::new();
     let mut reasons = Vec::new();
+    let mut policy = false;
     for signature in signatures {
-        match check_signature(keyring, signature, data) {
+        match check_signature(keyring, signature, data, now) {
             Ok(signer) => {
                 if !signers.contains(&signer) {
                     signers.push(signer);
                 }
             }
-            Err(reason) => {
+            Err(refusal) => {
                 issuers.push(issuer(signature));
-                reasons.push(reason);
+                reasons.push(refusal.reason);
+                policy |= refusal.policy;
             }
         }
     }
     if signers.is_empty() {
-        return Err(VerifyError::NoGoodSignature { file: label.into(), issuers, reasons });
+        return Err(VerifyError::NoGoodSignature { file: label.into(), issuers, reasons, policy });
     }
     Ok(signers)
 }
@@ -80,21 +117,35 @@ fn names(signature: &Signature, key: &impl KeyDetails) -> bool {
     fingerprints.iter().any(|f| **f == key.fingerprint()) || key_ids.iter().any(|k| **k == key.legacy_key_id())
 }
 
+/// Whether a digest is too weak for a signature or a key binding: MD5,
+/// SHA-1 and RIPEMD-160 are refused, as by apt.
+fn weak_digest(signature: &Signature) -> Option<HashAlgorithm> {
+    match signature.hash_alg() {
+        Some(weak @ (HashAlgorithm::Md5 | HashAlgorithm::Sha1 | HashAlgorithm::Ripemd160)) => Some(weak),
+        _ => None,
+    }
+}
+
 /// Checks one signature over `data`; returns the signer's fingerprint, or
-/// why the signature is not accepted.
-fn check_signature(keyring: &Keyring, signature: &Signature, data: &[u8]) -> Result<String, String> {
+/// why the signature is not accepted. `now` is the clock, in seconds since
+/// the epoch.
+fn check_signature(keyring: &Keyring, signature: &Signature, data: &[u8], now: u64) -> Result<String, Refusal> {
     match signature.typ() {
         Some(SignatureType::Binary | SignatureType::Text) => {}
-        other => return Err(format!("not a document signature (type {other:?})")),
+        other => return Err(format!("not a document signature (type {other:?})").into()),
     }
-    match signature.hash_alg() {
-        Some(weak @ (HashAlgorithm::Md5 | HashAlgorithm::Sha1 | HashAlgorithm::Ripemd160)) => {
-            return Err(format!("weak digest {weak}"));
-        }
-        Some(_) => {}
-        None => return Err("unsupported signature version".into()),
+    if signature.hash_alg().is_none() {
+        return Err("unsupported signature version".into());
+    }
+    if let Some(weak) = weak_digest(signature) {
+        return Err(refused(format!("weak digest {weak}")));
     }
     let created = signature.created().ok_or("signature has no creation time")?.as_secs();
+    let lifetime = signature.signature_expiration_time().map_or(0, |d| d.as_secs());
+    if lifetime != 0 && u64::from(created) + u64::from(lifetime) <= now {
+        let expired = u64::from(created) + u64::from(lifetime);
+        return Err(format!("signature expired at {}", utc(expired)).into());
+    }
 
     let mut candidates = Vec::new();
     for key in &keyring.keys {
@@ -110,27 +161,64 @@ fn check_signature(keyring: &Keyring, signature: &Signature, data: &[u8]) -> Res
     if candidates.is_empty() {
         return Err("key not in the keyring".into());
     }
-    let mut reason = String::new();
+    let mut refusal = Refusal::from("");
     for candidate in &candidates {
+        // The primary key makes the bindings, so it must be strong too.
+        let strong = match candidate.subkey {
+            Some(subkey) => strong_key(&candidate.key.primary_key, "primary key")
+                .and_then(|()| strong_key(&subkey.key, "subkey")),
+            None => strong_key(&candidate.key.primary_key, "primary key"),
+        };
+        if let Err(why) = strong {
+            refusal = why;
+            continue;
+        }
         let verified = match candidate.subkey {
             Some(subkey) => signature.verify(&subkey.key, data),
             None => signature.verify(&candidate.key.primary_key, data),
         };
         if verified.is_err() {
-            reason = "bad signature: the signed text was changed or the signature is corrupt".into();
+            refusal = "bad signature: the signed text was changed or the signature is corrupt".into();
             continue;
         }
         match usable(candidate, created) {
             Ok(()) => return Ok(hex_fingerprint(&candidate.fingerprint())),
-            Err(why) => reason = why,
+            Err(why) => refusal = why,
         }
     }
-    Err(reason)
+    Err(refusal)
+}
+
+/// Checks a key's algorithm against apt's policy: RSA of at least 2048
+/// bits, no DSA. `role` ("primary key" or "subkey") names it.
+fn strong_key(key: &impl KeyDetails, role: &str) -> Result<(), Refusal> {
+    let hex = || hex_fingerprint(&key.fingerprint());
+    match key.public_params() {
+        PublicParams::RSA(params) => {
+            // The modulus is the first MPI, whose two-byte header is its
+            // length in bits.
+            let mut mpis = Vec::new();
+            let bits = match params.to_writer(&mut mpis) {
+                Ok(()) if mpis.len() >= 2 => u16::from_be_bytes([mpis[0], mpis[1]]),
+                _ => 0,
+            };
+            if bits < MIN_RSA_BITS {
+                return Err(refused(format!(
+                    "{role} {} is RSA-{bits}: RSA keys need at least {MIN_RSA_BITS} bits",
+                    hex()
+                )));
+            }
+            Ok(())
+        }
+        PublicParams::DSA(_) => Err(refused(format!("{role} {} is DSA: DSA keys are refused", hex()))),
+        _ => Ok(()),
+    }
 }
 
 /// Checks that `candidate` could make a signature at time `at` (seconds
-/// since the epoch): bound, not revoked, not expired.
-fn usable(candidate: &Candidate<'_>, at: u32) -> Result<(), String> {
+/// since the epoch): bound, not revoked, not expired, each judged by the
+/// self- and binding signatures in force at `at`.
+fn usable(candidate: &Candidate<'_>, at: u32) -> Result<(), Refusal> {
     let key = candidate.key;
     let primary = &key.primary_key;
     let primary_hex = hex_fingerprint(&primary.fingerprint());
@@ -140,47 +228,60 @@ fn usable(candidate: &Candidate<'_>, at: u32) -> Result<(), String> {
             && revokes_at(revocation, at)
             && revocation.verify_key(primary).is_ok()
         {
-            return Err(format!("primary key {primary_hex} is revoked"));
+            return Err(format!("primary key {primary_hex} is revoked").into());
         }
     }
-    let self_signature =
-        self_signature(key).ok_or_else(|| format!("primary key {primary_hex} has no valid self-signature"))?;
+    created_by(primary.created_at().as_secs(), at, &primary_hex)?;
+    let self_signature = self_signature(key, at, &primary_hex)?;
     check_lifetime(primary.created_at().as_secs(), self_signature, at, &primary_hex)?;
 
     let Some(subkey) = candidate.subkey else {
         if has_key_flags(self_signature) && !self_signature.key_flags().sign() {
-            return Err(format!("primary key {primary_hex} is not for signing"));
+            return Err(format!("primary key {primary_hex} is not for signing").into());
         }
         return Ok(());
     };
     let sub = &subkey.key;
     let sub_hex = hex_fingerprint(&sub.fingerprint());
+    created_by(sub.created_at().as_secs(), at, &sub_hex)?;
     for revocation in &subkey.signatures {
         if revocation.typ() == Some(SignatureType::SubkeyRevocation)
             && revokes_at(revocation, at)
             && revocation.verify_subkey_binding(primary, sub).is_ok()
         {
-            return Err(format!("subkey {sub_hex} is revoked"));
+            return Err(format!("subkey {sub_hex} is revoked").into());
         }
     }
-    // The newest valid binding decides; one for signing must carry the
-    // subkey's back-signature.
-    let bindings = subkey.signatures.iter().filter(|s| s.typ() == Some(SignatureType::SubkeyBinding));
-    let (binding, ()) = newest_valid(bindings.map(|s| (s, ())), |(s, ())| {
+    // The newest binding in force decides; one for signing must carry the
+    // subkey's back-signature, itself with a strong digest.
+    let bindings: Vec<_> =
+        subkey.signatures.iter().filter(|s| s.typ() == Some(SignatureType::SubkeyBinding)).map(|s| (s, ())).collect();
+    let valid = |(s, ()): (&Signature, ())| {
         s.verify_subkey_binding(primary, sub).is_ok()
             && (!s.key_flags().sign()
-                || s.embedded_signature().is_some_and(|back| back.verify_primary_key_binding(sub, primary).is_ok()))
-    })
-    .ok_or_else(|| format!("subkey {sub_hex} is not bound to primary key {primary_hex}"))?;
+                || s.embedded_signature().is_some_and(|back| {
+                    weak_digest(back).is_none() && back.verify_primary_key_binding(sub, primary).is_ok()
+                }))
+    };
+    let (binding, ()) = in_force(&bindings, at, valid).map_err(|missing| match missing {
+        Missing::OnlyWeak => refused(format!(
+            "subkey {sub_hex} is bound only by SHA-1 (or weaker) signatures: SHA-1 is refused in key bindings"
+        )),
+        Missing::NotYet => {
+            format!("subkey {sub_hex} has no binding signature in force when the signature was made").into()
+        }
+        Missing::None => format!("subkey {sub_hex} is not bound to primary key {primary_hex}").into(),
+    })?;
     if !binding.key_flags().sign() {
-        return Err(format!("subkey {sub_hex} is not for signing"));
+        return Err(format!("subkey {sub_hex} is not for signing").into());
     }
     check_lifetime(sub.created_at().as_secs(), binding, at, &sub_hex)
 }
 
-/// The primary key's newest valid self-signature: a direct-key signature or
-/// a certification of one of its user IDs.
-fn self_signature(key: &SignedPublicKey) -> Option<&Signature> {
+/// The primary key's self-signature in force at `at`: the newest valid
+/// direct-key signature or certification of one of its user IDs made by
+/// then and not expired by then.
+fn self_signature<'k>(key: &'k SignedPublicKey, at: u32, primary_hex: &str) -> Result<&'k Signature, Refusal> {
     let primary = &key.primary_key;
     let direct =
         key.details.direct_signatures.iter().filter(|s| s.typ() == Some(SignatureType::Key)).map(|s| (s, None));
@@ -190,23 +291,64 @@ fn self_signature(key: &SignedPublicKey) -> Option<&Signature> {
             .filter(|s| s.is_certification() && s.typ() != Some(SignatureType::CertRevocation))
             .map(move |s| (s, Some(&user.id)))
     });
-    newest_valid(direct.chain(certifications).filter(|(s, _)| names(s, primary)), |(s, user)| match user {
+    let signatures: Vec<_> = direct.chain(certifications).filter(|(s, _)| names(s, primary)).collect();
+    let valid = |(s, user): (&Signature, Option<_>)| match user {
         None => s.verify_key(primary).is_ok(),
         Some(id) => s.verify_certification(primary, Tag::UserId, id).is_ok(),
+    };
+    in_force(&signatures, at, valid).map(|(s, _)| s).map_err(|missing| match missing {
+        Missing::OnlyWeak => refused(format!(
+            "primary key {primary_hex} has only SHA-1 (or weaker) self-signatures: SHA-1 is refused in key bindings"
+        )),
+        Missing::NotYet => {
+            format!("primary key {primary_hex} has no self-signature in force when the signature was made").into()
+        }
+        Missing::None => format!("primary key {primary_hex} has no valid self-signature").into(),
     })
-    .map(|(s, _)| s)
 }
 
-/// The newest of `signatures` (by creation time) that passes `valid`.
-/// Checking newest first saves work: Debian's keys carry several
+/// Why [`in_force`] found no signature.
+enum Missing {
+    /// Valid ones exist and were in force, but all with a weak digest.
+    OnlyWeak,
+    /// Valid ones exist, but none was in force at the time: all are newer,
+    /// or had expired.
+    NotYet,
+    /// No valid one.
+    None,
+}
+
+/// The newest of `signatures` (by creation time) that was in force at `at`
+/// (made by then, not expired by then), has a strong digest and passes
+/// `valid`. Checking newest first saves work: Debian's keys carry several
 /// self-signatures, and each check is an RSA-4096 verification.
-fn newest_valid<'s, T: Copy + 's>(
-    signatures: impl Iterator<Item = (&'s Signature, T)>,
+fn in_force<'s, T: Copy>(
+    signatures: &[(&'s Signature, T)],
+    at: u32,
     valid: impl Fn((&'s Signature, T)) -> bool,
-) -> Option<(&'s Signature, T)> {
-    let mut signatures: Vec<_> = signatures.collect();
-    signatures.sort_by_key(|(s, _)| std::cmp::Reverse(s.created().map_or(0, |t| t.as_secs())));
-    signatures.into_iter().find(|&item| valid(item))
+) -> Result<(&'s Signature, T), Missing> {
+    let mut sorted = signatures.to_vec();
+    sorted.sort_by_key(|(s, _)| std::cmp::Reverse(s.created().map_or(0, |t| t.as_secs())));
+    let alive = |s: &Signature| alive_at(s, at);
+    if let Some(found) = sorted.iter().copied().find(|&(s, t)| alive(s) && weak_digest(s).is_none() && valid((s, t))) {
+        return Ok(found);
+    }
+    // Only to explain the refusal.
+    if sorted.iter().copied().any(|(s, t)| alive(s) && valid((s, t))) {
+        Err(Missing::OnlyWeak)
+    } else if sorted.iter().copied().any(|(s, t)| weak_digest(s).is_none() && valid((s, t))) {
+        Err(Missing::NotYet)
+    } else {
+        Err(Missing::None)
+    }
+}
+
+/// Whether a self- or binding signature was in force at `at`: made by then
+/// and, if it has an expiration time, not expired by then.
+fn alive_at(signature: &Signature, at: u32) -> bool {
+    let Some(created) = signature.created().map(|t| t.as_secs()) else { return false };
+    let lifetime = signature.signature_expiration_time().map_or(0, |d| d.as_secs());
+    created <= at && (lifetime == 0 || u64::from(created) + u64::from(lifetime) > u64::from(at))
 }
 
 /// Whether a revocation counts for a signature made at `at`: "superseded"
@@ -219,15 +361,20 @@ fn revokes_at(revocation: &Signature, at: u32) -> bool {
     !soft || revocation.created().is_some_and(|t| t.as_secs() <= at)
 }
 
-/// Checks that a key created at `created`, whose expiry `self_signature`
-/// states, was valid at `at`.
-fn check_lifetime(created: u32, self_signature: &Signature, at: u32, hex: &str) -> Result<(), String> {
+/// Checks that a key created at `created` existed at `at`.
+fn created_by(created: u32, at: u32, hex: &str) -> Result<(), Refusal> {
     if created > at {
-        return Err(format!("key {hex} was created after the signature"));
+        return Err(format!("key {hex} was created after the signature").into());
     }
+    Ok(())
+}
+
+/// Checks that a key created at `created`, whose expiry `self_signature`
+/// states, had not expired at `at`.
+fn check_lifetime(created: u32, self_signature: &Signature, at: u32, hex: &str) -> Result<(), Refusal> {
     let lifetime = self_signature.key_expiration_time().map_or(0, |d| d.as_secs());
     if lifetime != 0 && u64::from(created) + u64::from(lifetime) <= u64::from(at) {
-        return Err(format!("key {hex} had expired when the signature was made"));
+        return Err(format!("key {hex} had expired when the signature was made").into());
     }
     Ok(())
 }
@@ -236,16 +383,33 @@ fn has_key_flags(signature: &Signature) -> bool {
     signature.config().is_some_and(|c| c.hashed_subpackets().any(|p| matches!(p.data, SubpacketData::KeyFlags(_))))
 }
 
+/// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS UTC`.
+fn utc(secs: u64) -> String {
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rest / 3600, rest % 3600 / 60, rest % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use pgp::bytes::Bytes;
-    use pgp::composed::{KeyType, SecretKeyParamsBuilder, SignedSecretKey};
+    use pgp::composed::{DsaKeySize, KeyType, SecretKeyParamsBuilder, SignedSecretKey};
     use pgp::packet::{KeyFlags, SecretKey, SignatureConfig, Subpacket};
     use pgp::ser::Serialize;
     use pgp::types::{Duration, Password, Timestamp};
 
     use crate::signature::tests::{
-        clearsign, clearsign_with, generate, keyring_of, no_good, now, public_bytes, sign_at, subkey_hex, subpackets, TEXT,
+        clearsign, clearsign_with, generate, keyring_of, no_good, now, public_bytes, sign_at, subkey_hex, subpackets,
+        with_primary, TEXT,
     };
     use crate::signature::{verify_inrelease, Verified};
     use super::*;
@@ -400,8 +564,10 @@ mod tests {
 
     #[test]
     fn unbound_subkey_is_rejected() {
-        let owner = generate("owner", now());
-        let victim = generate("victim", now());
+        // Bindings are made before the signature, so that they are in force.
+        let t = now();
+        let owner = generate("owner", t - 100);
+        let victim = generate("victim", t - 100);
         // The owner's certificate claims the victim's subkey, with the
         // victim's binding, which does not verify against the owner's key.
         let mut forged = owner.to_public_key();
@@ -415,7 +581,7 @@ mod tests {
         flags.set_sign(true);
         let primary = &owner.primary_key;
         let mut config = SignatureConfig::v4(SignatureType::SubkeyBinding, primary.algorithm(), HashAlgorithm::Sha256);
-        config.hashed_subpackets = subpackets(primary, now());
+        config.hashed_subpackets = subpackets(primary, t - 20);
         config.hashed_subpackets.push(Subpacket::regular(SubpacketData::KeyFlags(flags)).unwrap());
         let victim_sub = victim.secret_subkeys[0].key.public_key();
         forged.public_subkeys[0].signatures =
@@ -425,19 +591,19 @@ mod tests {
 
         // With a binding and back-signature it is the owner's key.
         let mut bound = owner.to_public_key();
-        bound.public_subkeys[0].signatures = vec![binding(&owner, now(), None)];
+        bound.public_subkeys[0].signatures = vec![binding(&owner, t - 20, None)];
         let inrelease = clearsign(TEXT, &[&owner]);
         assert!(verify_inrelease(&keyring_of(&[&bound]), &inrelease, "x").is_ok());
         // But not when someone else made the binding: the back-signature
         // alone does not bind.
-        bound.public_subkeys[0].signatures = vec![binding_by(&owner, &victim.primary_key, now(), None, true)];
+        bound.public_subkeys[0].signatures = vec![binding_by(&owner, &victim.primary_key, t - 20, None, true)];
         assert!(reason(&keyring_of(&[&bound]), &inrelease).contains("is not bound to primary key"));
         // Nor when the binding does not allow signing.
-        bound.public_subkeys[0].signatures = vec![binding_by(&owner, &owner.primary_key, now(), None, false)];
+        bound.public_subkeys[0].signatures = vec![binding_by(&owner, &owner.primary_key, t - 20, None, false)];
         assert!(reason(&keyring_of(&[&bound]), &inrelease).ends_with("is not for signing"));
         // A newer binding for encryption only takes signing away.
         bound.public_subkeys[0].signatures =
-            vec![binding(&owner, now() - 10, None), binding_by(&owner, &owner.primary_key, now() - 5, None, false)];
+            vec![binding(&owner, t - 10, None), binding_by(&owner, &owner.primary_key, t - 5, None, false)];
         assert!(reason(&keyring_of(&[&bound]), &inrelease).ends_with("is not for signing"));
     }
 
@@ -458,15 +624,24 @@ mod tests {
 
         // A direct-key signature newer than the user ID's self-signature
         // makes the key expire 100 s after its creation.
-        let mut config = SignatureConfig::v4(SignatureType::Key, primary.algorithm(), HashAlgorithm::Sha256);
-        config.hashed_subpackets = subpackets(primary, now + 1);
-        config
-            .hashed_subpackets
-            .push(Subpacket::regular(SubpacketData::KeyExpirationTime(Duration::from_secs(100))).unwrap());
-        let direct = config.sign_key(primary, &Password::empty(), primary.public_key()).unwrap();
+        let direct_at = |at: u32| {
+            let mut config = SignatureConfig::v4(SignatureType::Key, primary.algorithm(), HashAlgorithm::Sha256);
+            config.hashed_subpackets = subpackets(primary, at);
+            config
+                .hashed_subpackets
+                .push(Subpacket::regular(SubpacketData::KeyExpirationTime(Duration::from_secs(100))).unwrap());
+            config.sign_key(primary, &Password::empty(), primary.public_key()).unwrap()
+        };
+        let direct = direct_at(now - 1);
         let mut public = key.to_public_key();
         public.details.direct_signatures.push(direct.clone());
         assert!(reason(&keyring_of(&[&public]), &inrelease).ends_with("had expired when the signature was made"));
+        // But not for a signature made before it: each is judged by the
+        // self-signature in force when it was made.
+        assert!(verify_inrelease(&keyring_of(&[&public]), &signed_at(&key, now - 2), "x").is_ok());
+        let mut later = key.to_public_key();
+        later.details.direct_signatures.push(direct_at(now + 1));
+        assert!(verify_inrelease(&keyring_of(&[&later]), &inrelease, "x").is_ok());
         // Unless that signature is forged.
         public.details.direct_signatures = vec![forged(&direct, |c| {
             c.hashed_subpackets[2] =
@@ -571,5 +746,126 @@ mod tests {
         let keyring = Keyring::load(&[plain, revoked]).unwrap();
         assert_eq!(keyring.fingerprints().len(), 1);
         assert!(reason(&keyring, &early).contains("is revoked"));
+    }
+
+    /// `key` (as [`generate`] makes it) with its self- and binding
+    /// signatures made with `hash` instead.
+    fn bound_with(key: &SignedSecretKey, self_hash: HashAlgorithm, binding_hash: HashAlgorithm) -> SignedPublicKey {
+        let primary = &key.primary_key;
+        let mut public = key.to_public_key();
+        let user = &mut public.details.users[0];
+        let mut config = user.signatures[0].config().unwrap().clone();
+        config.hash_alg = self_hash;
+        let certification =
+            config.sign_certification(primary, primary.public_key(), &Password::empty(), Tag::UserId, &user.id);
+        user.signatures = vec![certification.unwrap()];
+        let mut config = public.public_subkeys[0].signatures[0].config().unwrap().clone();
+        config.hash_alg = binding_hash;
+        let sub = key.secret_subkeys[0].key.public_key();
+        public.public_subkeys[0].signatures =
+            vec![config.sign_subkey_binding(primary, primary.public_key(), &Password::empty(), sub).unwrap()];
+        public
+    }
+
+    #[test]
+    fn sha1_in_key_bindings_is_refused() {
+        // Ed25519 keys cannot make SHA-1 signatures.
+        let key = with_primary(generate("archive", now() - 10), KeyType::Rsa(2048), now() - 10);
+        let inrelease = clearsign(TEXT, &[&key]);
+        let primary_hex = hex_fingerprint(&key.primary_key.fingerprint());
+        let sub_hex = subkey_hex(&key);
+        let strong = bound_with(&key, HashAlgorithm::Sha512, HashAlgorithm::Sha256);
+        assert!(verify_inrelease(&keyring_of(&[&strong]), &inrelease, "x").is_ok());
+
+        let weak_binding = bound_with(&key, HashAlgorithm::Sha256, HashAlgorithm::Sha1);
+        let err = verify_inrelease(&keyring_of(&[&weak_binding]), &inrelease, "x").unwrap_err();
+        assert!(err.hint().unwrap().starts_with("apt refuses these too"), "{err}");
+        let (_, reasons, _) = no_good(Err(err));
+        let refusal = "is bound only by SHA-1 (or weaker) signatures: SHA-1 is refused in key bindings";
+        assert_eq!(reasons, [format!("subkey {sub_hex} {refusal}")]);
+
+        let weak_self = bound_with(&key, HashAlgorithm::Sha1, HashAlgorithm::Sha256);
+        assert_eq!(
+            reason(&keyring_of(&[&weak_self]), &inrelease),
+            format!(
+                "primary key {primary_hex} has only SHA-1 (or weaker) self-signatures: SHA-1 is refused in key bindings"
+            )
+        );
+        // A SHA-1 self-signature next to a strong one is skipped.
+        let mut both = weak_self.clone();
+        both.details.users[0].signatures.extend(strong.details.users[0].signatures.clone());
+        assert!(verify_inrelease(&keyring_of(&[&both]), &inrelease, "x").is_ok());
+    }
+
+    #[test]
+    fn weak_keys_are_refused() {
+        let at = now() - 10;
+        let by_primary = |key: &SignedSecretKey| {
+            clearsign_with(TEXT, |data| {
+                vec![sign_at(&key.primary_key, SignatureType::Text, HashAlgorithm::Sha256, now(), data)]
+            })
+        };
+        let cases = [
+            (KeyType::Rsa(1024), "is RSA-1024: RSA keys need at least 2048 bits"),
+            (KeyType::Dsa(DsaKeySize::B1024), "is DSA: DSA keys are refused"),
+        ];
+        for (typ, message) in cases {
+            let weak = with_primary(generate("weak", at), typ, at);
+            let hex = hex_fingerprint(&weak.primary_key.fingerprint());
+            let keyring = keyring_of(&[&weak.to_public_key()]);
+            // By the primary key itself, or by a subkey it binds.
+            for inrelease in [by_primary(&weak), clearsign(TEXT, &[&weak])] {
+                let err = verify_inrelease(&keyring, &inrelease, "x").unwrap_err();
+                assert!(err.hint().unwrap().contains("at least 2048 bits"), "{err}");
+                let (_, reasons, _) = no_good(Err(err));
+                assert_eq!(reasons, [format!("primary key {hex} {message}")]);
+            }
+        }
+        let strong = with_primary(generate("strong", at), KeyType::Rsa(2048), at);
+        let keyring = keyring_of(&[&strong.to_public_key()]);
+        assert!(verify_inrelease(&keyring, &by_primary(&strong), "x").is_ok());
+        assert!(verify_inrelease(&keyring, &clearsign(TEXT, &[&strong]), "x").is_ok());
+    }
+
+    #[test]
+    fn signature_expiration_time() {
+        let key = generate("archive", now() - 1000);
+        let keyring = keyring_of(&[&key.to_public_key()]);
+        let signed = |made: u32, lifetime: u32| {
+            clearsign_with(TEXT, |data| {
+                let sub = &key.secret_subkeys[0].key;
+                let mut config = SignatureConfig::v4(SignatureType::Text, sub.algorithm(), HashAlgorithm::Sha256);
+                config.hashed_subpackets = subpackets(sub, made);
+                config.hashed_subpackets.push(
+                    Subpacket::regular(SubpacketData::SignatureExpirationTime(Duration::from_secs(lifetime))).unwrap(),
+                );
+                vec![config.sign(sub, &Password::empty(), data).unwrap()]
+            })
+        };
+        // Judged against the clock, unlike the key's expiry.
+        assert!(verify_inrelease(&keyring, &signed(now() - 500, 10_000), "x").is_ok());
+        assert!(verify_inrelease(&keyring, &signed(now() - 500, 0), "x").is_ok());
+        let expired = reason(&keyring, &signed(86_400 * 365 * 40, 1));
+        assert!(expired.starts_with("signature expired at 2009-12-"), "{expired}");
+        assert!(reason(&keyring, &signed(now() - 500, 100)).starts_with("signature expired at "));
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(951_782_400 + 3661), "2000-02-29 01:01:01 UTC");
+
+        // A self-signature that had expired by the time of the signature is
+        // not in force.
+        let primary = &key.primary_key;
+        let mut public = key.to_public_key();
+        let user = &mut public.details.users[0];
+        let mut config = user.signatures[0].config().unwrap().clone();
+        config
+            .hashed_subpackets
+            .push(Subpacket::regular(SubpacketData::SignatureExpirationTime(Duration::from_secs(100))).unwrap());
+        let certification =
+            config.sign_certification(primary, primary.public_key(), &Password::empty(), Tag::UserId, &user.id);
+        user.signatures = vec![certification.unwrap()];
+        let keyring = keyring_of(&[&public]);
+        assert!(verify_inrelease(&keyring, &signed(now() - 950, 0), "x").is_ok());
+        let refusal = reason(&keyring, &signed(now() - 500, 0));
+        assert!(refusal.ends_with("has no self-signature in force when the signature was made"), "{refusal}");
     }
 }

@@ -11,9 +11,12 @@ use pgp::composed::{
     SignedPublicKey, SignedSecretKey, SubkeyParamsBuilder,
 };
 use pgp::crypto::hash::HashAlgorithm;
-use pgp::packet::{PacketTrait, Signature, SignatureConfig, SignatureType, Subpacket, SubpacketData};
+use pgp::packet::{
+    KeyFlags, PacketTrait, PubKeyInner, PublicKey, SecretKey, Signature, SignatureConfig, SignatureType, Subpacket,
+    SubpacketData,
+};
 use pgp::ser::Serialize;
-use pgp::types::{KeyDetails, Password, SigningKey, Timestamp};
+use pgp::types::{KeyDetails, KeyVersion, Password, SigningKey, Tag, Timestamp};
 
 use super::keyring::hex_fingerprint;
 use super::*;
@@ -166,7 +169,7 @@ pub(super) fn now() -> u32 {
 /// with one signing subkey, both created at `created`.
 pub(super) fn generate(name: &str, created: u32) -> SignedSecretKey {
     let created = Timestamp::from_secs(created);
-    SecretKeyParamsBuilder::default()
+    let mut key = SecretKeyParamsBuilder::default()
         .key_type(KeyType::Ed25519Legacy)
         .can_certify(true)
         .can_sign(true)
@@ -182,7 +185,51 @@ pub(super) fn generate(name: &str, created: u32) -> SignedSecretKey {
         .build()
         .unwrap()
         .generate(rand::thread_rng())
-        .unwrap()
+        .unwrap();
+    // rPGP dates the self- and binding signatures now; an archive key's are
+    // as old as the key, so that it can sign from its creation on.
+    resign(&mut key, created.as_secs());
+    key
+}
+
+/// `key` (as [`generate`] makes it) with a new primary key of `typ`
+/// created at `at`, and its self- and binding signatures remade at `at`.
+pub(super) fn with_primary(mut key: SignedSecretKey, typ: KeyType, at: u32) -> SignedSecretKey {
+    let (public_params, secret_params) = typ.generate(rand::thread_rng()).unwrap();
+    let created = Timestamp::from_secs(at);
+    let inner = PubKeyInner::new(KeyVersion::V4, typ.to_alg(), created, None, public_params).unwrap();
+    key.primary_key = SecretKey::new(PublicKey::from_inner(inner).unwrap(), secret_params).unwrap();
+    resign(&mut key, at);
+    key
+}
+
+/// Replaces the user ID's self-signature and the subkey's binding of `key`
+/// (as [`generate`] makes it) by ones made at `at`.
+pub(super) fn resign(key: &mut SignedSecretKey, at: u32) {
+    let primary = &key.primary_key;
+    let mut flags = KeyFlags::default();
+    flags.set_certify(true);
+    flags.set_sign(true);
+    let mut config = SignatureConfig::v4(SignatureType::CertPositive, primary.algorithm(), HashAlgorithm::Sha256);
+    config.hashed_subpackets = subpackets(primary, at);
+    config.hashed_subpackets.push(Subpacket::regular(SubpacketData::KeyFlags(flags)).unwrap());
+    let id = &key.details.users[0].id;
+    let certification =
+        config.sign_certification(primary, primary.public_key(), &Password::empty(), Tag::UserId, id).unwrap();
+
+    let sub = &key.secret_subkeys[0].key;
+    let back = sub.sign_primary_key_binding(rand::thread_rng(), primary.public_key(), &Password::empty()).unwrap();
+    let mut flags = KeyFlags::default();
+    flags.set_sign(true);
+    let mut config = SignatureConfig::v4(SignatureType::SubkeyBinding, primary.algorithm(), HashAlgorithm::Sha256);
+    config.hashed_subpackets = subpackets(primary, at);
+    config.hashed_subpackets.push(Subpacket::regular(SubpacketData::KeyFlags(flags)).unwrap());
+    config.hashed_subpackets.push(Subpacket::regular(SubpacketData::EmbeddedSignature(Box::new(back))).unwrap());
+    let binding =
+        config.sign_subkey_binding(primary, primary.public_key(), &Password::empty(), sub.public_key()).unwrap();
+
+    key.details.users[0].signatures = vec![certification];
+    key.secret_subkeys[0].signatures = vec![binding];
 }
 
 pub(super) fn public_bytes(keys: &[&SignedSecretKey]) -> Vec<u8> {
