@@ -7,9 +7,12 @@
 use std::io::{self, Read};
 use std::path::Path;
 
-/// The default bound on a decompressed index: far above any real Packages file
-/// (bookworm main amd64 is about 50 MB).
-pub const DEFAULT_LIMIT: u64 = 2 << 30;
+/// The default bound on a decompressed index, 512 MiB: ten times bookworm's
+/// main amd64 `Packages` (about 50 MB) and well above the largest real
+/// Debian or Ubuntu index (under 200 MB), yet low enough that a bomb is
+/// refused with the process under 1 GB (issue 15: at 2 GiB it took 2.1 GB).
+/// `DEBCLOSURE_MAX_INDEX_SIZE` overrides it.
+pub const DEFAULT_LIMIT: u64 = 512 << 20;
 
 /// How a file is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
