@@ -2,14 +2,17 @@
 //! lock does not hold): the choices between providers or alternatives that
 //! passed it over, and its exclusion with the relations assumed met in its
 //! place. Everything comes from the lock's `choices`, `assumed` and
-//! `request.exclude`; the lock does not hold the indices, so a name no
-//! package of them mentions is only "not named".
+//! `request.exclude`, and, when the indices the lock pins are at hand (in
+//! the cache), from them: whether the name is known at all, and which
+//! virtual packages it provides were met by another package
+//! ([`add_index_facts`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::resolve::{Assumed, Choice, Rule};
+use crate::index::Index;
+use crate::resolve::{Assumed, Choice, ClosurePackage, Preferences, Rule};
 
 /// How a choice that passed a package over was between candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -63,13 +66,69 @@ pub struct Absence {
     /// Choices that took another candidate, sorted by relation, then the
     /// package taken.
     pub choices: Vec<PassedOver>,
+    /// What the pinned indices say; `null` when they were not at hand.
+    pub indices: Option<IndexFacts>,
+}
+
+/// What the indices a lock pins say of a package not in its closure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IndexFacts {
+    /// Whether any package of the indices has the name.
+    pub known: bool,
+    /// The virtual packages it provides that a package of the closure
+    /// provides (or is), sorted by name; choices already in
+    /// [`Absence::choices`] are left out.
+    pub provides: Vec<PassedOver>,
 }
 
 impl Absence {
-    /// Whether the lock says anything about the package.
+    /// Whether anything is known about the package: the lock names it, or
+    /// the pinned indices hold it.
     pub fn is_known(&self) -> bool {
-        self.excluded || !self.assumed.is_empty() || !self.choices.is_empty()
+        self.excluded
+            || !self.assumed.is_empty()
+            || !self.choices.is_empty()
+            || self.indices.as_ref().is_some_and(|i| i.known)
     }
+}
+
+/// Adds to `absence` what `index` (the lock's pinned indices) says: whether
+/// the name is known, and for each virtual package it provides, which
+/// package of the `closure` meets it and by which rule (the `preferences`
+/// table, a real package of that name, or a provider that is in the closure
+/// anyway).
+pub fn add_index_facts(absence: &mut Absence, index: &Index, preferences: &Preferences, closure: &[ClosurePackage]) {
+    let name = absence.package.as_str();
+    let versions = index.versions(name);
+    let in_closure: BTreeSet<&str> = closure.iter().map(|p| p.name.as_str()).collect();
+    let virtuals: BTreeSet<&str> =
+        versions.iter().flat_map(|id| index.package(*id).provides.iter().map(|d| d.name)).collect();
+    let mut provides = Vec::new();
+    for v in virtuals {
+        let named = |relation: &str| relation.split('|').any(|a| a.split_whitespace().next() == Some(v));
+        if absence.choices.iter().any(|c| named(&c.relation)) {
+            continue;
+        }
+        let providers: BTreeSet<&str> = index.providers(v).iter().map(|(id, _)| index.package(*id).name).collect();
+        let preferred = preferences.get(v).filter(|p| in_closure.contains(p));
+        let (chosen, rule) = match preferred {
+            Some(p) => (p, Rule::Preference),
+            None if in_closure.contains(v) => (v, Rule::RealPackage),
+            None => match providers.iter().find(|p| in_closure.contains(*p)) {
+                Some(p) => (*p, Rule::AlreadyChosen),
+                None => continue,
+            },
+        };
+        provides.push(PassedOver {
+            relation: v.to_owned(),
+            kind: ChoiceKind::Providers,
+            chosen: chosen.to_owned(),
+            rule,
+            required_by: Vec::new(),
+            passed_over: providers.iter().filter(|p| **p != chosen).map(|p| p.to_string()).collect(),
+        });
+    }
+    absence.indices = Some(IndexFacts { known: !versions.is_empty(), provides });
 }
 
 /// The rule in a few words, for `why` and for change reports.
@@ -115,7 +174,7 @@ pub fn explain_absence(choices: &[Choice], assumed: &[Assumed], exclude: &[&str]
         .map(|a| AssumedFor { required_by: a.required_by.clone(), relation: a.relation.clone() })
         .collect();
     assumed.sort_by(|a, b| (&a.required_by, &a.relation).cmp(&(&b.required_by, &b.relation)));
-    Absence { package: name.to_owned(), in_closure: false, excluded: exclude.contains(&name), assumed, choices }
+    Absence { package: name.to_owned(), in_closure: false, excluded: exclude.contains(&name), assumed, choices, indices: None }
 }
 
 impl std::fmt::Display for Absence {
@@ -132,10 +191,14 @@ impl std::fmt::Display for Absence {
             }
             parts.push(part);
         }
-        if !self.choices.is_empty() {
+        let provides = self.indices.as_ref().map_or(&[][..], |i| &i.provides[..]);
+        if !self.choices.is_empty() || !provides.is_empty() {
             parts.push("not chosen".to_owned());
         }
-        for c in &self.choices {
+        let all: Vec<&PassedOver> = self.choices.iter().chain(provides).collect();
+        // One short line: the first choices, and a count of the rest.
+        const SHOWN: usize = 2;
+        for c in all.iter().take(SHOWN) {
             let what = match c.kind {
                 ChoiceKind::Providers => c.relation.clone(),
                 ChoiceKind::Alternatives => format!("the relation {}", c.relation),
@@ -148,8 +211,18 @@ impl std::fmt::Display for Absence {
                 and_list(&c.passed_over)
             ));
         }
+        if all.len() > SHOWN {
+            parts.push(format!("and {} more choices (--format json lists them)", all.len() - SHOWN));
+        }
         if parts.is_empty() {
-            parts.push("not in the closure, and nothing in the lock names it".to_owned());
+            parts.push(
+                match &self.indices {
+                    None => "not in the closure, and nothing in the lock names it",
+                    Some(i) if i.known => "in the indices, but nothing in the closure needs it",
+                    Some(_) => "unknown: no package of the indices the lock pins has this name",
+                }
+                .to_owned(),
+            );
         }
         write!(f, "{}: {}", self.package, parts.join("; "))
     }

@@ -13,7 +13,7 @@
 
 mod absence;
 
-pub use absence::{explain_absence, rule_words, Absence, AssumedFor, ChoiceKind, PassedOver};
+pub use absence::{add_index_facts, explain_absence, rule_words, Absence, AssumedFor, ChoiceKind, IndexFacts, PassedOver};
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -299,17 +299,23 @@ pub fn render_changes(diff: &LockDiff, options: &RenderOptions) -> String {
     out
 }
 
-/// `4 added, 0 removed, 1 upgraded; 2 now pulled in by another package`.
+/// `4 added, 0 removed, 1 upgraded; 2 now pulled in by another package`;
+/// when only the request differs, that the closures agree.
 fn summary_line(s: &Summary, reasons_shown: bool) -> String {
+    let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    if (Summary { request: 0, ..*s }) == Summary::default() {
+        let fields = count(s.request, "field", "fields");
+        return format!("the request differs ({fields}); the closures agree");
+    }
     let mut parts = vec![format!("{} added", s.added), format!("{} removed", s.removed), format!("{} upgraded", s.upgraded)];
     let optional = [
-        (s.downgraded, "downgraded"),
-        (s.rebuilt, "rebuilt (same version, other file)"),
-        (s.moved, "moved to another install group"),
-        (s.choices, "choices changed"),
-        (s.request, "request fields changed"),
+        (s.downgraded, count(s.downgraded, "downgraded", "downgraded")),
+        (s.rebuilt, count(s.rebuilt, "rebuilt (same version, other file)", "rebuilt (same version, other file)")),
+        (s.moved, count(s.moved, "moved to another install group", "moved to another install group")),
+        (s.choices, count(s.choices, "choice changed", "choices changed")),
+        (s.request, count(s.request, "request field changed", "request fields changed")),
     ];
-    parts.extend(optional.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")));
+    parts.extend(optional.into_iter().filter(|(n, _)| *n > 0).map(|(_, text)| text));
     let mut line = parts.join(", ");
     if s.reasons > 0 {
         let _ = write!(line, "; {} now pulled in by another package", s.reasons);
@@ -367,6 +373,32 @@ mod tests {
         ");
         let text = render_changes(&d, &RenderOptions { reasons: Reasons::Shown, ..Default::default() });
         assert!(text.contains("libc6: now needed by htop (Depends: libc6 (>= 2.34)), before by base-passwd\n"), "{text}");
+    }
+
+    #[test]
+    fn rebuilt_moved_and_chosen_otherwise() {
+        let old = [pkg("a", "1", Why::Requested), pkg("b", "1", dep("a", "awk"))];
+        let mut new = old.clone();
+        new[0].sha256 = crate::hash::Sha256::of(b"rebuilt");
+        new[0].size = 2;
+        new[1].group = 1;
+        let choice = |chosen: &str| crate::resolve::Choice {
+            required_by: Some("a".into()),
+            relation: "awk".into(),
+            candidates: vec!["b".into(), "c".into()],
+            chosen: chosen.into(),
+            rule: crate::resolve::Rule::Preference,
+        };
+        let mut d = LockDiff::default();
+        diff_closures(&mut d, &old, &new, &[choice("c")], &[choice("b")]);
+        let text = render_changes(&d, &RenderOptions::default());
+        let sha = new[0].sha256;
+        let want = format!(
+            "~ a 1: sha256 {} -> {sha}, size 1 -> 2\nMoving b 1 to install group 1 (was 0)\nchoice awk for a: now b, before c\n\
+             0 added, 0 removed, 0 upgraded, 1 rebuilt (same version, other file), 1 moved to another install group, 1 choice changed\n",
+            old[0].sha256
+        );
+        assert_eq!(text, want);
     }
 
     #[test]

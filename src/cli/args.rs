@@ -412,6 +412,11 @@ pub struct WhyArgs {
     /// The lock.
     #[arg(long, value_name = "FILE", default_value = "debclosure.lock")]
     pub lock: PathBuf,
+    /// The cache whose copies of the pinned indices say more about a name
+    /// not in the closure (read only; nothing is downloaded) [default: the
+    /// user's cache].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,

@@ -255,6 +255,27 @@ pub async fn check(
     Ok(diff)
 }
 
+/// The indices `lock` pins, as the cache holds them (decompressed, by their
+/// content hash), with no download; `None` when one of them is not there or
+/// does not read. For answers that are worth more with the indices but do
+/// not need them (`why` for a name not in the closure).
+pub fn cached_sources(lock: &LockFile, cache: &Cache, max_index_size: u64, reporter: &dyn Reporter) -> Option<Vec<IndexSource>> {
+    lock.indices
+        .iter()
+        .map(|record| {
+            let label = format!("{}/{}", record.archive, record.path);
+            let bytes = cache.get(Bucket::Packages, &record.content_sha256, reporter)?;
+            Some(IndexSource {
+                text: decompress::bytes_to_text(bytes, &label, max_index_size).ok()?,
+                label,
+                archive: Some(record.archive.clone()),
+                suite: Some(record.suite.clone()),
+                automatic: record.automatic,
+            })
+        })
+        .collect()
+}
+
 /// What changed from the lock `old` to the lock `new`.
 pub fn diff_locks(old: &LockFile, new: &LockFile) -> LockDiff {
     let mut diff = LockDiff { request: diff_requests(&old.request, &new.request), ..LockDiff::default() };

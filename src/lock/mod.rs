@@ -33,7 +33,7 @@ mod nix;
 mod request;
 pub(crate) mod wire;
 
-pub use check::{check, diff_locks, read_bounded, PinnedError, PinnedIndices};
+pub use check::{cached_sources, check, diff_locks, read_bounded, PinnedError, PinnedIndices};
 pub use create::{create, LockingError};
 pub use request::{RequestOptions, SourceOptions};
 
