@@ -212,6 +212,9 @@ fn reason_line(name: &str, old: &Why, new: &Why) -> String {
     format!("{name}: now {}, before {before}", reason_words(new, true))
 }
 
+/// Orders package lines: name, architecture, then the kind of change.
+type LineKey<'a> = (&'a str, &'a str, u8);
+
 /// One line per change, then a summary line; empty when nothing differs.
 pub fn render_changes(diff: &LockDiff, options: &RenderOptions) -> String {
     let p = Painter(options.colour);
@@ -231,7 +234,7 @@ pub fn render_changes(diff: &LockDiff, options: &RenderOptions) -> String {
     let summary = Summary::of(diff);
     let show_reasons = options.reasons == Reasons::Shown || summary.only_reasons();
     // Every package line in (name, architecture) order, whatever its kind.
-    let mut lines: Vec<((&str, &str, u8), String)> = Vec::new();
+    let mut lines: Vec<(LineKey, String)> = Vec::new();
     for e in &diff.added {
         let why = reason_words(&e.reason, false);
         let line = format!("{} {} {} ({why})", p.paint(fg(AnsiColor::Green), "Adding"), e.name, e.version);
@@ -241,7 +244,8 @@ pub fn render_changes(diff: &LockDiff, options: &RenderOptions) -> String {
         let line = format!("{} {} {}", p.paint(fg(AnsiColor::Red), "Removing"), e.name, e.version);
         lines.push(((&e.name, &e.architecture, 0), line));
     }
-    let mut rebuilt: Vec<((&str, &str, u8), Vec<String>, &str)> = Vec::new();
+    // Per package: its key, the `field old -> new` parts, its version.
+    let mut rebuilt: Vec<(LineKey, Vec<String>, &str)> = Vec::new();
     for c in &diff.changed {
         let key = (c.name.as_str(), c.architecture.as_str(), c.change as u8);
         match c.change {
@@ -300,12 +304,12 @@ pub fn render_changes(diff: &LockDiff, options: &RenderOptions) -> String {
 }
 
 /// `4 added, 0 removed, 1 upgraded; 2 now pulled in by another package`;
-/// when only the request differs, that the closures agree.
+/// when only the request differs, that no package did.
 fn summary_line(s: &Summary, reasons_shown: bool) -> String {
     let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     if (Summary { request: 0, ..*s }) == Summary::default() {
-        let fields = count(s.request, "field", "fields");
-        return format!("the request differs ({fields}); the closures agree");
+        let fields = count(s.request, "request field differs", "request fields differ");
+        return format!("{fields}; the pinned packages are unchanged");
     }
     let mut parts = vec![format!("{} added", s.added), format!("{} removed", s.removed), format!("{} upgraded", s.upgraded)];
     let optional = [
