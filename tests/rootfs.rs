@@ -347,7 +347,12 @@ fn rootfs_builds_an_essential_closure_and_cleans_up_after_failures() {
         }
     }
     std::thread::sleep(Duration::from_secs(2));
-    assert!(!mounts_under(f.dir.path()).is_empty(), "nothing was mounted in the middle of a group");
+    // The mounts are in the build's own mount namespace (issue 15): in the
+    // table of the copy that `unshare` runs, not in the host's.
+    let copy = first_child(child.id()).and_then(first_child).expect("the copy inside the namespaces");
+    let dir = f.dir.path().canonicalize().unwrap();
+    assert!(!mounts_of(copy, &dir).is_empty(), "nothing was mounted in the middle of a group");
+    assert_eq!(mounts_under(f.dir.path()), Vec::<String>::new(), "the build's mounts reached the host");
     // Our own child, not waited for yet, so its id is still its own.
     let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("a child's id is positive");
     rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
@@ -357,4 +362,138 @@ fn rootfs_builds_an_essential_closure_and_cleans_up_after_failures() {
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("error: interrupted"), "{stderr}");
     f.assert_clean(&target);
+}
+
+/// The processes of the host whose PID namespace is `ns` (an inode number,
+/// as `readlink /proc/PID/ns/pid` shows it).
+fn processes_in_pid_namespace(ns: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|l| l.to_string_lossy() == ns))
+        .collect()
+}
+
+/// The first child of `pid`, if any.
+fn first_child(pid: u32) -> Option<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?.split_whitespace().next()?.parse().ok()
+}
+
+/// Mount points under `dir` in the mount table of process `pid`.
+fn mounts_of(pid: u32, dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|p| Path::new(p).starts_with(dir))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Issue 15, part 4: SIGKILL of `debclosure rootfs` in the middle of an
+/// install leaves no mount in the host and no process of the build alive.
+/// The build runs in mount and PID namespaces of its own: its mounts are
+/// never in the host's table, and its processes die with it. The lock is
+/// this machine's essential packages rebuilt as `.deb` files (as in
+/// `tests/nix_image.rs`), installed with `--debs-from`: no network. Needs
+/// root (CI runs as root).
+// https://github.com/debclosure/debclosure/issues/15
+#[test]
+fn issue_15_sigkill_mid_install_leaves_no_mount_and_no_process() {
+    if !is_root() {
+        assert!(!common::in_ci(), "CI must run this test as root");
+        common::notice("skipped issue_15_sigkill_mid_install_leaves_no_mount_and_no_process: needs root");
+        return;
+    }
+    use common::repo::{Archive, Suite};
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = dir.path().canonicalize().unwrap();
+    let arch = text(&Command::new("dpkg").arg("--print-architecture").output().unwrap().stdout).trim().to_owned();
+    let status = dir_path.join("status-Packages");
+    std::fs::write(&status, common::host_debs::status_index()).unwrap();
+    let cli = Cli::new().cache_dir(dir_path.join("cache"));
+    let closure = cli
+        .run(&["resolve", "--arch", &arch, "--packages-file", status.to_str().unwrap(), "--base", "essential", "--format", "json", "dpkg"])
+        .json();
+    let names: Vec<String> = closure["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect();
+    let built = dir_path.join("built");
+    std::fs::create_dir_all(&built).unwrap();
+    let debs = common::host_debs::rebuild_all(&names, &built);
+    let list: String = debs
+        .iter()
+        .map(|d| {
+            let path = built.join(format!("{}.listed.deb", d.name));
+            std::fs::write(&path, &d.content).unwrap();
+            format!("{}\n", path.display())
+        })
+        .collect();
+    let list_file = dir_path.join("debs.list");
+    std::fs::write(&list_file, list).unwrap();
+    let mut suite = Suite::new("stable", debs);
+    suite.arch = arch.clone();
+    let archive = Archive::new(&[suite]);
+    let spec = dir_path.join("debclosure.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "architecture = {arch:?}\npackages = [\"dpkg\"]\nbase = \"essential\"\nkeyring = [{:?}]\n\n[[source]]\nsuites = [\"stable\"]\nmirror = {:?}\n",
+            archive.keyring.display().to_string(),
+            archive.mirror()
+        ),
+    )
+    .unwrap();
+    let lock = dir_path.join("debclosure.lock");
+    cli.run(&["lock", "-q", "--spec", spec.to_str().unwrap(), "-o", lock.to_str().unwrap()]).success();
+
+    let target = dir_path.join("tree");
+    let mut child = cli
+        .command(&["rootfs", "--lock", lock.to_str().unwrap(), "--debs-from", list_file.to_str().unwrap(), target.to_str().unwrap()])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("rootfs reached its first group");
+        if line.contains("installing group 0 (") {
+            break;
+        }
+    }
+    // debclosure runs `unshare`, whose child is the copy inside the namespaces.
+    let copy = first_child(child.id()).and_then(first_child).expect("the copy inside the namespaces");
+    let ns = std::fs::read_link(format!("/proc/{copy}/ns/pid")).unwrap().to_string_lossy().into_owned();
+    assert_ne!(ns, std::fs::read_link("/proc/self/ns/pid").unwrap().to_string_lossy(), "the build has a PID namespace of its own");
+    assert!(!mounts_of(copy, &dir_path).is_empty(), "nothing is mounted in the build's namespace");
+    assert_eq!(mounts_of(std::process::id(), &dir_path), Vec::<String>::new(), "the build's mounts reached the host");
+
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("a child's id is positive");
+    rustix::process::kill_process(pid, rustix::process::Signal::KILL).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !processes_in_pid_namespace(&ns).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let stderr = reader.join().unwrap();
+    assert_eq!(processes_in_pid_namespace(&ns), Vec::<u32>::new(), "processes of the build outlived it:\n{stderr}");
+    assert_eq!(mounts_of(std::process::id(), &dir_path), Vec::<String>::new(), "{stderr}");
+    assert_eq!(mounts_under(&dir_path), Vec::<String>::new());
+
+    // Undisturbed, the same build succeeds through the namespaces.
+    let again = dir_path.join("again");
+    let out = cli.run(&["rootfs", "-q", "--lock", lock.to_str().unwrap(), "--debs-from", list_file.to_str().unwrap(), again.to_str().unwrap()]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr());
+    assert!(again.join("var/lib/dpkg/status").is_file() && dir_path.join("again.manifest").is_file());
+    assert_eq!(mounts_under(&dir_path), Vec::<String>::new());
 }

@@ -32,6 +32,12 @@ pub fn run(args: RootfsArgs) -> Result<ExitStatus> {
         Placement::InPlace => rootfs::check_in_place_target(&args.target)?,
     }
     let tools = Tools::find()?;
+    // Issue 15: the rest runs again in mount and PID namespaces of its own,
+    // which nothing it mounts or starts outlives.
+    if !rootfs::in_namespaces() {
+        std::process::exit(rootfs::run_in_namespaces()?);
+    }
+    let before_build = rootfs::prepare_inside();
     let lock = read_lock(&args.lock)?;
     let base = install_options(&lock)?;
     let packages = locked_packages(&lock, &args.lock, &args.online, args.debs_from.as_deref(), &steps)?;
@@ -43,7 +49,8 @@ pub fn run(args: RootfsArgs) -> Result<ExitStatus> {
         manifest: args.manifest.clone(),
         ..base
     };
-    // Handlers only now: until here an interrupt has nothing to clean up.
+    // Until here an interrupt has nothing to clean up, and ends the process.
+    before_build.store(false, std::sync::atomic::Ordering::SeqCst);
     let cancel = rootfs::cancel_on_signals();
     match rootfs::build_rootfs(&args.target, &packages, &options, &tools, &steps, cancel) {
         Ok(built) => {

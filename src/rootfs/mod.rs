@@ -34,13 +34,16 @@
 //! `Drop` unmounts, panics unwind through it, and signals only set a flag
 //! ([`cancel_on_signals`]) that the steps poll, terminating a running child.
 //! The staging tree is removed only after checking `/proc/self/mountinfo`
-//! that nothing is mounted under it.
+//! that nothing is mounted under it. The `rootfs` command runs all of this
+//! in mount and PID namespaces of its own (`namespace`), so that even
+//! SIGKILL or a crash leaves no mount in the host and no process running,
+//! and stray processes are killed before the tree is unmounted.
 //!
 //! This file holds the options and [`build_rootfs`], which runs the steps
 //! in order; the parts live beside it: `host` (the checks of the machine and
 //! the programs), `placement` (staging or in place, the target checks),
 //! `process` (children, cancellation, signals), `mounts` (the guard and
-//! `mountinfo`), `dpkg` (unpacking, install groups, the manifest), `dev`
+//! `mountinfo`), `namespace` (the namespaces), `dpkg` (unpacking, install groups, the manifest), `dev`
 //! (the static `/dev`), `tar` (the reproducible tar) and `error`.
 
 mod dev;
@@ -48,6 +51,7 @@ mod dpkg;
 mod error;
 mod host;
 mod mounts;
+mod namespace;
 mod placement;
 mod process;
 mod tar;
@@ -66,6 +70,7 @@ pub use dpkg::{match_local_debs, read_local_debs, render_manifest};
 pub use error::{InstallFailure, RootfsError};
 pub use host::{check_architecture, check_host, Tools};
 pub use mounts::mounts_under;
+pub use namespace::{prepare_inside, in_namespaces, run_in_namespaces, INSIDE_ENV};
 pub use placement::{check_in_place_target, check_target, manifest_path, staging_location};
 pub use process::cancel_on_signals;
 

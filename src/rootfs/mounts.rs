@@ -96,6 +96,9 @@ impl<'t> Mounts<'t> {
     /// Unmounts everything, lazily where a plain unmount fails (a process
     /// left behind by a maintainer script), and checks that nothing is left.
     pub(super) fn unmount_all(&mut self) -> Result<(), RootfsError> {
+        if !self.points.is_empty() {
+            super::namespace::kill_strays();
+        }
         let mut first_error = None;
         while let Some(point) = self.points.pop() {
             let plain = run_host(Command::new(&self.tools.umount).arg(&point));
