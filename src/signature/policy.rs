@@ -275,6 +275,10 @@ fn usable(candidate: &Candidate<'_>, at: u32) -> Result<(), Refusal> {
     if !binding.key_flags().sign() {
         return Err(format!("subkey {sub_hex} is not for signing").into());
     }
+    // The back-signature is part of the binding, and judged as of `at` too.
+    if !binding.embedded_signature().is_some_and(|back| alive_at(back, at)) {
+        return Err(format!("subkey {sub_hex} has no back-signature in force when the signature was made").into());
+    }
     check_lifetime(sub.created_at().as_secs(), binding, at, &sub_hex)
 }
 
@@ -408,8 +412,8 @@ mod tests {
     use pgp::types::{Duration, Password, Timestamp};
 
     use crate::signature::tests::{
-        clearsign, clearsign_with, generate, keyring_of, no_good, now, public_bytes, sign_at, subkey_hex, subpackets,
-        with_primary, TEXT,
+        back_signature, clearsign, clearsign_with, generate, keyring_of, no_good, now, public_bytes, sign_at, subkey_hex,
+        subpackets, with_primary, TEXT,
     };
     use crate::signature::{verify_inrelease, Verified};
     use super::*;
@@ -516,7 +520,7 @@ mod tests {
     fn binding_by(key: &SignedSecretKey, signer: &SecretKey, at: u32, expires: Option<u32>, sign: bool) -> Signature {
         let primary = key.primary_key.public_key();
         let sub = &key.secret_subkeys[0].key;
-        let back = sub.sign_primary_key_binding(rand::thread_rng(), primary, &Password::empty()).unwrap();
+        let back = back_signature(sub, primary, at);
         let mut flags = KeyFlags::default();
         flags.set_sign(sign);
         flags.set_encrypt_comms(!sign);

@@ -12,7 +12,7 @@ use pgp::composed::{
 };
 use pgp::crypto::hash::HashAlgorithm;
 use pgp::packet::{
-    KeyFlags, PacketTrait, PubKeyInner, PublicKey, SecretKey, Signature, SignatureConfig, SignatureType, Subpacket,
+    KeyFlags, PacketTrait, PubKeyInner, PublicKey, SecretKey, SecretSubkey, Signature, SignatureConfig, SignatureType, Subpacket,
     SubpacketData,
 };
 use pgp::ser::Serialize;
@@ -192,6 +192,14 @@ pub(super) fn generate(name: &str, created: u32) -> SignedSecretKey {
     key
 }
 
+/// The back-signature of subkey `sub` for `primary`, made at `at` (rPGP
+/// dates its own now).
+pub(super) fn back_signature(sub: &SecretSubkey, primary: &PublicKey, at: u32) -> Signature {
+    let mut config = SignatureConfig::v4(SignatureType::KeyBinding, sub.algorithm(), HashAlgorithm::Sha256);
+    config.hashed_subpackets = subpackets(sub, at);
+    config.sign_primary_key_binding(sub, &sub.public_key(), &Password::empty(), primary).unwrap()
+}
+
 /// `key` (as [`generate`] makes it) with a new primary key of `typ`
 /// created at `at`, and its self- and binding signatures remade at `at`.
 pub(super) fn with_primary(mut key: SignedSecretKey, typ: KeyType, at: u32) -> SignedSecretKey {
@@ -218,7 +226,7 @@ pub(super) fn resign(key: &mut SignedSecretKey, at: u32) {
         config.sign_certification(primary, primary.public_key(), &Password::empty(), Tag::UserId, id).unwrap();
 
     let sub = &key.secret_subkeys[0].key;
-    let back = sub.sign_primary_key_binding(rand::thread_rng(), primary.public_key(), &Password::empty()).unwrap();
+    let back = back_signature(sub, primary.public_key(), at);
     let mut flags = KeyFlags::default();
     flags.set_sign(true);
     let mut config = SignatureConfig::v4(SignatureType::SubkeyBinding, primary.algorithm(), HashAlgorithm::Sha256);

@@ -21,6 +21,7 @@ pub mod cli;
 pub mod fetch;
 pub mod host_debs;
 pub mod nix;
+pub mod pgp;
 pub mod repo;
 pub mod server;
 
