@@ -429,6 +429,11 @@ fn issue_15_sigkill_mid_install_leaves_no_mount_and_no_process() {
         .collect();
     let list_file = dir_path.join("debs.list");
     std::fs::write(&list_file, list).unwrap();
+    let mut debs = debs;
+    let daemon = daemon_deb(&built);
+    std::fs::write(built.join("daemon.listed.deb"), &daemon.content).unwrap();
+    std::fs::write(&list_file, format!("{}{}\n", std::fs::read_to_string(&list_file).unwrap(), built.join("daemon.listed.deb").display())).unwrap();
+    debs.push(daemon);
     let mut suite = Suite::new("stable", debs);
     suite.arch = arch.clone();
     let archive = Archive::new(&[suite]);
@@ -436,7 +441,7 @@ fn issue_15_sigkill_mid_install_leaves_no_mount_and_no_process() {
     std::fs::write(
         &spec,
         format!(
-            "architecture = {arch:?}\npackages = [\"dpkg\"]\nbase = \"essential\"\nkeyring = [{:?}]\n\n[[source]]\nsuites = [\"stable\"]\nmirror = {:?}\n",
+            "architecture = {arch:?}\npackages = [\"dpkg\", \"{DAEMON}\"]\nbase = \"essential\"\nkeyring = [{:?}]\n\n[[source]]\nsuites = [\"stable\"]\nmirror = {:?}\n",
             archive.keyring.display().to_string(),
             archive.mirror()
         ),
@@ -495,5 +500,38 @@ fn issue_15_sigkill_mid_install_leaves_no_mount_and_no_process() {
     let out = cli.run(&["rootfs", "-q", "--lock", lock.to_str().unwrap(), "--debs-from", list_file.to_str().unwrap(), again.to_str().unwrap()]);
     assert_eq!(out.code(), Some(0), "{}", out.stderr());
     assert!(again.join("var/lib/dpkg/status").is_file() && dir_path.join("again.manifest").is_file());
+    assert!(std::fs::read_to_string(dir_path.join("again.manifest")).unwrap().contains(DAEMON));
     assert_eq!(mounts_under(&dir_path), Vec::<String>::new());
+    // The daemon the postinst started was killed with the namespace.
+    assert_eq!(processes_rooted_under(&dir_path), Vec::<u32>::new(), "a process of the build lives on in the tree");
+}
+
+/// A package whose postinst leaves a process running.
+const DAEMON: &str = "leaves-a-daemon";
+
+/// [`DAEMON`], built with `dpkg-deb` in `dir`.
+fn daemon_deb(dir: &Path) -> common::repo::Deb {
+    use std::os::unix::fs::PermissionsExt;
+    let pkg = dir.join(format!("{DAEMON}.tree"));
+    std::fs::create_dir_all(pkg.join("DEBIAN")).unwrap();
+    std::fs::write(
+        pkg.join("DEBIAN/control"),
+        format!("Package: {DAEMON}\nVersion: 1\nArchitecture: all\nMaintainer: debclosure tests <tests@invalid>\nDescription: leaves a process running\n"),
+    )
+    .unwrap();
+    std::fs::write(pkg.join("DEBIAN/postinst"), "#!/bin/sh\nsleep 600 </dev/null >/dev/null 2>&1 &\nexit 0\n").unwrap();
+    std::fs::set_permissions(pkg.join("DEBIAN/postinst"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let file = dir.join(format!("{DAEMON}.deb"));
+    let out = Command::new("dpkg-deb").args(["--root-owner-group", "--build"]).arg(&pkg).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    common::repo::Deb { name: DAEMON.into(), version: "1".into(), arch: "all".into(), fields: String::new(), content: std::fs::read(&file).unwrap() }
+}
+
+/// The processes whose root directory is under `dir` (chrooted there).
+fn processes_rooted_under(dir: &Path) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/root")).is_ok_and(|r| r.starts_with(dir)))
+        .collect()
 }
