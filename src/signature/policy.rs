@@ -412,8 +412,8 @@ mod tests {
     use pgp::types::{Duration, Password, Timestamp};
 
     use crate::signature::tests::{
-        back_signature, clearsign, clearsign_with, generate, keyring_of, no_good, now, public_bytes, sign_at, subkey_hex,
-        subpackets, with_primary, TEXT,
+        back_signature, clearsign, clearsign_with, generate, keyring_of, no_good, now, public_bytes, sign_at,
+        subkey_hex, subpackets, with_primary, TEXT,
     };
     use crate::signature::{verify_inrelease, Verified};
     use super::*;
@@ -871,5 +871,35 @@ mod tests {
         assert!(verify_inrelease(&keyring, &signed(now() - 950, 0), "x").is_ok());
         let refusal = reason(&keyring, &signed(now() - 500, 0));
         assert!(refusal.ends_with("has no self-signature in force when the signature was made"), "{refusal}");
+    }
+
+    #[test]
+    fn back_signature_is_judged_as_of_the_signature() {
+        let t = now();
+        let key = generate("archive", t - 1000);
+        let primary = &key.primary_key;
+        let sub = &key.secret_subkeys[0].key;
+        let bound_with_back_at = |back_at: u32| {
+            let mut flags = KeyFlags::default();
+            flags.set_sign(true);
+            let mut config =
+                SignatureConfig::v4(SignatureType::SubkeyBinding, primary.algorithm(), HashAlgorithm::Sha256);
+            config.hashed_subpackets = subpackets(primary, t - 1000);
+            config.hashed_subpackets.push(Subpacket::regular(SubpacketData::KeyFlags(flags)).unwrap());
+            let back = back_signature(sub, primary.public_key(), back_at);
+            let embedded = SubpacketData::EmbeddedSignature(Box::new(back));
+            config.hashed_subpackets.push(Subpacket::regular(embedded).unwrap());
+            let binding =
+                config.sign_subkey_binding(primary, primary.public_key(), &Password::empty(), sub.public_key());
+            let mut public = key.to_public_key();
+            public.public_subkeys[0].signatures = vec![binding.unwrap()];
+            keyring_of(&[&public])
+        };
+        let inrelease = signed_at(&key, t - 500);
+        assert!(verify_inrelease(&bound_with_back_at(t - 1000), &inrelease, "x").is_ok());
+        assert_eq!(
+            reason(&bound_with_back_at(t - 10), &inrelease),
+            format!("subkey {} has no back-signature in force when the signature was made", subkey_hex(&key))
+        );
     }
 }
