@@ -26,6 +26,12 @@ pub fn run(args: ImageArgs) -> Result<ExitStatus> {
     image::check_bootable(lock.packages.iter().map(|p| p.name.as_str()))?;
     let tools = Tools::find()?;
     image::check_mke2fs()?;
+    // As for rootfs: the rest runs again in mount and PID namespaces of its
+    // own, which nothing it mounts or starts outlives.
+    if !rootfs::in_namespaces() {
+        std::process::exit(rootfs::run_in_namespaces()?);
+    }
+    let before_build = rootfs::prepare_inside();
     let base = install_options(&lock)?;
     let packages = locked_packages(&lock, &args.lock, &args.online, args.debs_from.as_deref(), &steps)?;
     let qcow2_name = args.output.extension().is_some_and(|e| e == "qcow2");
@@ -36,6 +42,8 @@ pub fn run(args: ImageArgs) -> Result<ExitStatus> {
         None => DiskFormat::Raw,
     };
     let options = ImageOptions { size_mib: args.size, format, seed: lock_bytes, ..ImageOptions::default() };
+    // Until here an interrupt has nothing to clean up, and ends the process.
+    before_build.store(false, std::sync::atomic::Ordering::SeqCst);
     let cancel = rootfs::cancel_on_signals();
     let built = image::build_image(&args.output, &packages, &base, &options, &tools, &steps, cancel)?;
     steps.step(&format!(
