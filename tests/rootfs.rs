@@ -35,6 +35,32 @@ fn entries_starting(dir: &Path, prefix: &str) -> Vec<String> {
     names
 }
 
+/// Reads `child`'s stderr on a thread until a line contains `needle` (at
+/// most five minutes); the thread then keeps reading, and returns all of
+/// stderr when the child closes it.
+fn read_until(child: &mut std::process::Child, needle: &str) -> std::thread::JoinHandle<String> {
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let line: String = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("rootfs never printed {needle:?}"));
+        if line.contains(needle) {
+            return reader;
+        }
+    }
+}
+
 #[test]
 fn a_non_empty_target_is_refused_before_anything_else() {
     let dir = tempfile::tempdir().unwrap();
@@ -325,27 +351,7 @@ fn rootfs_builds_an_essential_closure_and_cleans_up_after_failures() {
     let target = f.path("interrupted");
     let started = Instant::now();
     let mut child = f.rootfs(&f.lock, &target, &[]).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
-    let (tx, rx) = mpsc::channel();
-    let reader = {
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            let mut all = String::new();
-            for line in BufReader::new(stderr).lines() {
-                let line = line.unwrap();
-                let _ = tx.send(line.clone());
-                all.push_str(&line);
-                all.push('\n');
-            }
-            all
-        })
-    };
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("rootfs reached group 1");
-        if line.contains("installing group 1 (") {
-            break;
-        }
-    }
+    let reader = read_until(&mut child, "installing group 1 (");
     std::thread::sleep(Duration::from_secs(2));
     // The mounts are in the build's own mount namespace (issue 15): in the
     // table of the copy that `unshare` runs, not in the host's.
@@ -457,24 +463,7 @@ fn issue_15_sigkill_mid_install_leaves_no_mount_and_no_process() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line.clone());
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("rootfs reached its first group");
-        if line.contains("installing group 0 (") {
-            break;
-        }
-    }
+    let reader = read_until(&mut child, "installing group 0 (");
     // debclosure runs `unshare`, whose child is the copy inside the namespaces.
     let copy = first_child(child.id()).and_then(first_child).expect("the copy inside the namespaces");
     let ns = std::fs::read_link(format!("/proc/{copy}/ns/pid")).unwrap().to_string_lossy().into_owned();
