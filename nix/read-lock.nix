@@ -29,9 +29,10 @@ let
   # The lock format versions this library reads, as `debclosure` writes
   # them (the oldest that holds the lock). Version 2 adds
   # `request.snapshot_base`, which this library does not use: URLs come from
-  # `request.url_prefixes` alone.
-  supportedVersions = [ 1 2 ];
-  newestVersion = 2;
+  # `request.url_prefixes` alone. Version 3 adds `releases[].signed_by`, the
+  # keys that signed each Release file, which it does not use either.
+  supportedVersions = [ 1 2 3 ];
+  newestVersion = 3;
 
   isHex64 = s: isString s && match "[0-9a-f]{64}" s != null;
 

@@ -1,7 +1,8 @@
 //! From archives to verified indices: the chain of trust.
 //!
 //! For each suite: download `InRelease` (or `Release` + `Release.gpg`),
-//! verify its signature against the keyring, check `Date` and `Valid-Until`;
+//! verify its signature against its archive's own keyring (see
+//! [`Trust`]), check `Date` and `Valid-Until`;
 //! then for each component take `Packages.xz`, `.gz`, `.bz2` or plain, as the Release
 //! lists them (through `by-hash` when it says `Acquire-By-Hash: yes`), check
 //! size and SHA256 against the Release, decompress, and check the SHA256 of
@@ -20,7 +21,7 @@ use crate::fetch::{Bucket, Cache, CacheMode, Conditional, FetchError, Fetcher};
 use crate::index::IndexSource;
 use crate::release::{parse_release, Release};
 use crate::report::Reporter;
-use crate::signature::{self, Keyring};
+use crate::signature::{self, Trust, TrustError, Verified};
 use crate::sources::ArchiveSource;
 use crate::url::redact_url;
 
@@ -44,6 +45,11 @@ pub struct ReleaseRecord {
     pub sha256: Sha256,
     /// Its `Date:` field as written.
     pub date: String,
+    /// Fingerprints (upper-case hex, sorted) of the keys that made good
+    /// signatures of it: the subkey's when a subkey signed. Empty when
+    /// signatures were not checked (`--insecure-no-verify`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signed_by: Vec<String>,
 }
 
 /// A Packages index as used.
@@ -73,8 +79,9 @@ pub struct IndexRecord {
 pub struct ArchiveOptions {
     /// Target architecture.
     pub architecture: String,
-    /// `None` skips signature checks (`--insecure-no-verify`).
-    pub keyring: Option<Keyring>,
+    /// The keys of each archive; `None` skips signature checks
+    /// (`--insecure-no-verify`).
+    pub trust: Option<Trust>,
     /// Use the cache, refresh it, or stay offline.
     pub mode: CacheMode,
     /// The current time, for `Date` and `Valid-Until`.
@@ -102,9 +109,14 @@ pub enum ArchiveError {
     /// A download failed.
     #[error(transparent)]
     Fetch(#[from] FetchError),
-    /// A signature did not verify.
+    /// A Release file is not clearsigned (`--insecure-no-verify` still
+    /// reads the framework).
     #[error(transparent)]
     Verify(#[from] signature::VerifyError),
+    /// A Release file is not signed by its archive's keys, or they cannot
+    /// be read.
+    #[error(transparent)]
+    Trust(#[from] TrustError),
     /// A Release file is malformed, expired or from the future.
     #[error(transparent)]
     Release(#[from] crate::release::ReleaseError),
@@ -155,6 +167,7 @@ impl ArchiveError {
         match self {
             ArchiveError::Fetch(e) | ArchiveError::Index { source: e, .. } => e.hint(),
             ArchiveError::Verify(e) => e.hint(),
+            ArchiveError::Trust(e) => e.hint(),
             ArchiveError::Release(e) => e.hint(),
             ArchiveError::Decompress(_) | ArchiveError::ContentMismatch { .. } => {
                 Some("the mirror serves a damaged index; try again later or use another mirror".into())
@@ -200,6 +213,13 @@ pub async fn fetch_indices(
         out.indices.push(record);
     }
     Ok(out)
+}
+
+/// Fingerprints in a stable order, for records.
+fn sorted(mut fingerprints: Vec<String>) -> Vec<String> {
+    fingerprints.sort();
+    fingerprints.dedup();
+    fingerprints
 }
 
 /// One suite of one archive, and what fetching its files needs.
@@ -255,9 +275,9 @@ impl SuiteFetch<'_> {
         let text = String::from_utf8_lossy(&bytes);
         // Messages name the file by its URL, without credentials.
         let shown = redact_url(&url);
-        let release_text = match &options.keyring {
-            Some(keyring) => signature::verify_inrelease(keyring, &text, &shown)?.text,
-            None => signature::inrelease_text(&text, &shown)?,
+        let Verified { text: release_text, signers } = match &options.trust {
+            Some(trust) => trust.verify_inrelease(&name, &text, &shown)?,
+            None => Verified { text: signature::inrelease_text(&text, &shown)?, signers: Vec::new() },
         };
         let release = parse_release(&release_text, &shown)?;
         release.check_dates(options.now, &shown)?;
@@ -267,7 +287,7 @@ impl SuiteFetch<'_> {
         }
         let (path, sha256) = (inrelease_path, Sha256::of(&bytes));
         let date = release.date.as_ref().map(|d| d.text.clone()).unwrap_or_default();
-        let record = ReleaseRecord { archive: name, suite: suite.to_owned(), path, sha256, date };
+        let record = ReleaseRecord { archive: name, suite: suite.to_owned(), path, sha256, date, signed_by: sorted(signers) };
         Ok((release, record))
     }
 
@@ -281,7 +301,7 @@ impl SuiteFetch<'_> {
             let get = |k: &str| cache.get_url(Bucket::Release, k, reporter).map(|(b, _)| b);
             match (get(&key), get(&format!("{key}.gpg"))) {
                 (Some(release), Some(signature)) => (release, signature),
-                (Some(release), None) if options.keyring.is_none() => (release, Vec::new()),
+                (Some(release), None) if options.trust.is_none() => (release, Vec::new()),
                 _ => {
                     let inrelease = format!("{}/dists/{suite}/InRelease", archive.uri);
                     return Err(FetchError::Offline { url: redact_url(&inrelease) }.into());
@@ -289,28 +309,29 @@ impl SuiteFetch<'_> {
             }
         } else {
             let release = fetcher.get(&url, reporter).await?;
-            let signature = match &options.keyring {
+            let signature = match &options.trust {
                 Some(_) => fetcher.get(&format!("{url}.gpg"), reporter).await?,
                 None => Vec::new(),
             };
             (release, signature)
         };
         let shown = redact_url(&url);
-        let text = match &options.keyring {
-            Some(keyring) => signature::verify_detached(keyring, &bytes, &signature, &shown)?.text,
-            None => String::from_utf8_lossy(&bytes).into_owned(),
+        let Verified { text, signers } = match &options.trust {
+            Some(trust) => trust.verify_detached(&name, &bytes, &signature, &shown)?,
+            None => Verified { text: String::from_utf8_lossy(&bytes).into_owned(), signers: Vec::new() },
         };
         let release = parse_release(&text, &shown)?;
         release.check_dates(options.now, &shown)?;
         if !offline {
             let none = Default::default();
             cache.put_url(Bucket::Release, &key, &bytes, &none)?;
-            if options.keyring.is_some() {
+            if options.trust.is_some() {
                 cache.put_url(Bucket::Release, &format!("{key}.gpg"), &signature, &none)?;
             }
         }
         let date = release.date.as_ref().map(|d| d.text.clone()).unwrap_or_default();
-        let record = ReleaseRecord { archive: name, suite: suite.to_owned(), path, sha256: Sha256::of(&bytes), date };
+        let sha256 = Sha256::of(&bytes);
+        let record = ReleaseRecord { archive: name, suite: suite.to_owned(), path, sha256, date, signed_by: sorted(signers) };
         Ok((release, record))
     }
 

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::archive::ReleaseRecord;
 use crate::lock::Request;
 use crate::resolve::{Choice, ClosurePackage, Why};
 use crate::version;
@@ -119,9 +120,23 @@ pub struct ChoiceChange {
     pub to: Option<String>,
 }
 
+/// The keys that signed a suite's Release file, when they changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignerChange {
+    /// The archive.
+    pub archive: String,
+    /// The suite.
+    pub suite: String,
+    /// The old lock's fingerprints (empty: not recorded).
+    pub from: Vec<String>,
+    /// The new lock's fingerprints (empty: signatures not checked).
+    pub to: Vec<String>,
+}
+
 /// Everything that differs, empty when the two agree. Each list is sorted:
 /// requests by field, packages by (name, architecture), changes then by
-/// [`ChangeKind`], choices by (required by, relation).
+/// [`ChangeKind`], choices by (required by, relation), signers by (archive,
+/// suite).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LockDiff {
     /// Request differences.
@@ -134,6 +149,8 @@ pub struct LockDiff {
     pub changed: Vec<FieldChange>,
     /// Choices that came out differently.
     pub choices: Vec<ChoiceChange>,
+    /// Suites whose Release files were signed by other keys.
+    pub signers: Vec<SignerChange>,
 }
 
 impl LockDiff {
@@ -144,12 +161,32 @@ impl LockDiff {
             && self.removed.is_empty()
             && self.changed.is_empty()
             && self.choices.is_empty()
+            && self.signers.is_empty()
     }
 
     /// How many changes there are of `kind`.
     pub fn count(&self, kind: ChangeKind) -> usize {
         self.changed.iter().filter(|c| c.change == kind).count()
     }
+}
+
+/// The suites of `new` whose signing keys differ from `old`'s, in (archive,
+/// suite) order; a suite only one of them has is a request change, not this.
+pub fn diff_signers(old: &[ReleaseRecord], new: &[ReleaseRecord]) -> Vec<SignerChange> {
+    let mut out: Vec<SignerChange> = new
+        .iter()
+        .filter_map(|n| {
+            let o = old.iter().find(|o| (&o.archive, &o.suite) == (&n.archive, &n.suite))?;
+            (o.signed_by != n.signed_by).then(|| SignerChange {
+                archive: n.archive.clone(),
+                suite: n.suite.clone(),
+                from: o.signed_by.clone(),
+                to: n.signed_by.clone(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.archive, &a.suite).cmp(&(&b.archive, &b.suite)));
+    out
 }
 
 /// A reason in words: `requested`, `base`, or `PACKAGE FIELD: RELATION`

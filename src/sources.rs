@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::deb822;
+use crate::signature::{apt_trusted_keyrings, SignedBy, TrustAnchor};
 use crate::url::redact_url;
 
 /// Why a source list or argument is invalid.
@@ -58,8 +59,8 @@ pub struct ArchiveSource {
     pub suites: Vec<String>,
     /// Components (`main`, `universe`).
     pub components: Vec<String>,
-    /// A keyring file named by `signed-by`, if any.
-    pub signed_by: Option<PathBuf>,
+    /// The keys `Signed-By` names, if any, and where.
+    pub signed_by: Option<TrustAnchor>,
     /// The archive's name when it is not the last segment of `uri`: a
     /// snapshot archive's URL ends in its timestamp, and a spec names its
     /// archives whatever their mirror's URL.
@@ -100,6 +101,13 @@ fn check_uri(uri: &str, file: &str, line: usize) -> Result<String, SourcesError>
     Ok(uri.trim_end_matches('/').to_owned())
 }
 
+/// A `Signed-By` value of `file` at `line` (`--source` for the flag).
+fn signed_by(value: &str, file: &str, line: usize) -> Result<TrustAnchor, SourcesError> {
+    let signed_by = SignedBy::parse(value).map_err(|problem| SourcesError::Syntax { file: file.to_owned(), line, problem })?;
+    let origin = if file == "--source" { "--source".to_owned() } else { format!("Signed-By in {file}:{line}") };
+    Ok(TrustAnchor { signed_by, origin })
+}
+
 fn check_suite(suite: &str, file: &str, line: usize) -> Result<(), SourcesError> {
     if suite.ends_with('/') || suite.is_empty() || suite.contains("..") {
         return Err(SourcesError::Syntax {
@@ -133,8 +141,8 @@ pub fn parse_sources_list(text: &str, file: &str) -> Result<Vec<ArchiveSource>, 
         if let Some(opts) = rest.strip_prefix('[') {
             let (opts, after) = opts.split_once(']').ok_or_else(|| syntax("unclosed `[`".into()))?;
             for opt in opts.split_whitespace() {
-                if let Some(path) = opt.strip_prefix("signed-by=") {
-                    signed_by = Some(PathBuf::from(path));
+                if let Some(value) = opt.strip_prefix("signed-by=") {
+                    signed_by = Some(self::signed_by(value, file, line)?);
                 }
             }
             rest = after;
@@ -157,7 +165,7 @@ pub fn parse_sources_list(text: &str, file: &str) -> Result<Vec<ArchiveSource>, 
 
 /// Parses the deb822 format (`Types:`, `URIs:`, `Suites:`, `Components:`,
 /// `Signed-By:`, `Enabled:`). Stanzas without `deb` in `Types` or with
-/// `Enabled: no` are skipped; an inline `Signed-By` key is not used.
+/// `Enabled: no` are skipped.
 pub fn parse_deb822_sources(text: &str, file: &str) -> Result<Vec<ArchiveSource>, SourcesError> {
     let mut out = Vec::new();
     for stanza in deb822::parse(text) {
@@ -187,10 +195,10 @@ pub fn parse_deb822_sources(text: &str, file: &str) -> Result<Vec<ArchiveSource>
         for suite in &suites {
             check_suite(suite, file, line)?;
         }
-        let signed_by = stanza
-            .get("Signed-By")
-            .filter(|v| !v.contains('\n') && !v.trim().is_empty())
-            .map(|v| PathBuf::from(v.trim()));
+        let signed_by = match stanza.field("Signed-By") {
+            Some(field) => Some(self::signed_by(field.value, file, field.line)?),
+            None => None,
+        };
         for uri in &uris {
             out.push(ArchiveSource {
                 uri: check_uri(uri, file, line)?,
@@ -341,6 +349,10 @@ pub struct SnapshotRef<'a> {
 /// spec is shared, and the environment is this machine's default. None of it
 /// is written to a lock except a snapshot base (see
 /// [`Locator::snapshot_base_to_record`]), so any mirror gives the same lock.
+///
+/// The keys an archive must be signed by follow the same order
+/// ([`Locator::trust_anchor`]): they belong to the archive, whichever
+/// mirror serves it.
 #[derive(Debug, Clone, Default)]
 pub struct Locator {
     /// `--source` archives, each read from its own URL.
@@ -360,6 +372,12 @@ pub struct Locator {
     pub spec_snapshot_base: Option<String>,
     /// `$DEBCLOSURE_SNAPSHOT_BASE`.
     pub env_snapshot_base: Option<String>,
+    /// `--keyring`: the keyrings of every archive of this run.
+    pub keyrings: Vec<PathBuf>,
+    /// The spec's `[[source]] keyring`s, by archive name.
+    pub spec_keyrings: BTreeMap<String, Vec<PathBuf>>,
+    /// The spec's top-level `keyring`: of every archive without its own.
+    pub spec_default_keyrings: Vec<PathBuf>,
 }
 
 /// The mirror variable.
@@ -431,6 +449,36 @@ impl Locator {
         }
     }
 
+    /// The keys `archive` must be signed by: the `Signed-By` of a
+    /// `--source` for it; `--keyring`; the spec's `[[source]] keyring` for
+    /// it, then its top-level `keyring`; the `Signed-By` of the machine's
+    /// apt source for it; else `default`, the distribution's archive
+    /// keyring. Never several of them merged.
+    pub fn trust_anchor(&self, archive: &str, default: &TrustAnchor) -> Result<TrustAnchor, SourcesError> {
+        let named = |s: &&ArchiveSource| s.archive() == archive && s.signed_by.is_some();
+        if let Some(anchor) = self.sources.iter().find(named).and_then(|s| s.signed_by.clone()) {
+            return Ok(anchor);
+        }
+        let files = |files: &[PathBuf], origin: &str| TrustAnchor { signed_by: SignedBy::files(files.to_vec()), origin: origin.to_owned() };
+        if !self.keyrings.is_empty() {
+            return Ok(files(&self.keyrings, "--keyring"));
+        }
+        if let Some(keyrings) = self.spec_keyrings.get(archive).filter(|k| !k.is_empty()) {
+            return Ok(files(keyrings, &format!("the spec's [[source]] keyring of {archive}")));
+        }
+        if !self.spec_default_keyrings.is_empty() {
+            return Ok(files(&self.spec_default_keyrings, "the spec's keyring"));
+        }
+        let apt = self.apt_sources()?;
+        Ok(apt.iter().find(named).and_then(|s| s.signed_by.clone()).unwrap_or_else(|| default.clone()))
+    }
+
+    /// The keyring files apt trusts on this machine (under the apt root),
+    /// from which `Signed-By` fingerprints without a keyring select.
+    pub fn trusted_keyrings(&self) -> Vec<PathBuf> {
+        apt_trusted_keyrings(self.apt_root.as_deref().unwrap_or(Path::new("/")))
+    }
+
     /// The archives the flags name, for commands without a spec or lock:
     /// each `--source`, after the archive `--suite` and `--component` make
     /// of the main mirror (`--mirror`, else `$DEBCLOSURE_MIRROR`, else the
@@ -494,7 +542,10 @@ mod tests {
         assert_eq!(s[0].components, ["main", "contrib"]);
         assert_eq!(s[1].uri, "https://mirror.test/debian-security");
         assert_eq!(s[1].archive(), "debian-security");
-        assert_eq!(s[1].signed_by.as_deref(), Some(Path::new("/k.gpg")));
+        let anchor = s[1].signed_by.as_ref().unwrap();
+        assert_eq!((anchor.signed_by.files.as_slice(), anchor.origin.as_str()), ([PathBuf::from("/k.gpg")].as_slice(), "Signed-By in l:4"));
+        let err = parse_sources_list("deb [signed-by=k.gpg] http://x/d a b\n", "l").unwrap_err();
+        assert_eq!(err.to_string(), "l:1: Signed-By: \"k.gpg\" is neither an absolute keyring path nor a key fingerprint");
         for (bad, line) in [("deb http://x/d\n", 1), ("\nrpm http://x/d a b\n", 2), ("deb ftp://x/d a b\n", 1), ("deb http://x/d ./ \n", 1)] {
             match parse_sources_list(bad, "l") {
                 Err(SourcesError::Syntax { line: l, .. }) => assert_eq!(l, line, "{bad:?}"),
@@ -512,6 +563,12 @@ mod tests {
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].suites, ["bookworm", "bookworm-updates"]);
         assert_eq!(s[0].archive(), "debian");
+        let anchor = s[0].signed_by.as_ref().unwrap();
+        assert_eq!(anchor.signed_by.files, [PathBuf::from("/usr/share/keyrings/k.gpg")]);
+        assert_eq!(anchor.origin, "Signed-By in s:5");
+        let inline = "Types: deb\nURIs: http://x/d\nSuites: a\nComponents: b\nSigned-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n AAAA\n -----END PGP PUBLIC KEY BLOCK-----\n";
+        let s = parse_deb822_sources(inline, "s").unwrap();
+        assert!(s[0].signed_by.as_ref().unwrap().signed_by.inline.as_ref().unwrap().contains("\n\nAAAA\n"));
         let err = parse_deb822_sources("\nTypes: deb\nURIs: http://x/d\nSuites: a\n", "s").unwrap_err();
         assert_eq!(err.to_string(), "s:2: stanza has no Components");
     }
@@ -553,6 +610,39 @@ mod tests {
             snapshot_base: Some("http://flag.test/snap".into()),
             spec_snapshot_base: Some("http://spec.test/snap".into()),
             env_snapshot_base: Some("http://env.test/snap/".into()),
+            keyrings: vec!["/flag.gpg".into()],
+            spec_keyrings: [("debian".to_owned(), vec!["/spec-source.gpg".into()])].into(),
+            spec_default_keyrings: vec!["/spec.gpg".into()],
+        }
+    }
+
+    /// The keys of an archive follow the same order as its mirror, each
+    /// layer whole: the `Signed-By` of a `--source`, `--keyring`, the spec's
+    /// `[[source]] keyring`, its top-level `keyring`, the apt source's
+    /// `Signed-By`, then the distribution's default.
+    #[test]
+    fn trust_precedence() {
+        let apt = tempfile::tempdir().unwrap();
+        let mut l = full_locator(apt.path());
+        l.sources = vec![parse_source_arg("[signed-by=/source.gpg] http://source.test/debian bookworm main").unwrap()];
+        let list = "deb [signed-by=/apt.gpg] http://apt.test/debian bookworm main\ndeb http://apt.test/debian-security bookworm-security main\n";
+        std::fs::write(apt.path().join("etc/apt/sources.list"), list).unwrap();
+        let default = TrustAnchor { signed_by: SignedBy::files(vec!["/default.gpg".into()]), origin: "default".into() };
+        let rows: [(&str, TakeAway, &str, &str); 6] = [
+            ("everything", |_| {}, "/source.gpg --source", "/flag.gpg --keyring"),
+            ("no --source", |l| l.sources.clear(), "/flag.gpg --keyring", "/flag.gpg --keyring"),
+            ("no --keyring", |l| l.keyrings.clear(), "/spec-source.gpg the spec's [[source]] keyring of debian", "/spec.gpg the spec's keyring"),
+            ("no [[source]] keyring", |l| l.spec_keyrings.clear(), "/spec.gpg the spec's keyring", "/spec.gpg the spec's keyring"),
+            ("no spec keyring", |l| l.spec_default_keyrings.clear(), "/apt.gpg Signed-By in ", "/default.gpg default"),
+            ("no apt sources", |l| l.apt_root = None, "/default.gpg default", "/default.gpg default"),
+        ];
+        for (what, take_away, main, security) in rows {
+            take_away(&mut l);
+            for (archive, expected) in [("debian", main), ("debian-security", security)] {
+                let anchor = l.trust_anchor(archive, &default).unwrap();
+                let got = format!("{} {}", anchor.signed_by.files[0].display(), anchor.origin);
+                assert!(got.starts_with(expected), "{what}: {archive}: {got}");
+            }
         }
     }
 

@@ -12,6 +12,8 @@
 //! suites = ["bookworm", "bookworm-updates"]
 //! components = ["main"]              # default: ["main"]
 //! # mirror = "http://..."            # default: $DEBCLOSURE_MIRROR or the machine's apt sources
+//! # keyring = ["/usr/share/keyrings/debian-archive-keyring.gpg"]
+//! #                                  # default: the apt source's Signed-By, else the distribution's
 //!
 //! [preferences]
 //! awk = "mawk"
@@ -21,7 +23,7 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -132,6 +134,10 @@ pub struct SpecSource {
     pub suites: Vec<Suite>,
     /// Components; at least one, default `["main"]`.
     pub components: Vec<Component>,
+    /// The keyrings this archive's Release files must be signed by; default:
+    /// the spec's `keyring`, else the machine's apt source's `Signed-By`,
+    /// else the distribution's archive keyring.
+    pub keyring: Vec<PathBuf>,
 }
 
 /// A parsed spec file.
@@ -162,7 +168,8 @@ pub struct Spec {
     /// `$DEBCLOSURE_SNAPSHOT_BASE`). Whichever is used, the lock records it,
     /// without credentials.
     pub snapshot_base: Option<MirrorUrl>,
-    /// Keyrings to verify Release files with; default: the system's.
+    /// Keyrings to verify the Release files of every archive without its
+    /// own `keyring` with (see [`SpecSource::keyring`]).
     pub keyring: Vec<PathBuf>,
     /// URL prefixes for the generated Nix, by archive.
     pub url_prefixes: BTreeMap<ArchiveName, Vec<UrlPrefix>>,
@@ -181,6 +188,8 @@ struct SourceFile {
     suites: Vec<String>,
     #[serde(default = "main_component")]
     components: Vec<String>,
+    #[serde(default)]
+    keyring: Vec<PathBuf>,
 }
 
 fn main_component() -> Vec<String> {
@@ -243,7 +252,7 @@ impl Spec {
             let components = s.components.into_iter().map(Component::new).collect::<Result<_, _>>().map_err(name("[[source]]"))?;
             let archive = s.archive.map(ArchiveName::new).transpose().map_err(name("[[source]] archive"))?;
             let mirror = s.mirror.map(MirrorUrl::new).transpose().map_err(url("[[source]] mirror".into()))?;
-            sources.push(SpecSource { archive, mirror, suites, components });
+            sources.push(SpecSource { archive, mirror, suites, components, keyring: s.keyring });
         }
         let architecture = spec.architecture.map(Architecture::new).transpose().map_err(name("architecture"))?;
         let exclude = spec.exclude.into_iter().map(PackageName::new).collect::<Result<_, _>>().map_err(name("exclude"))?;
@@ -280,6 +289,25 @@ impl Spec {
             .iter()
             .filter_map(|s| s.mirror.as_ref().map(|m| (self.archive_of(s), m.expose().trim_end_matches('/').to_owned())))
             .collect()
+    }
+
+    /// The `[[source]] keyring`s, by archive name (the first source of an
+    /// archive that names one).
+    pub fn source_keyrings(&self) -> BTreeMap<String, Vec<PathBuf>> {
+        let mut out = BTreeMap::new();
+        for s in self.sources.iter().filter(|s| !s.keyring.is_empty()) {
+            out.entry(self.archive_of(s)).or_insert_with(|| s.keyring.clone());
+        }
+        out
+    }
+
+    /// Makes relative keyring paths relative to `dir`, the spec's directory,
+    /// so that a spec means the same keys from any working directory.
+    pub fn with_keyrings_under(mut self, dir: &Path) -> Spec {
+        let rebase = |paths: &mut Vec<PathBuf>| paths.iter_mut().for_each(|p| *p = dir.join(&*p));
+        rebase(&mut self.keyring);
+        self.sources.iter_mut().for_each(|s| rebase(&mut s.keyring));
+        self
     }
 
     /// The archive name of a source.
@@ -394,6 +422,17 @@ components = ["main"]
         // No snapshot, no base.
         let plain = Spec { snapshot: None, ..own };
         assert_eq!(plain.request("amd64", Some("http://snapshot.test")).unwrap().snapshot_base, None);
+    }
+
+    #[test]
+    fn keyrings_per_source_relative_to_the_spec() {
+        let text = SPEC.replace("components = [\"main\"]", "components = [\"main\"]\nkeyring = [\"keys/security.gpg\", \"/abs.gpg\"]")
+            .replace("exclude =", "keyring = [\"all.gpg\"]\nexclude =");
+        let spec = Spec::parse(&text, "s.toml").unwrap().with_keyrings_under(Path::new("/proj"));
+        assert_eq!(spec.keyring, [PathBuf::from("/proj/all.gpg")]);
+        let by_archive = spec.source_keyrings();
+        assert_eq!(by_archive.keys().collect::<Vec<_>>(), ["debian-security"]);
+        assert_eq!(by_archive["debian-security"], [PathBuf::from("/proj/keys/security.gpg"), PathBuf::from("/abs.gpg")]);
     }
 
     #[test]

@@ -110,7 +110,8 @@ fn lock_then_check_then_edits_are_caught() {
     let p = Project::new();
     p.run(&["lock", "-q"]).assert_exit(0);
     let lock = p.lock_text();
-    assert!(lock.ends_with("}\n") && lock.starts_with("{\n  \"version\": 1,"), "{lock}");
+    // Verified Release files record their signing keys: format version 3.
+    assert!(lock.ends_with("}\n") && lock.starts_with("{\n  \"version\": 3,"), "{lock}");
     assert!(!lock.contains("127.0.0.1"), "the lock names a host:\n{lock}");
     p.run(&["check", "-q"]).assert_exit(0);
     p.run(&["check", "-q", "--offline"]).assert_exit(0);
@@ -235,7 +236,7 @@ fn bad_inputs_exit_2_and_leave_the_lock_alone() {
     }
     let libfoo = good.lines().find(|l| l.contains("\"name\": \"libfoo\"")).unwrap().trim().trim_end_matches(',').to_owned();
     let bad_locks: Vec<(String, &str)> = vec![
-        (good.replacen("\"version\": 1", "\"version\": 7", 1), "newer"),
+        (good.replacen("\"version\": 3", "\"version\": 7", 1), "newer"),
         (good[..good.len() / 2].to_owned(), "line"),
         (good.replace(&libfoo, &format!("{libfoo},\n    {libfoo}")), "twice"),
         (good.replace("\"sha256\": \"", "\"sha256\": \"XY"), "hex"),
@@ -330,7 +331,7 @@ fn snapshot_base_from_the_environment_is_recorded_so_check_needs_no_environment(
     p.archive.write_spec(&["app"], &snapshot, "");
     p.run_with(&["lock", "-q"], &[("DEBCLOSURE_SNAPSHOT_BASE", &base)]).assert_exit(0);
     let lock = p.lock_text();
-    assert!(lock.starts_with("{\n  \"version\": 2,\n"), "{lock}");
+    assert!(lock.starts_with("{\n  \"version\": 3,\n"), "{lock}");
     assert!(lock.contains(&format!("    \"snapshot\": \"{SNAPSHOT}\",\n    \"snapshot_base\": \"{base}\",\n")), "{lock}");
     assert!(p.server.requests().iter().all(|r| !r.path.starts_with("/debian/")), "the mirror was used, not the snapshot");
 

@@ -304,8 +304,8 @@ fn bad_locks_are_refused_with_a_reason() {
     let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "newer",
-            Box::new(|v| v["version"] = json!(3)),
-            "lock format version 3 is newer than this nix/ library reads (2)",
+            Box::new(|v| v["version"] = json!(4)),
+            "lock format version 4 is newer than this nix/ library reads (3)",
         ),
         ("zero", Box::new(|v| v["version"] = json!(0)), "unsupported lock format version 0"),
         (

@@ -80,6 +80,8 @@ pub struct Summary {
     pub choices: usize,
     /// Request fields that differ.
     pub request: usize,
+    /// Suites whose Release files were signed by other keys.
+    pub signing_keys: usize,
 }
 
 impl Summary {
@@ -104,6 +106,7 @@ impl Summary {
             reasons: packages(&[Reason]),
             choices: diff.choices.len(),
             request: diff.request.len(),
+            signing_keys: diff.signers.len(),
         }
     }
 
@@ -131,6 +134,8 @@ pub struct ChangesReport<'a> {
     pub changed: &'a [FieldChange],
     /// Choices that came out differently.
     pub choices: &'a [crate::diff::ChoiceChange],
+    /// Suites whose Release files were signed by other keys.
+    pub signers: &'a [crate::diff::SignerChange],
     /// The counts.
     pub summary: Summary,
 }
@@ -148,6 +153,7 @@ pub fn render_changes_json(diff: &LockDiff) -> String {
         removed: &diff.removed,
         changed: &diff.changed,
         choices: &diff.choices,
+        signers: &diff.signers,
         summary: Summary::of(diff),
     })
 }
@@ -296,6 +302,12 @@ pub fn render_changes(diff: &LockDiff, options: &RenderOptions) -> String {
         let by = c.required_by.as_deref().map_or_else(|| "the request".to_owned(), |b| b.to_owned());
         let _ = writeln!(out, "choice {} for {by}: now {}, before {}", c.relation, show(&c.to), show(&c.from));
     }
+    for c in &diff.signers {
+        let keys = |k: &[String], none: &str| if k.is_empty() { none.to_owned() } else { k.join(", ") };
+        let (from, to) = (keys(&c.from, "not recorded"), keys(&c.to, "not checked (--insecure-no-verify)"));
+        let line = format!("signing keys of {} {}: {from} -> {to}", c.archive, c.suite);
+        let _ = writeln!(out, "{}", p.paint(fg(AnsiColor::Magenta), &line));
+    }
     if diff.is_empty() {
         return out;
     }
@@ -307,9 +319,15 @@ pub fn render_changes(diff: &LockDiff, options: &RenderOptions) -> String {
 /// when only the request differs, that no package did.
 fn summary_line(s: &Summary, reasons_shown: bool) -> String {
     let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    if (Summary { request: 0, ..*s }) == Summary::default() {
-        let fields = count(s.request, "request field differs", "request fields differ");
-        return format!("{fields}; the pinned packages are unchanged");
+    if (Summary { request: 0, signing_keys: 0, ..*s }) == Summary::default() {
+        let mut parts = Vec::new();
+        if s.request > 0 {
+            parts.push(count(s.request, "request field differs", "request fields differ"));
+        }
+        if s.signing_keys > 0 {
+            parts.push(count(s.signing_keys, "suite signed by other keys", "suites signed by other keys"));
+        }
+        return format!("{}; the pinned packages are unchanged", parts.join(", "));
     }
     let mut parts = vec![format!("{} added", s.added), format!("{} removed", s.removed), format!("{} upgraded", s.upgraded)];
     let optional = [
@@ -318,6 +336,7 @@ fn summary_line(s: &Summary, reasons_shown: bool) -> String {
         (s.moved, count(s.moved, "moved to another install group", "moved to another install group")),
         (s.choices, count(s.choices, "choice changed", "choices changed")),
         (s.request, count(s.request, "request field changed", "request fields changed")),
+        (s.signing_keys, count(s.signing_keys, "suite signed by other keys", "suites signed by other keys")),
     ];
     parts.extend(optional.into_iter().filter(|(n, _)| *n > 0).map(|(_, text)| text));
     let mut line = parts.join(", ");
@@ -403,6 +422,31 @@ mod tests {
             old[0].sha256
         );
         assert_eq!(text, want);
+    }
+
+    #[test]
+    fn signing_keys_that_changed() {
+        let record = |suite: &str, keys: &[&str]| crate::archive::ReleaseRecord {
+            archive: "debian".into(),
+            suite: suite.into(),
+            path: format!("dists/{suite}/InRelease"),
+            sha256: crate::hash::Sha256::of(suite.as_bytes()),
+            date: String::new(),
+            signed_by: keys.iter().map(|k| k.repeat(40)).collect(),
+        };
+        let old = [record("bookworm", &["A", "B"]), record("bookworm-updates", &["A"]), record("gone", &["A"])];
+        let new = [record("bookworm-updates", &["A"]), record("bookworm", &["B", "C"]), record("new", &[])];
+        let d = LockDiff { signers: crate::diff::diff_signers(&old, &new), ..LockDiff::default() };
+        let (a, b, c) = ("A".repeat(40), "B".repeat(40), "C".repeat(40));
+        let text = render_changes(&d, &RenderOptions::default());
+        let want = format!("signing keys of debian bookworm: {a}, {b} -> {b}, {c}\n1 suite signed by other keys; the pinned packages are unchanged\n");
+        assert_eq!(text, want);
+        let unchecked = crate::diff::diff_signers(&new[1..2], &[record("bookworm", &[])]);
+        let text = render_changes(&LockDiff { signers: unchecked, ..LockDiff::default() }, &RenderOptions::default());
+        assert!(text.starts_with(&format!("signing keys of debian bookworm: {b}, {c} -> not checked (--insecure-no-verify)\n")), "{text}");
+        let json: serde_json::Value = serde_json::from_str(&render_changes_json(&d)).unwrap();
+        assert_eq!(json["signers"][0]["to"], serde_json::json!([b, c]));
+        assert_eq!((json["differs"].as_bool(), json["summary"]["signing_keys"].as_u64()), (Some(true), Some(1)));
     }
 
     #[test]

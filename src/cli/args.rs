@@ -168,13 +168,18 @@ pub struct OnlineArgs {
     /// A component (main, universe); repeatable [default: main].
     #[arg(long = "component", value_name = "NAME")]
     pub components: Vec<String>,
-    /// "URL SUITE COMPONENT..." for one more archive (e.g. a security
-    /// archive); for a spec or lock, where to download the archive the URL
-    /// names; repeatable.
+    /// "[signed-by=KEYRING] URL SUITE COMPONENT..." for one more archive
+    /// (e.g. a security archive), as a sources.list line without `deb`; for
+    /// a spec or lock, where to download the archive the URL names; its
+    /// signed-by (keyring paths and fingerprints) is that archive's keys;
+    /// repeatable.
     #[arg(long = "source", value_name = "\"URL SUITE COMPONENT...\"")]
     pub sources: Vec<String>,
-    /// An OpenPGP keyring to verify Release files with; repeatable [default:
-    /// the system's Debian and Ubuntu archive keyrings].
+    /// An OpenPGP keyring to verify the Release files of every archive of
+    /// this run with, except a --source's own signed-by; repeatable
+    /// [default, per archive: the spec's keyring for it, the Signed-By of
+    /// the machine's apt source for it, else the distribution's archive
+    /// keyring].
     #[arg(long = "keyring", value_name = "FILE")]
     pub keyrings: Vec<PathBuf>,
     /// Skip signature checks. Hashes are still checked, but nothing proves

@@ -10,10 +10,10 @@ use debclosure::archive::ArchiveOptions;
 use debclosure::decompress::{self, DEFAULT_LIMIT};
 use debclosure::fetch::{Cache, CacheMode, FetchOptions, Fetcher};
 use debclosure::index::IndexSource;
-use debclosure::lock::LockFile;
+use debclosure::lock::{Distribution, LockFile, Request};
 use debclosure::resolve::{Base, Preferences, ResolveOptions};
-use debclosure::signature::Keyring;
-use debclosure::sources::{self, Locator};
+use debclosure::signature::Trust;
+use debclosure::sources::{self, ArchiveSource, Locator};
 use debclosure::spec::Spec;
 
 use super::args::{BaseArg, IndexArgs, OnlineArgs, RequestArgs};
@@ -26,9 +26,11 @@ pub fn read_lock(path: &Path) -> Result<LockFile> {
     LockFile::parse(&text).with_context(|| format!("{} is not a valid lock", path.display()))
 }
 
+/// Reads a spec; its relative keyring paths are relative to its directory.
 pub fn read_spec(path: &Path) -> Result<Spec> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the spec {}", path.display()))?;
-    Ok(Spec::parse(&text, &path.display().to_string())?)
+    let dir = path.parent().unwrap_or(Path::new(""));
+    Ok(Spec::parse(&text, &path.display().to_string())?.with_keyrings_under(dir))
 }
 
 /// `debclosure.toml` beside `lock`, if it exists.
@@ -38,15 +40,18 @@ pub fn spec_beside(lock: &Path) -> Option<PathBuf> {
 }
 
 /// The locator for this run: the environment, the machine's apt sources,
-/// the download flags, and the spec's mirrors and snapshot base.
+/// the download flags, and the spec's mirrors, snapshot base and keyrings.
 pub fn locator(o: &OnlineArgs, spec: Option<&Spec>) -> Result<Locator> {
     let mut locator = Locator::from_env();
     locator.sources = o.sources.iter().map(|s| sources::parse_source_arg(s)).collect::<Result<_, _>>()?;
     locator.mirror = o.mirror.clone();
     locator.snapshot_base = o.snapshot_base.clone();
+    locator.keyrings = o.keyrings.clone();
     if let Some(spec) = spec {
         locator.spec_mirrors = spec.mirrors();
         locator.spec_snapshot_base = spec.snapshot_base.as_ref().map(|u| u.expose().to_owned());
+        locator.spec_keyrings = spec.source_keyrings();
+        locator.spec_default_keyrings = spec.keyring.clone();
     }
     Ok(locator)
 }
@@ -134,9 +139,12 @@ pub struct Loaded {
 pub fn load(args: &IndexArgs) -> Result<Loaded> {
     if args.packages_files.is_empty() && args.not_automatic.is_empty() {
         let o = &args.online;
-        let archives = locator(o, None)?.flag_archives(&o.suites, &o.components, o.snapshot.as_deref())?;
+        let locator = locator(o, None)?;
+        let archives = locator.flag_archives(&o.suites, &o.components, o.snapshot.as_deref())?;
         let downloads = Downloads::new(o)?;
-        let options = downloads.archive_options(o, &architecture(args), &[])?;
+        let names: Vec<String> = archives.iter().map(ArchiveSource::archive).collect();
+        let trust = trust(o, &archives, &locator, Distribution::of_archives(names.iter().map(String::as_str)))?;
+        let options = downloads.options(o, &architecture(args), trust)?;
         let fetched = downloads.block_on(debclosure::archive::fetch_indices(
             &downloads.fetcher,
             &downloads.cache()?,
@@ -154,6 +162,25 @@ fn suite_of(path: &Path) -> Option<String> {
     let parts: Vec<_> = path.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
     let at = parts.iter().position(|c| c == "dists")?;
     parts.get(at + 1).filter(|_| at + 2 < parts.len()).cloned()
+}
+
+/// The keys of each of `archives`, or none with `--insecure-no-verify`
+/// (which warns). An archive without keys of its own is verified with
+/// `distribution`'s archive keyring alone.
+fn trust(o: &OnlineArgs, archives: &[ArchiveSource], locator: &Locator, distribution: Distribution) -> Result<Option<Trust>> {
+    if o.insecure_no_verify {
+        eprintln!("warning: --insecure-no-verify: Release signatures are NOT checked; anyone between you and the mirror can change what gets installed");
+        return Ok(None);
+    }
+    let default = distribution.archive_keyring();
+    let mut anchors = Vec::new();
+    for archive in archives.iter().map(ArchiveSource::archive) {
+        if !anchors.iter().any(|(a, _)| *a == archive) {
+            let anchor = locator.trust_anchor(&archive, &default)?;
+            anchors.push((archive, anchor));
+        }
+    }
+    Ok(Some(Trust::load(&anchors, &locator.trusted_keyrings())?))
 }
 
 /// Reads and decompresses every index file, in parallel.
@@ -280,21 +307,17 @@ impl Downloads {
         }
     }
 
-    /// How to fetch indices for `architecture`: the keyring (`--keyring`,
-    /// else `spec_keyrings`, else the system's), the cache mode, the clock.
-    pub fn archive_options(&self, o: &OnlineArgs, architecture: &str, spec_keyrings: &[PathBuf]) -> Result<ArchiveOptions> {
-        let keyring = if o.insecure_no_verify {
-            eprintln!("warning: --insecure-no-verify: Release signatures are NOT checked; anyone between you and the mirror can change what gets installed");
-            None
-        } else {
-            let paths = [&o.keyrings[..], spec_keyrings].into_iter().find(|k| !k.is_empty()).map_or_else(Keyring::default_paths, <[_]>::to_vec);
-            if paths.is_empty() {
-                bail!("no keyring to verify Release files with: install debian-archive-keyring (or ubuntu-keyring), or pass --keyring FILE");
-            }
-            Some(Keyring::load(&paths)?)
-        };
+    /// How to fetch the indices of `request` from `archives`: each
+    /// archive's keys (see [`Locator::trust_anchor`]), the cache mode, the
+    /// clock.
+    pub fn archive_options(&self, o: &OnlineArgs, request: &Request, archives: &[ArchiveSource], locator: &Locator) -> Result<ArchiveOptions> {
+        let trust = trust(o, archives, locator, request.distribution)?;
+        self.options(o, &request.architecture, trust)
+    }
+
+    fn options(&self, o: &OnlineArgs, architecture: &str, trust: Option<Trust>) -> Result<ArchiveOptions> {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-        Ok(ArchiveOptions { architecture: architecture.to_owned(), keyring, mode: cache_mode(o), now, max_index_size: max_index_size()? })
+        Ok(ArchiveOptions { architecture: architecture.to_owned(), trust, mode: cache_mode(o), now, max_index_size: max_index_size()? })
     }
 
     /// Runs `future` to completion, then clears the progress bar.

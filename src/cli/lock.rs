@@ -5,27 +5,27 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use debclosure::lock::{self, Distribution, Request, RequestOptions};
-use debclosure::sources::ArchiveSource;
+use debclosure::sources::{ArchiveSource, Locator};
 
 use super::args::{DistributionArg, LockArgs};
 use super::load::{host_architecture, locator, read_spec, refuse, request_names, resolve_options, Downloads};
 use super::{write_output, ExitStatus, Usage};
 
-/// A request, where to download its archives, and the keyrings to verify them.
-type Plan = (Request, Vec<ArchiveSource>, Vec<PathBuf>);
+/// A request, where to download its archives, and whom to trust for them.
+type Plan = (Request, Vec<ArchiveSource>, Locator);
 
 pub fn run(args: LockArgs) -> Result<ExitStatus> {
     let spec_path = args.spec.clone().or_else(|| {
         let default = PathBuf::from("debclosure.toml");
         (default.is_file() && args.request.packages.is_empty() && args.request.request_files.is_empty()).then_some(default)
     });
-    let ((request, archives, keyrings), output) = match &spec_path {
+    let ((request, archives, locator), output) = match &spec_path {
         Some(path) => (from_spec(&args, path)?, path.with_file_name("debclosure.lock")),
         None => (from_flags(&args)?, PathBuf::from("debclosure.lock")),
     };
     let output = args.output.clone().unwrap_or(output);
     let downloads = Downloads::new(&args.online)?;
-    let options = downloads.archive_options(&args.online, &request.architecture, &keyrings)?;
+    let options = downloads.archive_options(&args.online, &request, &archives, &locator)?;
     let (fetcher, cache) = (&downloads.fetcher, downloads.cache()?);
     let lock = downloads.block_on(lock::create(&request, &archives, fetcher, &cache, &options, &downloads.progress))?;
     write_output(Some(&output), &lock.render())?;
@@ -52,7 +52,7 @@ fn from_spec(args: &LockArgs, path: &Path) -> Result<Plan> {
     let request = spec.request(&host, locator.snapshot_base_to_record().as_deref())?;
     request.check_ports(&spec.url_prefixes)?;
     let archives = request.locate(&locator)?;
-    Ok((request, archives, spec.keyring))
+    Ok((request, archives, locator))
 }
 
 /// The request the flags and PACKAGE arguments make, as `resolve` reads them.
@@ -75,5 +75,5 @@ fn from_flags(args: &LockArgs) -> Result<Plan> {
     let explicit = options.url_prefixes.clone();
     let request = Request::from_options(options).map_err(lock::LockingError::Request)?;
     request.check_ports(&explicit)?;
-    Ok((request, archives, Vec::new()))
+    Ok((request, archives, locator))
 }

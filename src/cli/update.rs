@@ -23,8 +23,7 @@ pub fn run(args: UpdateArgs) -> Result<ExitStatus> {
         .map_err(lock::LockingError::Request)?;
     let archives = request.locate(&locator)?;
     let downloads = Downloads::new(o)?;
-    let keyrings = spec.map(|s| s.keyring).unwrap_or_default();
-    let options = downloads.archive_options(o, &request.architecture, &keyrings)?;
+    let options = downloads.archive_options(o, &request, &archives, &locator)?;
     let (fetcher, cache) = (&downloads.fetcher, downloads.cache()?);
     let new = downloads.block_on(lock::create(&request, &archives, fetcher, &cache, &options, &downloads.progress))?;
     super::diff::print_changes(&diff_locks(&old, &new), &args.changes)?;

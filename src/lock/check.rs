@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::archive::{fetch_index_file, ByHash, IndexRecord};
 use crate::decompress::{self, DecompressError};
-use crate::diff::{diff_closures, diff_requests, LockDiff, RequestChange};
+use crate::diff::{diff_closures, diff_requests, diff_signers, LockDiff, RequestChange};
 use crate::fetch::{Bucket, Cache, CacheError, FetchError, Fetcher};
 use crate::hash::Sha256;
 use crate::index::{Index, IndexSource};
@@ -276,9 +276,11 @@ pub fn cached_sources(lock: &LockFile, cache: &Cache, max_index_size: u64, repor
         .collect()
 }
 
-/// What changed from the lock `old` to the lock `new`.
+/// What changed from the lock `old` to the lock `new`, the keys that signed
+/// each suite's Release included.
 pub fn diff_locks(old: &LockFile, new: &LockFile) -> LockDiff {
     let mut diff = LockDiff { request: diff_requests(&old.request, &new.request), ..LockDiff::default() };
     diff_closures(&mut diff, &old.packages, &new.packages, &old.choices, &new.choices);
+    diff.signers = diff_signers(&old.releases, &new.releases);
     diff
 }

@@ -74,8 +74,8 @@ pub async fn create(
     let fetched = fetch_indices(fetcher, cache, archives, &options, reporter).await?;
     let index = Index::build(&fetched.sources, &request.architecture)?;
     let closure = resolve_closure(&index, &request.requested()?, &request.options())?;
-    let lock = LockFile {
-        version: request.format_version(),
+    let mut lock = LockFile {
+        version: 1,
         request: request.clone(),
         request_sha256: request.digest(),
         releases: fetched.releases,
@@ -84,6 +84,7 @@ pub async fn create(
         choices: closure.choices,
         assumed: closure.assumed,
     };
+    lock.version = lock.format_version();
     // Never write a lock that reading it back would refuse.
     lock.validate().map_err(LockingError::Invalid)?;
     Ok(lock)

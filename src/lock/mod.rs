@@ -49,6 +49,7 @@ use crate::index::check_filename;
 use crate::name::{Architecture, ArchiveName, Component, NameError, PackageName, SnapshotTimestamp, Suite};
 use crate::output::render_json;
 use crate::relation::is_valid_package_name;
+use crate::signature::{SignedBy, TrustAnchor};
 use crate::resolve::{Assumed, Base, Choice, ClosurePackage, PolicyError, Preferences, RequestedPackage, ResolveOptions, Why};
 use crate::url::{SnapshotBase, UrlError, UrlPrefix};
 use crate::version::VersionError;
@@ -63,7 +64,8 @@ use crate::version::VersionError;
 /// - 1: the first format.
 /// - 2: `request.snapshot_base`, the snapshot archive's base URL, with a
 ///   snapshot.
-pub const LOCK_VERSION: u32 = 2;
+/// - 3: `releases[].signed_by`, the keys that signed each Release file.
+pub const LOCK_VERSION: u32 = 3;
 
 /// Which distribution's conventions apply (default URL prefixes, keyrings).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -93,6 +95,17 @@ impl Distribution {
             Distribution::Debian => true,
             Distribution::Ubuntu => matches!(architecture, "amd64" | "i386" | "all"),
         }
+    }
+
+    /// The distribution's archive keyring, where its keyring package
+    /// (debian-archive-keyring, ubuntu-keyring) installs it: what its
+    /// archives are verified with when nothing names their keys.
+    pub fn archive_keyring(self) -> TrustAnchor {
+        let (file, origin) = match self {
+            Distribution::Debian => ("/usr/share/keyrings/debian-archive-keyring.gpg", "the default for Debian"),
+            Distribution::Ubuntu => ("/usr/share/keyrings/ubuntu-archive-keyring.gpg", "the default for Ubuntu"),
+        };
+        TrustAnchor { signed_by: SignedBy::files(vec![file.into()]), origin: origin.into() }
     }
 
     /// The name of the distribution's main archive.
@@ -220,16 +233,6 @@ impl TryFrom<wire::Request> for Request {
 }
 
 impl Request {
-    /// The oldest lock format version that holds this request (see
-    /// [`LOCK_VERSION`]).
-    pub fn format_version(&self) -> u32 {
-        if self.snapshot_base.is_some() {
-            2
-        } else {
-            1
-        }
-    }
-
     /// Refuses an Ubuntu request for an architecture that `mirror://ubuntu`
     /// does not carry (all but amd64 and i386 are in Ubuntu's separate ports
     /// archive) when one of its archives has no URL prefix in `explicit` (the
@@ -373,8 +376,10 @@ pub enum LockError {
     NoVersion,
     /// The lock holds a field that needs a newer format version than it
     /// says.
-    #[error("request.snapshot_base needs lock format version {needed}, but the lock says version {found}")]
+    #[error("{field} needs lock format version {needed}, but the lock says version {found}")]
     VersionTooOld {
+        /// The field that needs it.
+        field: &'static str,
         /// The version the lock's fields need.
         needed: u32,
         /// The version it says.
@@ -417,6 +422,15 @@ pub enum LockError {
     /// A snapshot base without a snapshot.
     #[error("request.snapshot_base is given without request.snapshot")]
     SnapshotBaseWithoutSnapshot,
+    /// A Release's `signed_by` holds something other than fingerprints in
+    /// upper-case hex, sorted and unique.
+    #[error("{at}: signed_by: {value:?} is not an upper-case hex key fingerprint")]
+    BadFingerprint {
+        /// `release PATH`.
+        at: String,
+        /// The value, cut.
+        value: String,
+    },
     /// A requested package does not parse.
     #[error("{}", cut_message(.0.to_string()))]
     BadRequest(PolicyError),
@@ -522,6 +536,22 @@ impl LockError {
 }
 
 impl LockFile {
+    /// The oldest format version that holds this lock (see [`LOCK_VERSION`]).
+    pub fn format_version(&self) -> u32 {
+        self.needed_version().0
+    }
+
+    /// [`LockFile::format_version`], and the newest field that needs it.
+    fn needed_version(&self) -> (u32, &'static str) {
+        if self.releases.iter().any(|r| !r.signed_by.is_empty()) {
+            (3, "releases[].signed_by")
+        } else if self.request.snapshot_base.is_some() {
+            (2, "request.snapshot_base")
+        } else {
+            (1, "")
+        }
+    }
+
     /// Parses and validates a lock.
     pub fn parse(text: &str) -> Result<LockFile, LockError> {
         #[derive(Deserialize)]
@@ -569,9 +599,9 @@ impl LockFile {
     /// [`LockFile::validate`] but for control characters.
     fn validate_content(&self) -> Result<(), LockError> {
         self.request.validate()?;
-        let needed = self.request.format_version();
+        let (needed, field) = self.needed_version();
         if self.version < needed {
-            return Err(LockError::VersionTooOld { needed, found: self.version });
+            return Err(LockError::VersionTooOld { field, needed, found: self.version });
         }
         let name = |at: &str| {
             let at = at.to_owned();
@@ -585,6 +615,13 @@ impl LockFile {
             path("release path", &r.path)?;
             ArchiveName::new(r.archive.as_str()).map_err(name(&at))?;
             Suite::new(r.suite.as_str()).map_err(name(&at))?;
+            let fingerprint = |f: &String| matches!(f.len(), 40 | 64) && f.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b));
+            if let Some(bad) = r.signed_by.iter().find(|f| !fingerprint(f)) {
+                return Err(LockError::BadFingerprint { at, value: cut(bad).into_owned() });
+            }
+            if r.signed_by.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(LockError::BadFingerprint { at, value: "(not sorted and unique)".into() });
+            }
         }
         for i in &self.indices {
             let at = format!("index {}", cut(&i.path));
@@ -696,7 +733,7 @@ mod tests {
             why,
         };
         LockFile {
-            version: request.format_version(),
+            version: 1,
             request_sha256: request.digest(),
             request,
             releases: vec![ReleaseRecord {
@@ -705,6 +742,7 @@ mod tests {
                 path: "dists/bookworm/InRelease".into(),
                 sha256: "1".repeat(64).parse().unwrap(),
                 date: "Sat, 10 May 2025 08:47:39 UTC".into(),
+                signed_by: vec![],
             }],
             indices: vec![IndexRecord {
                 archive: "debian".into(),
@@ -746,24 +784,53 @@ mod tests {
         insta::assert_snapshot!("sample.nix", nix);
     }
 
+    /// The keys that signed each Release need format version 3; they are
+    /// upper-case hex fingerprints, sorted.
+    #[test]
+    fn signed_by_needs_format_version_3() {
+        let mut lock = sample();
+        let (a, b) = ("A".repeat(40), "0123456789ABCDEF".repeat(4));
+        lock.releases[0].signed_by = vec![b.clone(), a.clone()];
+        lock.releases[0].signed_by.sort();
+        lock.version = lock.format_version();
+        assert_eq!(lock.version, 3);
+        let text = lock.render();
+        assert!(text.contains(&format!("\"signed_by\": [\"{b}\", \"{a}\"]")), "{text}");
+        assert_eq!(LockFile::parse(&text).unwrap(), lock);
+        let cases = [
+            (text.replace("\"version\": 3,", "\"version\": 2,"), "releases[].signed_by needs lock format version 3"),
+            (text.replace(&a, &a.to_lowercase()), "is not an upper-case hex key fingerprint"),
+            (text.replace(&a, "AAAA"), "\"AAAA\" is not an upper-case hex"),
+            (text.replace(&a, &b), "not sorted and unique"),
+        ];
+        for (text, needle) in cases {
+            let err = LockFile::parse(&text).expect_err(needle).to_string();
+            assert!(err.contains(needle), "{needle}: {err}");
+        }
+        // Without signatures checked, nothing is recorded and the version
+        // stays the oldest.
+        assert_eq!(sample().render().lines().next(), Some("{"));
+        assert!(sample().render().starts_with("{\n  \"version\": 1,\n") && !sample().render().contains("signed_by"));
+    }
+
     /// A lock with a snapshot records the snapshot base, which needs format
     /// version 2; a lock without one is still written as version 1.
     #[test]
     fn snapshot_base_needs_format_version_2() {
-        assert_eq!(sample().request.format_version(), 1);
+        assert_eq!(sample().format_version(), 1);
         let mut lock = sample();
         lock.request.snapshot = Some("20250520T000000Z".parse().unwrap());
         lock.request.snapshot_base = Some(SnapshotBase::new("https://snapshot.invalid").unwrap());
         lock.request.url_prefixes.get_mut("debian").unwrap().push("https://snapshot.invalid/archive/debian/20250520T000000Z".into());
         lock.request_sha256 = lock.request.digest();
-        lock.version = lock.request.format_version();
+        lock.version = lock.format_version();
         assert_eq!(lock.version, 2);
         let text = lock.render();
         insta::assert_snapshot!("snapshot.lock", text);
         assert_eq!(LockFile::parse(&text).unwrap(), lock);
         let cases = [
             (text.replace("\"version\": 2,", "\"version\": 1,"), "needs lock format version 2"),
-            (text.replace("\"version\": 2,", "\"version\": 3,"), "newer"),
+            (text.replace("\"version\": 2,", "\"version\": 4,"), "newer"),
             (text.replace("\"snapshot\": \"20250520T000000Z\",", ""), "without request.snapshot"),
             (text.replace("\"https://snapshot.invalid\"", "\"mirror://debian\""), "snapshot base \"mirror://debian\" is not an http"),
             (text.replace("\"https://snapshot.invalid\"", "\"file:///srv\""), "is not an http:// or https:// URL"),
@@ -816,7 +883,7 @@ mod tests {
     fn validation_rejects_what_serde_accepts() {
         let good = sample().render();
         let cases = [
-            (good.replace("\"version\": 1,", "\"version\": 3,"), "newer"),
+            (good.replace("\"version\": 1,", "\"version\": 4,"), "newer"),
             (good.replace("\"version\": 1,", ""), "version"),
             (good.replace("\"name\": \"mawk\"", "\"name\": \"libc6\""), "listed twice"),
             (good.replace("\"group\": 1", "\"group\": 3"), "skips group"),

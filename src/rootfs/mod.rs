@@ -442,6 +442,7 @@ mod tests {
             path: path.into(),
             sha256: crate::hash::Sha256::of(path.as_bytes()),
             date: date.into(),
+            signed_by: vec![],
         };
         let releases = [rec("dists/a/InRelease", "Sat, 10 May 2025 08:47:39 UTC"), rec("dists/b/InRelease", "Sat, 17 May 2025 00:00:00 UTC")];
         assert_eq!(source_date_epoch(&releases).unwrap(), 1747440000);

@@ -1,18 +1,13 @@
 //! Keyring files: binary or ASCII-armored OpenPGP public keys, copies of a
-//! key from several files merged into one, and the archive keyrings that
-//! Debian and Ubuntu install.
+//! key from several files merged into one.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use pgp::composed::{Deserializable, SignedPublicKey};
 use pgp::types::{Fingerprint, KeyDetails, KeyId};
 
 use super::VerifyError;
-
-/// Where Debian and Ubuntu install their archive keyrings.
-const DEFAULT_KEYRINGS: [&str; 2] =
-    ["/usr/share/keyrings/debian-archive-keyring.gpg", "/usr/share/keyrings/ubuntu-archive-keyring.gpg"];
 
 /// Public keys to verify signatures with, read from keyring files.
 #[derive(Clone)]
@@ -69,17 +64,25 @@ impl Keyring {
         Ok(keyring)
     }
 
-    /// The archive keyrings that are installed: Debian's and Ubuntu's. When
-    /// neither is, Debian's path, so that loading it names the missing file.
-    /// Never a `*-removed-keys.gpg` file: those keys are retired.
-    pub fn default_paths() -> Vec<PathBuf> {
-        let present: Vec<PathBuf> =
-            DEFAULT_KEYRINGS.iter().map(PathBuf::from).filter(|p| Path::new(p).is_file()).collect();
-        if present.is_empty() {
-            vec![PathBuf::from(DEFAULT_KEYRINGS[0])]
-        } else {
-            present
-        }
+    /// The primary key's fingerprint of the key whose primary key or
+    /// subkey has `fingerprint` (upper-case hex).
+    pub fn primary_of(&self, fingerprint: &str) -> Option<String> {
+        let hex = |f: &Fingerprint| hex_fingerprint(f);
+        self.keys
+            .iter()
+            .find(|k| hex(&k.primary_key.fingerprint()) == fingerprint || k.public_subkeys.iter().any(|s| hex(&s.key.fingerprint()) == fingerprint))
+            .map(|k| hex(&k.primary_key.fingerprint()))
+    }
+
+    /// The keys whose primary key or a subkey has a fingerprint (upper-case
+    /// hex) that `wanted` accepts; the whole key is kept, so that its
+    /// revocations and bindings still count.
+    pub fn select(self, wanted: impl Fn(&str) -> bool) -> Keyring {
+        let keep = |k: &SignedPublicKey| {
+            wanted(&hex_fingerprint(&k.primary_key.fingerprint()))
+                || k.public_subkeys.iter().any(|s| wanted(&hex_fingerprint(&s.key.fingerprint())))
+        };
+        Keyring { keys: self.keys.into_iter().filter(keep).collect() }
     }
 
     /// Fingerprints of the primary keys (upper-case hex), in file order.
@@ -121,7 +124,7 @@ pub(super) fn hex_key_id(key_id: &KeyId) -> String {
 mod tests {
     use pgp::composed::{ArmorOptions, SignedSecretKey};
 
-    use crate::signature::tests::{clearsign, generate, now, public_bytes, FIXTURES, RESIGNED, TEXT};
+    use crate::signature::tests::{clearsign, generate, keyring_of, now, public_bytes, subkey_hex, FIXTURES, RESIGNED, TEXT};
     use crate::signature::verify_inrelease;
     use super::*;
 
@@ -158,12 +161,15 @@ mod tests {
     }
 
     #[test]
-    fn default_paths_are_archive_keyrings() {
-        let paths = Keyring::default_paths();
-        assert!(!paths.is_empty());
-        for path in &paths {
-            let name = path.file_name().unwrap().to_str().unwrap();
-            assert!(name.ends_with("-archive-keyring.gpg") && !name.contains("removed"), "{name}");
-        }
+    fn primary_of_and_select_see_subkeys() {
+        let (a, b) = (generate("a", now()), generate("b", now()));
+        let keyring = keyring_of(&[&a.to_public_key(), &b.to_public_key()]);
+        let a_primary = hex_fingerprint(&a.primary_key.fingerprint());
+        assert_eq!(keyring.primary_of(&subkey_hex(&a)), Some(a_primary.clone()));
+        assert_eq!(keyring.primary_of(&a_primary), Some(a_primary.clone()));
+        assert_eq!(keyring.primary_of(&"0".repeat(40)), None);
+        let by_subkey = keyring.clone().select(|f| f == subkey_hex(&b));
+        assert_eq!(by_subkey.fingerprints(), vec![hex_fingerprint(&b.primary_key.fingerprint())]);
+        assert_eq!(keyring.select(|f| f == a_primary).fingerprints(), vec![a_primary]);
     }
 }

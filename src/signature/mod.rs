@@ -34,18 +34,21 @@
 //! leaves out of the hash cannot slip into the result.
 //!
 //! The parts: `cleartext` reads the clearsigned framework of an `InRelease`
-//! and the signature packets, `keyring` the keys, and `policy` decides
-//! whether a signature is good and its key could make it, as above.
+//! and the signature packets, `keyring` the keys, `policy` decides
+//! whether a signature is good and its key could make it, as above, and
+//! `trust` gives each archive its own keys, as apt's `Signed-By` does.
 
 mod cleartext;
 mod keyring;
 mod policy;
 #[cfg(test)]
 mod tests;
+mod trust;
 
 use std::fmt;
 
 pub use keyring::Keyring;
+pub use trust::{apt_trusted_keyrings, KeySelector, SignedBy, Trust, TrustAnchor, TrustError};
 
 use cleartext::{parse_cleartext, read_signatures};
 use policy::check_signatures;
