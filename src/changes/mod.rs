@@ -325,7 +325,7 @@ fn summary_line(s: &Summary, reasons_shown: bool) -> String {
             parts.push(count(s.request, "request field differs", "request fields differ"));
         }
         if s.signing_keys > 0 {
-            parts.push(count(s.signing_keys, "suite signed by other keys", "suites signed by other keys"));
+            parts.push(count(s.signing_keys, "suite's signing keys changed", "suites' signing keys changed"));
         }
         return format!("{}; the pinned packages are unchanged", parts.join(", "));
     }
@@ -336,7 +336,7 @@ fn summary_line(s: &Summary, reasons_shown: bool) -> String {
         (s.moved, count(s.moved, "moved to another install group", "moved to another install group")),
         (s.choices, count(s.choices, "choice changed", "choices changed")),
         (s.request, count(s.request, "request field changed", "request fields changed")),
-        (s.signing_keys, count(s.signing_keys, "suite signed by other keys", "suites signed by other keys")),
+        (s.signing_keys, count(s.signing_keys, "suite's signing keys changed", "suites' signing keys changed")),
     ];
     parts.extend(optional.into_iter().filter(|(n, _)| *n > 0).map(|(_, text)| text));
     let mut line = parts.join(", ");
@@ -439,7 +439,7 @@ mod tests {
         let d = LockDiff { signers: crate::diff::diff_signers(&old, &new), ..LockDiff::default() };
         let (a, b, c) = ("A".repeat(40), "B".repeat(40), "C".repeat(40));
         let text = render_changes(&d, &RenderOptions::default());
-        let want = format!("signing keys of debian bookworm: {a}, {b} -> {b}, {c}\n1 suite signed by other keys; the pinned packages are unchanged\n");
+        let want = format!("signing keys of debian bookworm: {a}, {b} -> {b}, {c}\n1 suite's signing keys changed; the pinned packages are unchanged\n");
         assert_eq!(text, want);
         let unchecked = crate::diff::diff_signers(&new[1..2], &[record("bookworm", &[])]);
         let text = render_changes(&LockDiff { signers: unchecked, ..LockDiff::default() }, &RenderOptions::default());
