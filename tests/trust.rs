@@ -44,6 +44,15 @@ impl Two {
         std::fs::write(self.a.proj().join("debclosure.toml"), spec).unwrap();
     }
 
+    /// One keyring file with both archives' keys.
+    fn both_keyrings(&self) -> PathBuf {
+        let both = self.a.path("both.gpg");
+        let mut bytes = std::fs::read(&self.a.keyring).unwrap();
+        bytes.extend(std::fs::read(&self.security_keyring).unwrap());
+        std::fs::write(&both, bytes).unwrap();
+        both
+    }
+
     fn cli(&self) -> Cli {
         self.a.cli().current_dir(self.a.proj())
     }
@@ -131,10 +140,7 @@ fn signed_by_in_source_flags() {
     t.run(&args(&bad)).fails_with(&["dists/stable-security/InRelease", "archive debian-security trusts:", "(from --source)"]);
     // A fingerprint selects a key of the keyring; `!` only that very key,
     // not its subkeys (the test keys sign with a subkey).
-    let both = t.a.path("both.gpg");
-    let mut bytes = std::fs::read(&t.a.keyring).unwrap();
-    bytes.extend(std::fs::read(&t.security_keyring).unwrap());
-    std::fs::write(&both, bytes).unwrap();
+    let both = t.both_keyrings();
     let subkey = t.security.signing_fingerprint();
     let with = |signed_by: &str| {
         vec![
@@ -175,10 +181,7 @@ fn the_default_keyring_follows_the_distribution() {
 #[test]
 fn update_says_when_the_signing_keys_change() {
     let t = Two::new();
-    let both = t.a.path("both.gpg");
-    let mut bytes = std::fs::read(&t.a.keyring).unwrap();
-    bytes.extend(std::fs::read(&t.security_keyring).unwrap());
-    std::fs::write(&both, bytes).unwrap();
+    let both = t.both_keyrings();
     t.spec(&keyring_line(&both), "", "");
     t.run(&["lock", "-q"]).assert_exit(0);
     // The main archive is now signed by the other key (a key rotation).
