@@ -66,6 +66,11 @@ impl Sha256 {
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// The digest with these 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Sha256 {
+        Sha256(bytes)
+    }
 }
 
 /// The one hex decoder: `None` unless `text` is 64 hex digits (lower-case
