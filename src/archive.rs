@@ -444,8 +444,8 @@ pub fn compact_content(
     reporter: &dyn Reporter,
 ) -> IndexContent {
     match CompactIndex::from_text(text, label, architecture) {
-        Ok(compact) => {
-            if let Err(e) = cache.put_derived(Bucket::Compact, &compact_key(content, architecture), &compact.to_bytes(content)) {
+        Ok(mut compact) => {
+            if let Err(e) = cache.put_derived(Bucket::Compact, &compact_key(content, architecture), compact.to_bytes(content)) {
                 reporter.warning(&format!("cannot cache the compact form of {label}: {}", crate::fetch::error_chain(&e)));
             }
             IndexContent::Compact(compact)
@@ -545,7 +545,7 @@ mod tests {
         let other = text.replace("Version: 1\n", "Version: 2\n");
         let as_text = [source("a", true, text.clone().into()), source("b", false, other.clone().into())];
         let content_sha = Sha256::of(text.as_bytes());
-        let round_trip = CompactIndex::from_bytes(compact(&text).to_bytes(&content_sha), &content_sha, ARCH).unwrap();
+        let round_trip = CompactIndex::from_bytes(compact(&text).to_bytes(&content_sha).to_vec(), &content_sha, ARCH).unwrap();
         let as_compact = [
             source("a", true, IndexContent::Compact(round_trip)),
             source("b", false, IndexContent::Compact(compact(&other))),

@@ -24,6 +24,7 @@ use crate::deb822::{self, cut, escaped, Deb822Error, Stanza};
 use crate::hash::Sha256;
 use crate::relation::{self, Dependency, RelationError};
 use crate::version;
+use rustc_hash::FxHashMap;
 
 mod compact;
 
@@ -387,10 +388,10 @@ pub struct Index<'a> {
     /// Every id, by name, then best first (automatic before not, then
     /// highest version).
     by_name: Vec<PackageId>,
-    /// Every provided (virtual) name, sorted, parallel to `providers`.
-    provided: Vec<&'a str>,
-    /// The stanzas providing each name of `provided`, best first, with the
-    /// provided version.
+    /// Every provided (virtual) name, with its range of `providers`.
+    provided: FxHashMap<&'a str, Range<u32>>,
+    /// The stanzas providing each name, one range a name, best first, with
+    /// the provided version.
     providers: Vec<(PackageId, Option<&'a str>)>,
 }
 
@@ -499,14 +500,33 @@ impl<'a> Index<'a> {
         // A compact source is sorted already, so this is one pass for it.
         let mut by_name: Vec<PackageId> = (0..packages.len() as u32).map(PackageId).collect();
         by_name.sort_by(|a, b| name(a).cmp(name(b)).then_with(|| rank(*a).cmp(&rank(*b))));
-        let mut provided: Vec<(&'a str, PackageId, Option<&'a str>)> = Vec::new();
+        // Providers by name: counted, placed, then each name's few sorted
+        // (one table and one array, rather than a list per name).
+        let mut provided: FxHashMap<&'a str, Range<u32>> = FxHashMap::default();
+        for d in &provides {
+            // The count, for now.
+            provided.entry(d.name).or_insert(0..0).end += 1;
+        }
+        let mut next = 0;
+        for range in provided.values_mut() {
+            let count = range.end;
+            *range = next..next;
+            next += count;
+        }
+        let mut providers = vec![(PackageId(0), None); provides.len()];
         for (i, p) in packages.iter().enumerate() {
             for d in &provides[p.provides.start as usize..p.provides.end as usize] {
-                provided.push((d.name, PackageId(i as u32), d.constraint.map(|(_, v)| v)));
+                let range = provided.get_mut(d.name).expect("every provided name is counted");
+                providers[range.end as usize] = (PackageId(i as u32), d.constraint.map(|(_, v)| v));
+                range.end += 1;
             }
         }
-        provided.sort_by(|a, b| a.0.cmp(b.0).then_with(|| rank(a.1).cmp(&rank(b.1))).then(a.2.cmp(&b.2)));
-        let (provided, providers) = provided.into_iter().map(|(name, id, v)| (name, (id, v))).unzip();
+        for range in provided.values() {
+            let list = &mut providers[range.start as usize..range.end as usize];
+            if list.len() > 1 {
+                list.sort_by(|a, b| rank(a.0).cmp(&rank(b.0)).then(a.1.cmp(&b.1)));
+            }
+        }
         Ok(Index {
             sources,
             architecture: architecture.to_owned(),
@@ -574,9 +594,7 @@ impl<'a> Index<'a> {
 
     /// Every stanza providing `name`, with the provided version if any.
     pub fn providers(&self, name: &str) -> &[(PackageId, Option<&'a str>)] {
-        let start = self.provided.partition_point(|p| *p < name);
-        let len = self.provided[start..].partition_point(|p| *p == name);
-        &self.providers[start..start + len]
+        self.provided.get(name).map_or(&[], |r| &self.providers[r.start as usize..r.end as usize])
     }
 
     /// Parses a relationship field of a package, naming file and line on error.

@@ -36,8 +36,8 @@ const HEADER_LEN: usize = 68;
 const SPANS: usize = 10;
 const RECORD_LEN: usize = SPANS * 8 + 6 * 4 + 32 + 8 + 3;
 
-/// One stanza: byte spans into the string table and the cheap fields.
-#[derive(Debug, Clone, Copy)]
+/// One stanza as stored: byte spans into the string table and the cheap
+/// fields.
 struct Record {
     /// (start, end) in the string table.
     spans: [(u32, u32); SPANS],
@@ -51,12 +51,16 @@ struct Record {
 }
 
 /// The stanzas of one architecture (and `all`) of one `Packages` file, by
-/// name, best first.
+/// name, best first: the bytes of the file, checked, and read where used.
 #[derive(Debug, Clone)]
 pub struct CompactIndex {
     architecture: String,
-    records: Vec<Record>,
-    strings: String,
+    /// The file as [`CompactIndex::to_bytes`] writes it, but for the SHA256
+    /// and the checksum when made from a text.
+    bytes: Vec<u8>,
+    count: usize,
+    records_at: usize,
+    strings_at: usize,
 }
 
 /// Why bytes are not a usable compact index. Never fatal: the caller reads
@@ -86,6 +90,9 @@ pub enum CompactError {
     /// Made from another text or for another architecture.
     #[error("it belongs to another index or architecture")]
     Foreign,
+    /// The string table is not UTF-8.
+    #[error("its string table is not UTF-8")]
+    Strings,
     /// A record points outside the string table or holds a bad value.
     #[error("record {0} is invalid")]
     Record(usize),
@@ -116,48 +123,61 @@ impl CompactIndex {
 
     /// The packages of a one-source index, in its name order.
     fn of_index(index: &Index<'_>) -> CompactIndex {
-        let mut strings = String::new();
+        let arch = index.architecture.as_bytes();
+        let records_at = HEADER_LEN + arch.len();
+        let strings_at = records_at + index.len() * RECORD_LEN;
+        // Records are written in place, strings appended after them.
+        let mut out = Vec::with_capacity(strings_at + index.len() * 240);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(index.len() as u32).to_le_bytes());
+        out.extend_from_slice(&[0; 8 + 8 + 32]);
+        out.extend_from_slice(&(arch.len() as u32).to_le_bytes());
+        out.extend_from_slice(arch);
+        out.resize(strings_at, 0);
         let mut arches: Vec<(&str, (u32, u32))> = Vec::new();
-        let push = |s: &str, strings: &mut String| {
-            let start = strings.len() as u32;
-            strings.push_str(s);
-            (start, strings.len() as u32)
+        let push = |s: &str, out: &mut Vec<u8>| {
+            let start = (out.len() - strings_at) as u32;
+            out.extend_from_slice(s.as_bytes());
+            (start, (out.len() - strings_at) as u32)
         };
-        let mut records = Vec::with_capacity(index.len());
-        for id in &index.by_name {
+        let mut record = Vec::with_capacity(RECORD_LEN);
+        for (n, id) in index.by_name.iter().enumerate() {
             let p = index.package(*id);
             let arch = match arches.iter().find(|(a, _)| *a == p.architecture) {
                 Some((_, span)) => *span,
                 None => {
-                    let span = push(p.architecture, &mut strings);
+                    let span = push(p.architecture, &mut out);
                     arches.push((p.architecture, span));
                     span
                 }
             };
             let mut spans = [(0, 0); SPANS];
-            spans[0] = push(p.name, &mut strings);
-            spans[1] = push(p.version, &mut strings);
+            spans[0] = push(p.name, &mut out);
+            spans[1] = push(p.version, &mut out);
             spans[2] = arch;
-            spans[3] = push(p.filename, &mut strings);
-            spans[4] = push(p.provides_text, &mut strings);
+            spans[3] = push(p.filename, &mut out);
+            spans[4] = push(p.provides_text, &mut out);
             for (span, text) in spans[5..].iter_mut().zip(p.relations) {
-                *span = push(text, &mut strings);
+                *span = push(text, &mut out);
             }
-            let mut lines = [p.line as u32, 0, 0, 0, 0, 0];
-            for (line, l) in lines[1..].iter_mut().zip(p.relation_lines) {
-                *line = l as u32;
+            record.clear();
+            for (start, end) in spans {
+                record.extend_from_slice(&start.to_le_bytes());
+                record.extend_from_slice(&end.to_le_bytes());
             }
-            records.push(Record {
-                spans,
-                lines,
-                sha256: *p.sha256.as_bytes(),
-                size: p.size,
-                multi_arch: p.multi_arch,
-                priority: p.priority,
-                essential: p.essential,
-            });
+            for line in std::iter::once(p.line).chain(p.relation_lines) {
+                record.extend_from_slice(&(line as u32).to_le_bytes());
+            }
+            record.extend_from_slice(p.sha256.as_bytes());
+            record.extend_from_slice(&p.size.to_le_bytes());
+            record.extend_from_slice(&[multi_arch_code(p.multi_arch), p.priority as u8, p.essential as u8]);
+            let at = records_at + n * RECORD_LEN;
+            out[at..at + RECORD_LEN].copy_from_slice(&record);
         }
-        CompactIndex { architecture: index.architecture.clone(), records, strings }
+        let strings_len = (out.len() - strings_at) as u64;
+        out[16..24].copy_from_slice(&strings_len.to_le_bytes());
+        CompactIndex { architecture: index.architecture.clone(), bytes: out, count: index.len(), records_at, strings_at }
     }
 
     /// The architecture it was read for.
@@ -167,18 +187,24 @@ impl CompactIndex {
 
     /// Number of stanzas.
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.count
     }
 
     /// Whether it holds no stanza.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.count == 0
     }
 
     /// The packages, as [`Index::build`] takes them from source `source`.
     pub(super) fn packages(&self, source: usize) -> impl Iterator<Item = Package<'_>> {
-        self.records.iter().map(move |r| {
-            let text = |i: usize| &self.strings[r.spans[i].0 as usize..r.spans[i].1 as usize];
+        let strings = &self.bytes[self.strings_at..];
+        (0..self.count).map(move |n| {
+            let mut reader = Reader { bytes: &self.bytes, at: self.records_at + n * RECORD_LEN };
+            let r = reader.record().expect("records were checked when read or made");
+            let text = |i: usize| {
+                let (start, end) = r.spans[i];
+                std::str::from_utf8(&strings[start as usize..end as usize]).expect("spans were checked when read or made")
+            };
             let mut relations = [""; 5];
             let mut relation_lines = [0; 5];
             for i in 0..5 {
@@ -206,38 +232,16 @@ impl CompactIndex {
     }
 
     /// The bytes of the file, for the text with SHA256 `content`.
-    pub fn to_bytes(&self, content: &Sha256) -> Vec<u8> {
-        let arch = self.architecture.as_bytes();
-        let mut out = Vec::with_capacity(HEADER_LEN + arch.len() + self.records.len() * RECORD_LEN + self.strings.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(self.records.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(self.strings.len() as u64).to_le_bytes());
-        out.extend_from_slice(&[0; 8]);
-        out.extend_from_slice(content.as_bytes());
-        out.extend_from_slice(&(arch.len() as u32).to_le_bytes());
-        out.extend_from_slice(arch);
-        for r in &self.records {
-            for (start, end) in r.spans {
-                out.extend_from_slice(&start.to_le_bytes());
-                out.extend_from_slice(&end.to_le_bytes());
-            }
-            for line in r.lines {
-                out.extend_from_slice(&line.to_le_bytes());
-            }
-            out.extend_from_slice(&r.sha256);
-            out.extend_from_slice(&r.size.to_le_bytes());
-            out.extend_from_slice(&[multi_arch_code(r.multi_arch), r.priority as u8, r.essential as u8]);
-        }
-        out.extend_from_slice(self.strings.as_bytes());
-        let sum = checksum(&out[32..]);
-        out[24..32].copy_from_slice(&sum.to_le_bytes());
-        out
+    pub fn to_bytes(&mut self, content: &Sha256) -> &[u8] {
+        self.bytes[32..64].copy_from_slice(content.as_bytes());
+        let sum = checksum(&self.bytes[32..]);
+        self.bytes[24..32].copy_from_slice(&sum.to_le_bytes());
+        &self.bytes
     }
 
     /// Reads the bytes [`CompactIndex::to_bytes`] wrote for the text with
     /// SHA256 `content` and `architecture`, checking everything.
-    pub fn from_bytes(mut bytes: Vec<u8>, content: &Sha256, architecture: &str) -> Result<CompactIndex, CompactError> {
+    pub fn from_bytes(bytes: Vec<u8>, content: &Sha256, architecture: &str) -> Result<CompactIndex, CompactError> {
         if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
             return Err(CompactError::NotCompact);
         }
@@ -265,23 +269,19 @@ impl CompactIndex {
         if &bytes[32..64] != content.as_bytes() || &bytes[HEADER_LEN..records_at] != architecture.as_bytes() {
             return Err(CompactError::Foreign);
         }
-        let strings_at = records_at + count as usize * RECORD_LEN;
+        let count = count as usize;
+        let strings_at = records_at + count * RECORD_LEN;
+        let strings = std::str::from_utf8(&bytes[strings_at..]).map_err(|_| CompactError::Strings)?;
         let mut reader = Reader { bytes: &bytes, at: records_at };
-        let mut records = Vec::with_capacity(count as usize);
-        for n in 0..count as usize {
-            records.push(reader.record().ok_or(CompactError::Record(n))?);
-        }
-        bytes.drain(..strings_at);
-        let strings = String::from_utf8(bytes).map_err(|_| CompactError::Record(0))?;
-        for (n, r) in records.iter().enumerate() {
+        for n in 0..count {
             let fits = |&(start, end): &(u32, u32)| {
                 start <= end && strings.is_char_boundary(start as usize) && strings.is_char_boundary(end as usize)
             };
-            if !r.spans.iter().all(fits) {
+            if !reader.record().is_some_and(|r| r.spans.iter().all(fits)) {
                 return Err(CompactError::Record(n));
             }
         }
-        Ok(CompactIndex { architecture: architecture.to_owned(), records, strings })
+        Ok(CompactIndex { architecture: architecture.to_owned(), bytes, count, records_at, strings_at })
     }
 }
 
