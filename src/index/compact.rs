@@ -126,8 +126,14 @@ impl CompactIndex {
         let arch = index.architecture.as_bytes();
         let records_at = HEADER_LEN + arch.len();
         let strings_at = records_at + index.len() * RECORD_LEN;
-        // Records are written in place, strings appended after them.
-        let mut out = Vec::with_capacity(strings_at + index.len() * 240);
+        // Records are written in place, strings appended after them; the
+        // size is known, so the buffer never grows (and never doubles).
+        let strings_len: usize = index
+            .packages
+            .iter()
+            .map(|p| [p.name, p.version, p.filename, p.provides_text].iter().chain(&p.relations).map(|s| s.len()).sum::<usize>())
+            .sum();
+        let mut out = Vec::with_capacity(strings_at + strings_len + 64);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&(index.len() as u32).to_le_bytes());
