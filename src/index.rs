@@ -509,6 +509,7 @@ impl<'a> Index<'a> {
         // Providers by name: counted, placed, then each name's few sorted
         // (one table and one array, rather than a list per name).
         let mut provided: FxHashMap<&'a str, Range<u32>> = FxHashMap::default();
+        provided.reserve(provides.len());
         for d in &provides {
             // The count, for now.
             provided.entry(d.name).or_insert(0..0).end += 1;

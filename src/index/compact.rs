@@ -203,14 +203,13 @@ impl CompactIndex {
 
     /// The packages, as [`Index::build`] takes them from source `source`.
     pub(super) fn packages(&self, source: usize) -> impl Iterator<Item = Package<'_>> {
-        let strings = &self.bytes[self.strings_at..];
+        // One pass over the table, which was checked when read or made; its
+        // spans were checked to fall on character boundaries.
+        let strings = std::str::from_utf8(&self.bytes[self.strings_at..]).expect("the string table is UTF-8");
         (0..self.count).map(move |n| {
             let mut reader = Reader { bytes: &self.bytes, at: self.records_at + n * RECORD_LEN };
             let r = reader.record().expect("records were checked when read or made");
-            let text = |i: usize| {
-                let (start, end) = r.spans[i];
-                std::str::from_utf8(&strings[start as usize..end as usize]).expect("spans were checked when read or made")
-            };
+            let text = |i: usize| &strings[r.spans[i].0 as usize..r.spans[i].1 as usize];
             let mut relations = [""; 5];
             let mut relation_lines = [0; 5];
             for i in 0..5 {
