@@ -32,8 +32,12 @@ bin=target/release/debclosure
 request=$(grep -v '^#' examples/common-debian.txt | tr '\n' ' ')
 
 # apt with its own root over the same index, cache built before timing.
-aptroot="$work/aptroot"
-rm -rf "$aptroot"
+# What one run writes is its own: runs sharing $DEBCLOSURE_BENCH_DIR (several
+# people on one machine) must not delete each other's apt root or lock.
+run=$(mktemp -d "$work/run.XXXXXX")
+trap 'rm -rf "$run"' EXIT
+chmod 755 "$run"  # apt reads its lists as the _apt user
+aptroot="$run/aptroot"
 mkdir -p "$aptroot"/{repo,etc/apt/sources.list.d,etc/apt/apt.conf.d,etc/apt/preferences.d,var/lib/dpkg,var/lib/apt/lists/partial,var/cache/apt/archives/partial}
 cp "$work/Packages" "$aptroot/repo/Packages"
 : > "$aptroot/var/lib/dpkg/status"
@@ -104,11 +108,11 @@ m_stats=$(peak_mb "$bin" stats --arch amd64 --packages-file "$work/Packages")
 # The shipped example (bookworm and bookworm-updates) locked through the same
 # warm cache and mirror, and the lock checked against the indices it pins.
 spec=examples/bookworm/debclosure.toml
-lock=(lock --spec "$spec" -o "$work/bench.lock" --quiet --mirror "$mirror" --cache-dir "$warm"
+lock=(lock --spec "$spec" -o "$run/bench.lock" --quiet --mirror "$mirror" --cache-dir "$warm"
       --keyring /usr/share/keyrings/debian-archive-keyring.gpg)
-check=(check --lock "$work/bench.lock" --spec "$spec" --quiet --cache-dir "$warm")
+check=(check --lock "$run/bench.lock" --spec "$spec" --quiet --cache-dir "$warm")
 # Both print a line on success; show their stderr only when they fail.
-quietly() { "$@" 2>"$work/stderr" || { cat "$work/stderr" >&2; return 1; }; }
+quietly() { "$@" 2>"$run/stderr" || { cat "$run/stderr" >&2; return 1; }; }
 quietly "$bin" "${lock[@]}"
 f_lock=$(median_ms quietly "$bin" "${lock[@]}")
 f_check=$(median_ms quietly "$bin" "${check[@]}")
