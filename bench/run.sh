@@ -7,6 +7,8 @@
 #   peak memory of resolve (RSS)
 #   cold fetch+verify+decompress+parse  vs  curl + xz -T0 -dc of the same file
 #   warm-cache resolve (online sources)  vs  apt-get install -s
+#   warm lock and check of examples/bookworm  vs  apt-get install -s
+#   peak memory (RSS) of every debclosure path, next to apt's
 # The index comes from $DEBCLOSURE_BENCH_DIR (Packages.xz there), else it is
 # downloaded from $DEBCLOSURE_MIRROR, else from the first Debian mirror in the
 # machine's apt sources. Usage: bench/run.sh [RUNS]
@@ -30,8 +32,12 @@ bin=target/release/debclosure
 request=$(grep -v '^#' examples/common-debian.txt | tr '\n' ' ')
 
 # apt with its own root over the same index, cache built before timing.
-aptroot="$work/aptroot"
-rm -rf "$aptroot"
+# What one run writes is its own: runs sharing $DEBCLOSURE_BENCH_DIR (several
+# people on one machine) must not delete each other's apt root or lock.
+run=$(mktemp -d "$work/run.XXXXXX")
+trap 'rm -rf "$run"' EXIT
+chmod 755 "$run"  # apt reads its lists as the _apt user
+aptroot="$run/aptroot"
 mkdir -p "$aptroot"/{repo,etc/apt/sources.list.d,etc/apt/apt.conf.d,etc/apt/preferences.d,var/lib/dpkg,var/lib/apt/lists/partial,var/cache/apt/archives/partial}
 cp "$work/Packages" "$aptroot/repo/Packages"
 : > "$aptroot/var/lib/dpkg/status"
@@ -97,8 +103,23 @@ warm="$work/warm-cache"
 e_ours=$(median_ms "$bin" resolve "${online[@]}" --cache-dir "$warm" $request)
 e_off=$(median_ms "$bin" resolve "${online[@]}" --cache-dir "$warm" --offline $request)
 m_warm=$(peak_mb "$bin" resolve "${online[@]}" --cache-dir "$warm" $request)
+m_stats=$(peak_mb "$bin" stats --arch amd64 --packages-file "$work/Packages")
 
-echo "debclosure benchmark: bookworm main amd64, $(nproc) cores, median of $runs runs"
+# The shipped example (bookworm and bookworm-updates) locked through the same
+# warm cache and mirror, and the lock checked against the indices it pins.
+spec=examples/bookworm/debclosure.toml
+lock=(lock --spec "$spec" -o "$run/bench.lock" --quiet --mirror "$mirror" --cache-dir "$warm"
+      --keyring /usr/share/keyrings/debian-archive-keyring.gpg)
+check=(check --lock "$run/bench.lock" --spec "$spec" --quiet --cache-dir "$warm")
+# Both print a line on success; show their stderr only when they fail.
+quietly() { "$@" 2>"$run/stderr" || { cat "$run/stderr" >&2; return 1; }; }
+quietly "$bin" "${lock[@]}"
+f_lock=$(median_ms quietly "$bin" "${lock[@]}")
+f_check=$(median_ms quietly "$bin" "${check[@]}")
+m_lock=$(peak_mb "$bin" "${lock[@]}")
+m_check=$(peak_mb "$bin" "${check[@]}")
+
+echo "debclosure benchmark: bookworm main amd64, $(nproc) cores, median of $runs runs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-44s %8s %8s %8s\n' "measure" "ours" "peer" "ratio"
 printf '%-44s %6sms %6sms %7sx\n' "(a) parse+index Packages vs cat" "$a_ours" "$a_peer" "$(ratio "$a_ours" "$a_peer")"
 printf '%-44s %6sms %6sms %7sx\n' "(b) xz+parse+index vs xz -T0 -dc" "$b_ours" "$b_peer" "$(ratio "$b_ours" "$b_peer")"
@@ -111,4 +132,9 @@ printf '%-44s %6sms %6sms %7sx\n' "(d) cold fetch+verify+parse vs curl|xz -T0" "
 printf '%-44s %6sms %6sms %7sx\n' "(e) warm resolve vs apt-get install -s" "$e_ours" "$c_peer" "$(ratio "$c_peer" "$e_ours")"
 printf '%-44s %6sms %6sms %7sx\n' "(e') warm --offline resolve vs apt" "$e_off" "$c_peer" "$(ratio "$c_peer" "$e_off")"
 printf '%-44s %6sMB\n' "peak RSS, warm resolve" "$m_warm"
-echo "(c) and (e) ratios are apt / ours (higher is better); (a), (b) and (d) are ours / peer."
+printf '%-44s %6sms %6sms %7sx\n' "(f) warm lock examples/bookworm vs apt" "$f_lock" "$c_peer" "$(ratio "$c_peer" "$f_lock")"
+printf '%-44s %6sms %6sms %7sx\n' "(f') warm check of that lock vs apt" "$f_check" "$c_peer" "$(ratio "$c_peer" "$f_check")"
+printf '%-44s %6sMB %6sMB\n' "peak RSS, warm lock / check" "$m_lock" "$m_check"
+printf '%-44s %6sMB\n' "peak RSS, parse+index Packages (a)" "$m_stats"
+echo "(c), (e) and (f) ratios are apt / ours (higher is better); (a), (b) and (d) are ours / peer."
+echo "peak RSS of apt-get install -s (caches built), the peer of every RSS line: ${m_apt}MB"

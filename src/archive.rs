@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::decompress;
 use crate::hash::Sha256;
 use crate::fetch::{Bucket, Cache, CacheMode, Conditional, FetchError, Fetcher};
-use crate::index::IndexSource;
+use crate::index::{CompactIndex, IndexContent, IndexSource};
 use crate::release::{parse_release, Release};
 use crate::report::Reporter;
 use crate::signature::{self, Trust, TrustError, Verified};
@@ -358,6 +358,10 @@ impl SuiteFetch<'_> {
         let path = format!("dists/{suite}/{}", entry.path);
         let url = format!("{}/{path}", archive.uri);
         let label = format!("{}/{path}", archive.archive());
+        let arch = &options.architecture;
+        if let Some((compact, h)) = content.and_then(|h| Some((cached_compact(cache, &h, arch, reporter)?, h))) {
+            return Ok(self.source_and_record(component, release, entry, path, label, IndexContent::Compact(compact), h));
+        }
         // One read: the cache checks the hash of the bytes it returns.
         let cached = content.and_then(|h| cache.get(Bucket::Packages, &h, reporter));
         let (text, content_sha256) = match (cached, options.mode) {
@@ -385,13 +389,32 @@ impl SuiteFetch<'_> {
                 (text, actual)
             }
         };
+        let text = match content {
+            Some(_) => compact_content(cache, &content_sha256, arch, &label, text, reporter),
+            None => IndexContent::Text(text),
+        };
+        Ok(self.source_and_record(component, release, entry, path, label, text, content_sha256))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn source_and_record(
+        &self,
+        component: &str,
+        release: &Release,
+        entry: &crate::release::ReleaseFile,
+        path: String,
+        label: String,
+        content: IndexContent,
+        content_sha256: Sha256,
+    ) -> (IndexSource, IndexRecord) {
+        let SuiteFetch { archive, suite, .. } = *self;
         let automatic = !release.not_automatic;
         let source = IndexSource {
             label,
             archive: Some(archive.archive()),
             suite: Some(suite.to_owned()),
             automatic,
-            text,
+            content,
         };
         let record = IndexRecord {
             archive: archive.archive(),
@@ -403,7 +426,52 @@ impl SuiteFetch<'_> {
             content_sha256,
             automatic,
         };
-        Ok((source, record))
+        (source, record)
+    }
+}
+
+/// The cache key of the compact form, for `architecture`, of the index
+/// text with SHA256 `content`. The format version is inside the entry, so
+/// that an entry of another version is found, reported and replaced.
+fn compact_key(content: &Sha256, architecture: &str) -> String {
+    format!("{content}/{architecture}")
+}
+
+/// The compact form, for `architecture`, of the index text with SHA256
+/// `content`, if the cache holds it intact; a corrupt, truncated or
+/// other-version entry is removed with a warning, and the caller rebuilds it.
+pub fn cached_compact(cache: &Cache, content: &Sha256, architecture: &str, reporter: &dyn Reporter) -> Option<CompactIndex> {
+    let key = compact_key(content, architecture);
+    let bytes = cache.get_derived(Bucket::Compact, &key, reporter)?;
+    match CompactIndex::from_bytes(bytes, content, architecture) {
+        Ok(compact) => Some(compact),
+        Err(e) => {
+            cache.discard_derived(Bucket::Compact, &key, &e.to_string(), reporter);
+            None
+        }
+    }
+}
+
+/// The verified index `text` (with SHA256 `content`) in compact form for
+/// `architecture`, stored in the cache for the next run; the text itself if
+/// it does not build ([`crate::index::Index::build`] says why). Failing to
+/// store is a warning.
+pub fn compact_content(
+    cache: &Cache,
+    content: &Sha256,
+    architecture: &str,
+    label: &str,
+    text: String,
+    reporter: &dyn Reporter,
+) -> IndexContent {
+    match CompactIndex::from_text(text, label, architecture) {
+        Ok(mut compact) => {
+            if let Err(e) = cache.put_derived(Bucket::Compact, &compact_key(content, architecture), compact.to_bytes(content)) {
+                reporter.warning(&format!("cannot cache the compact form of {label}: {}", crate::fetch::error_chain(&e)));
+            }
+            IndexContent::Compact(compact)
+        }
+        Err(text) => IndexContent::Text(text),
     }
 }
 
@@ -440,4 +508,184 @@ pub async fn fetch_index_file(
         }
     }
     fetcher.get_verified(&format!("{archive_uri}/{path}"), Some(size), sha256, reporter).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::{Index, RelationField, COMPACT_FORMAT_VERSION};
+    use crate::report::Warnings;
+
+    const ARCH: &str = "amd64";
+
+    /// The real bookworm cut, plus a stanza whose Depends does not parse,
+    /// so that the lines of lazily parsed fields are compared too.
+    fn text() -> String {
+        let fixture = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bookworm-amd64/Packages")).unwrap();
+        let sha = "ab".repeat(32);
+        format!("{fixture}\nPackage: zz-bad\nVersion: 1\nArchitecture: all\nFilename: pool/z.deb\nSize: 1\nSHA256: {sha}\nDepends: a (>= )\n")
+    }
+
+    fn source(label: &str, automatic: bool, content: IndexContent) -> IndexSource {
+        IndexSource { label: label.into(), archive: None, suite: Some(label.into()), automatic, content }
+    }
+
+    /// Everything the resolver and the output can read of an index, in an
+    /// order that does not depend on the ids.
+    fn summary(sources: &[IndexSource]) -> Vec<String> {
+        let index = Index::build(sources, ARCH).unwrap();
+        let fields = [RelationField::PreDepends, RelationField::Depends, RelationField::Recommends, RelationField::Conflicts, RelationField::Breaks];
+        let mut out: Vec<String> = index
+            .ids()
+            .map(|id| {
+                let p = index.package(id);
+                let relations: Vec<_> = fields.map(|f| (p.relation_text(f), index.relations(id, f).map_err(|e| e.to_string()).err())).into();
+                let versions: Vec<_> = index.versions(p.name).iter().map(|v| (index.package(*v).version, index.package(*v).source)).collect();
+                let providers: Vec<_> = index.provides(id).iter().map(|d| {
+                    let by: Vec<_> = index.providers(d.name).iter().map(|(v, pv)| (index.package(*v).name, index.package(*v).version, *pv)).collect();
+                    (d.to_string(), by)
+                }).collect();
+                format!(
+                    "{} {} {} {:?} {:?} {} {} {} {} {} {} {:?} {:?} {:?} {:?}",
+                    p.name, p.version, p.architecture, p.multi_arch, p.priority, p.essential, p.filename, p.sha256, p.size,
+                    p.line, sources[p.source].label, index.candidate(p.name).map(|c| index.package(c).version), versions, providers, relations
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn compact(text: &str) -> CompactIndex {
+        CompactIndex::from_text(text.to_owned(), "f", ARCH).unwrap()
+    }
+
+    #[test]
+    fn compact_sources_read_like_their_texts() {
+        let text = text();
+        let other = text.replace("Version: 1\n", "Version: 2\n");
+        let as_text = [source("a", true, text.clone().into()), source("b", false, other.clone().into())];
+        let content_sha = Sha256::of(text.as_bytes());
+        let round_trip = CompactIndex::from_bytes(compact(&text).to_bytes(&content_sha).to_vec(), &content_sha, ARCH).unwrap();
+        let as_compact = [
+            source("a", true, IndexContent::Compact(round_trip)),
+            source("b", false, IndexContent::Compact(compact(&other))),
+        ];
+        let want = summary(&as_text);
+        assert!(want.len() > 500 && want.iter().any(|p| p.contains("field Depends: column")), "{}", want.len());
+        assert_eq!(summary(&as_compact), want);
+        let mixed = [source("a", true, text.into()), as_compact[1].clone()];
+        assert_eq!(summary(&mixed), want);
+    }
+
+    /// Issue 12: a compact entry that is corrupt, truncated, of another
+    /// format version or of another index is reported, removed and rebuilt
+    /// from the text, and the rebuilt one reads as the text does.
+    #[test]
+    fn damaged_compact_entries_are_rebuilt_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let text = text();
+        let sha = Sha256::of(text.as_bytes());
+        let warnings = Warnings::default();
+        assert!(cached_compact(&cache, &sha, ARCH, &warnings).is_none());
+        assert!(warnings.take().is_empty(), "a missing entry is no warning");
+        let content = compact_content(&cache, &sha, ARCH, "f", text.clone(), &warnings);
+        assert!(matches!(content, IndexContent::Compact(_)));
+        let want = summary(&[source("f", true, text.clone().into())]);
+        let path = cache.entry_path(Bucket::Compact, &Sha256::of(compact_key(&sha, ARCH).as_bytes()));
+        let good = std::fs::read(&path).unwrap();
+        let cached = cached_compact(&cache, &sha, ARCH, &warnings).expect("an intact entry");
+        assert_eq!(summary(&[source("f", true, IndexContent::Compact(cached))]), want);
+        assert!(warnings.take().is_empty());
+
+        let flip = |at: usize| {
+            let mut bytes = good.clone();
+            bytes[at] ^= 0x10;
+            bytes
+        };
+        let mut old_version = good.clone();
+        old_version[8..12].copy_from_slice(&(COMPACT_FORMAT_VERSION - 1).to_le_bytes());
+        let damaged = [
+            ("a flipped byte in the header", flip(40), "checksum"),
+            ("a flipped byte in a record", flip(good.len() / 4), "checksum"),
+            ("a flipped byte in the strings", flip(good.len() - 10), "checksum"),
+            ("a flipped magic byte", flip(0), "not a compact index"),
+            ("an older format version", old_version, "format version"),
+            ("a truncated file", good[..good.len() - 100].to_vec(), "bytes, its header says"),
+            ("a file cut in its header", good[..20].to_vec(), "not a compact index"),
+            ("an empty file", Vec::new(), "not a compact index"),
+        ];
+        for (what, bytes, why) in damaged {
+            std::fs::write(&path, &bytes).unwrap();
+            assert!(cached_compact(&cache, &sha, ARCH, &warnings).is_none(), "{what}");
+            let w = warnings.take();
+            assert!(w.len() == 1 && w[0].contains(why) && w[0].contains("will rebuild"), "{what}: {w:?}");
+            assert!(!path.exists(), "{what}: not removed");
+            let IndexContent::Compact(rebuilt) = compact_content(&cache, &sha, ARCH, "f", text.clone(), &warnings) else {
+                panic!("{what}: not rebuilt");
+            };
+            assert_eq!(summary(&[source("f", true, IndexContent::Compact(rebuilt))]), want, "{what}");
+            assert_eq!(std::fs::read(&path).unwrap(), good, "{what}: the rebuilt entry differs");
+        }
+        // An entry is only used for its own text and architecture.
+        let other = Sha256::of(b"another text");
+        let foreign = cache.entry_path(Bucket::Compact, &Sha256::of(compact_key(&other, ARCH).as_bytes()));
+        std::fs::create_dir_all(foreign.parent().unwrap()).unwrap();
+        std::fs::copy(&path, &foreign).unwrap();
+        assert!(cached_compact(&cache, &other, ARCH, &warnings).is_none());
+        assert!(warnings.take()[0].contains("another index"));
+        // A text that does not build stays text, and nothing is stored.
+        let bad = "Package: x\n".to_owned();
+        let bad_sha = Sha256::of(bad.as_bytes());
+        assert!(matches!(compact_content(&cache, &bad_sha, ARCH, "f", bad, &warnings), IndexContent::Text(_)));
+        assert!(!cache.entry_path(Bucket::Compact, &Sha256::of(compact_key(&bad_sha, ARCH).as_bytes())).exists());
+    }
+
+    /// Issue 12: runs that write the same entry at once never leave a
+    /// partial one; every reader gets a whole index or none.
+    #[test]
+    fn concurrent_writers_leave_whole_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).unwrap();
+        let text = text();
+        let sha = Sha256::of(text.as_bytes());
+        let want = summary(&[source("f", true, text.clone().into())]);
+        let read = std::sync::Mutex::new(Vec::new());
+        let writing = std::sync::atomic::AtomicUsize::new(4);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..5 {
+                        let warnings = Warnings::default();
+                        assert!(matches!(compact_content(&cache, &sha, ARCH, "f", text.clone(), &warnings), IndexContent::Compact(_)));
+                        assert!(warnings.take().is_empty());
+                    }
+                    writing.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                });
+            }
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    // Until the writers are done, and once more after.
+                    let mut last = false;
+                    while !last {
+                        last = writing.load(std::sync::atomic::Ordering::SeqCst) == 0;
+                        let warnings = Warnings::default();
+                        if let Some(compact) = cached_compact(&cache, &sha, ARCH, &warnings) {
+                            read.lock().unwrap().push(compact);
+                        }
+                        assert_eq!(warnings.take(), Vec::<String>::new(), "a reader saw a partial entry");
+                    }
+                });
+            }
+        });
+        let read = read.into_inner().unwrap();
+        assert!(!read.is_empty(), "no reader found an entry");
+        for compact in read.into_iter().take(5) {
+            assert_eq!(summary(&[source("f", true, IndexContent::Compact(compact))]), want);
+        }
+        let fan = cache.entry_path(Bucket::Compact, &Sha256::of(compact_key(&sha, ARCH).as_bytes()));
+        let names: Vec<_> = std::fs::read_dir(fan.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1, "temporary files are left: {names:?}");
+    }
 }

@@ -66,27 +66,52 @@ impl Sha256 {
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// The digest with these 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Sha256 {
+        Sha256(bytes)
+    }
 }
 
 /// The one hex decoder: `None` unless `text` is 64 hex digits (lower-case
 /// unless `any_case`).
 fn decode(text: &str, any_case: bool) -> Option<Sha256> {
-    let digit = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' if any_case => Some(c - b'A' + 10),
-        _ => None,
-    };
+    // A table rather than a match: every stanza of an index has a SHA256
+    // (issue 12).
+    let table = if any_case { &HEX_ANY_CASE } else { &HEX_LOWER };
     let text = text.as_bytes();
     if text.len() != 64 {
         return None;
     }
     let mut out = [0u8; 32];
+    let mut bad = 0;
     for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+        let (high, low) = (table[pair[0] as usize], table[pair[1] as usize]);
+        bad |= high | low;
+        *byte = high << 4 | (low & 0xf);
     }
-    Some(Sha256(out))
+    (bad & 0x80 == 0).then_some(Sha256(out))
 }
+
+/// The value of each hex digit, 0x80 for any other byte.
+const fn hex_table(any_case: bool) -> [u8; 256] {
+    let mut table = [0x80; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        table[c] = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' if any_case => b - b'A' + 10,
+            _ => 0x80,
+        };
+        c += 1;
+    }
+    table
+}
+
+static HEX_LOWER: [u8; 256] = hex_table(false);
+static HEX_ANY_CASE: [u8; 256] = hex_table(true);
 
 impl fmt::LowerHex for Sha256 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -19,12 +19,16 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
-use rustc_hash::FxHashMap;
 
 use crate::deb822::{self, cut, escaped, Deb822Error, Stanza};
 use crate::hash::Sha256;
 use crate::relation::{self, Dependency, RelationError};
 use crate::version;
+use rustc_hash::FxHashMap;
+
+mod compact;
+
+pub use compact::{CompactError, CompactIndex, FORMAT_VERSION as COMPACT_FORMAT_VERSION};
 
 /// One loaded `Packages` file.
 #[derive(Debug, Clone)]
@@ -39,8 +43,34 @@ pub struct IndexSource {
     pub suite: Option<String>,
     /// False for a `NotAutomatic: yes` suite.
     pub automatic: bool,
-    /// The decompressed text.
-    pub text: String,
+    /// Its stanzas.
+    pub content: IndexContent,
+}
+
+/// The stanzas of a `Packages` file: its text, or their compact form.
+#[derive(Debug, Clone)]
+pub enum IndexContent {
+    /// The decompressed text, read when the index is built.
+    Text(String),
+    /// The stanzas of one architecture, read already (from the cache, or
+    /// from the text by [`CompactIndex::from_text`]).
+    Compact(CompactIndex),
+}
+
+impl From<String> for IndexContent {
+    fn from(text: String) -> Self {
+        IndexContent::Text(text)
+    }
+}
+
+impl IndexContent {
+    /// The text, unless only the compact form is here.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            IndexContent::Text(text) => Some(text),
+            IndexContent::Compact(_) => None,
+        }
+    }
 }
 
 /// Errors while building the index; each names the file and line.
@@ -156,11 +186,11 @@ pub fn detect_architecture(sources: &[IndexSource]) -> Result<String, Architectu
     let mut all = 0;
     let scanned: Vec<(BTreeMap<&str, usize>, usize)> = if sources.len() > 1 {
         std::thread::scope(|scope| {
-            let handles: Vec<_> = sources.iter().map(|s| scope.spawn(|| architectures_in(&s.text))).collect();
+            let handles: Vec<_> = sources.iter().map(|s| scope.spawn(move || architectures_of(s))).collect();
             handles.into_iter().map(|h| h.join().expect("scanning does not panic")).collect()
         })
     } else {
-        sources.iter().map(|s| architectures_in(&s.text)).collect()
+        sources.iter().map(architectures_of).collect()
     };
     for (source, (arches, n_all)) in sources.iter().zip(scanned) {
         all += n_all;
@@ -185,6 +215,14 @@ pub fn detect_architecture(sources: &[IndexSource]) -> Result<String, Architectu
             }
             Err(ArchitectureError::Several { found: shown })
         }
+    }
+}
+
+fn architectures_of(source: &IndexSource) -> (BTreeMap<&str, usize>, usize) {
+    match &source.content {
+        IndexContent::Text(text) => architectures_in(text),
+        // Only its own architecture and `all` were kept.
+        IndexContent::Compact(c) => (BTreeMap::from([(c.architecture(), 1)]), 0),
     }
 }
 
@@ -317,14 +355,16 @@ pub struct Package<'a> {
     pub sha256: Sha256,
     /// `Size:`
     pub size: u64,
-    /// `Provides:`, parsed.
-    pub provides: Vec<Dependency<'a>>,
+    /// `Provides:`, parsed, in [`Index::provides`].
+    provides: Range<u32>,
+    provides_text: &'a str,
     relations: [&'a str; 5],
+    /// Line of each relationship field; 0 when absent.
+    relation_lines: [usize; 5],
     /// Index of the [`IndexSource`] this stanza came from.
     pub source: usize,
     /// Line of the stanza in its source.
     pub line: usize,
-    offset: usize,
 }
 
 impl<'a> Package<'a> {
@@ -335,14 +375,24 @@ impl<'a> Package<'a> {
 }
 
 /// The packages of several `Packages` files for one architecture.
+///
+/// Lookups are binary searches in sorted arrays, which a compact source
+/// gives already sorted: building from compact sources allocates a few
+/// arrays, nothing per stanza.
 pub struct Index<'a> {
     sources: &'a [IndexSource],
     architecture: String,
     packages: Vec<Package<'a>>,
-    /// Name -> stanzas, best first (automatic before not, then highest version).
-    by_name: FxHashMap<&'a str, Vec<PackageId>>,
-    /// Virtual name -> stanzas providing it, with the provided version.
-    providers: FxHashMap<&'a str, Vec<(PackageId, Option<&'a str>)>>,
+    /// Every package's `Provides`, parsed; each package has a range.
+    provides: Vec<Dependency<'a>>,
+    /// Every id, by name, then best first (automatic before not, then
+    /// highest version).
+    by_name: Vec<PackageId>,
+    /// Every provided (virtual) name, with its range of `providers`.
+    provided: FxHashMap<&'a str, Range<u32>>,
+    /// The stanzas providing each name, one range a name, best first, with
+    /// the provided version.
+    providers: Vec<(PackageId, Option<&'a str>)>,
 }
 
 /// Checks that an archive-relative file name is safe to join to a URL or a
@@ -368,56 +418,73 @@ pub fn check_filename(name: &str) -> Result<(), String> {
 impl<'a> Index<'a> {
     /// Reads every source for `architecture` (plus `all`). Large texts are
     /// cut at stanza boundaries and parsed on all cores; the result does not
-    /// depend on how they were cut.
+    /// depend on how they were cut, nor on the order of stanzas or files.
     pub fn build(sources: &'a [IndexSource], architecture: &str) -> Result<Self, IndexError> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut chunks = Vec::new();
         for (n, source) in sources.iter().enumerate() {
-            // Below ~4 MB a second thread costs more than it saves.
-            let parts = (source.text.len() >> 22).clamp(1, threads);
-            chunks.extend(deb822::split_stanzas(&source.text, parts).into_iter().map(|r| (n, r)));
+            if let IndexContent::Text(text) = &source.content {
+                // Below ~4 MB a second thread costs more than it saves.
+                let parts = (text.len() >> 22).clamp(1, threads);
+                chunks.extend(deb822::split_stanzas(text, parts).into_iter().map(|r| (n, text.as_str(), r)));
+            }
         }
-        let parsed: Vec<Result<(Vec<Package<'a>>, usize), IndexError>> = if chunks.len() == 1 {
-            chunks.iter().map(|(n, r)| read_chunk(&sources[*n], *n, r.clone(), architecture)).collect()
+        let parsed: Vec<Result<(Vec<Package<'a>>, usize), IndexError>> = if chunks.len() <= 1 {
+            chunks.iter().map(|(n, text, r)| read_chunk(&sources[*n], *n, text, r.clone(), architecture)).collect()
         } else {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = chunks
                     .iter()
-                    .map(|(n, r)| scope.spawn(move || read_chunk(&sources[*n], *n, r.clone(), architecture)))
+                    .map(|(n, text, r)| scope.spawn(move || read_chunk(&sources[*n], *n, text, r.clone(), architecture)))
                     .collect();
                 handles.into_iter().map(|h| h.join().expect("parsing does not panic")).collect()
             })
         };
-        // Chunks were parsed from line 1; shift each by the lines before it.
-        let mut packages = Vec::new();
-        let mut line_shift = 0;
-        let mut current = usize::MAX;
-        for ((n, _), result) in chunks.iter().zip(parsed) {
-            if *n != current {
-                current = *n;
-                line_shift = 0;
-            }
-            let (mut chunk, lines) = result.map_err(|e| e.shifted(line_shift))?;
-            for p in &mut chunk {
-                p.line += line_shift;
-            }
-            line_shift += lines;
-            packages.append(&mut chunk);
-        }
-        let mut by_name: FxHashMap<&'a str, Vec<PackageId>> = FxHashMap::default();
-        by_name.reserve(packages.len());
-        let mut providers: FxHashMap<&'a str, Vec<(PackageId, Option<&'a str>)>> = FxHashMap::default();
-        for (i, p) in packages.iter().enumerate() {
-            let id = PackageId(i as u32);
-            by_name.entry(p.name).or_default().push(id);
-            for d in &p.provides {
-                providers
-                    .entry(d.name)
-                    .or_default()
-                    .push((id, d.constraint.map(|(_, v)| v)));
+        let total = sources.iter().map(|s| match &s.content {
+            IndexContent::Text(text) => text.len() / 700,
+            IndexContent::Compact(c) => c.len(),
+        });
+        let mut packages = Vec::with_capacity(total.sum());
+        let mut parsed = chunks.iter().map(|(n, ..)| *n).zip(parsed).peekable();
+        for (n, source) in sources.iter().enumerate() {
+            match &source.content {
+                IndexContent::Compact(c) => packages.extend(c.packages(n)),
+                IndexContent::Text(_) => {
+                    // Chunks were parsed from line 1; shift each by the lines before it.
+                    let mut line_shift = 0;
+                    while let Some((_, result)) = parsed.next_if(|(m, _)| *m == n) {
+                        let (chunk, lines) = result.map_err(|e| e.shifted(line_shift))?;
+                        packages.extend(chunk.into_iter().map(|mut p| {
+                            p.line += line_shift;
+                            for line in p.relation_lines.iter_mut().filter(|l| **l != 0) {
+                                *line += line_shift;
+                            }
+                            p
+                        }));
+                        line_shift += lines;
+                    }
+                }
             }
         }
-        let rank = |id: &PackageId| {
+        // Provides were checked as the texts were read; a compact source
+        // keeps them as text too.
+        let mut provides = Vec::new();
+        for p in &mut packages {
+            if !p.provides_text.is_empty() {
+                let start = provides.len() as u32;
+                let source = &sources[p.source];
+                let bad = |e: RelationError| IndexError::BadField {
+                    file: source.label.clone(),
+                    line: p.line,
+                    package: escaped(p.name),
+                    field: "Provides".into(),
+                    problem: e.to_string(),
+                };
+                provides.extend(relation::parse_provides(p.provides_text).map_err(bad)?);
+                p.provides = start..provides.len() as u32;
+            }
+        }
+        let rank = |id: PackageId| {
             let p = &packages[id.0 as usize];
             let s = &sources[p.source];
             (
@@ -425,23 +492,55 @@ impl<'a> Index<'a> {
                 // Beyond this, one file is described twice (issue 8): break
                 // the tie by everything the resolver and the output read, so
                 // the order of files and stanzas never decides.
-                (p.size, p.architecture, p.essential, p.priority, p.multi_arch as u8, p.relations, &p.provides),
-                (s.archive.as_deref(), s.suite.as_deref()),
+                (p.size, p.architecture, p.essential, p.priority, p.multi_arch as u8, p.relations),
+                (&provides[p.provides.start as usize..p.provides.end as usize], s.archive.as_deref(), s.suite.as_deref()),
             )
         };
-        for ids in by_name.values_mut() {
-            if ids.len() > 1 {
-                ids.sort_by(|a, b| rank(a).cmp(&rank(b)));
+        let name = |id: &PackageId| packages[id.0 as usize].name;
+        // Names compare by their first eight bytes first, which decides
+        // most comparisons without a call to memcmp. A compact source is
+        // sorted already, so this is one pass for it.
+        let prefixes: Vec<u64> = packages.iter().map(|p| name_prefix(p.name)).collect();
+        let prefix = |id: &PackageId| prefixes[id.0 as usize];
+        let mut by_name: Vec<PackageId> = (0..packages.len() as u32).map(PackageId).collect();
+        by_name.sort_by(|a, b| {
+            prefix(a).cmp(&prefix(b)).then_with(|| name(a).cmp(name(b))).then_with(|| rank(*a).cmp(&rank(*b)))
+        });
+        // Providers by name: counted, placed, then each name's few sorted
+        // (one table and one array, rather than a list per name).
+        let mut provided: FxHashMap<&'a str, Range<u32>> = FxHashMap::default();
+        provided.reserve(provides.len());
+        for d in &provides {
+            // The count, for now.
+            provided.entry(d.name).or_insert(0..0).end += 1;
+        }
+        let mut next = 0;
+        for range in provided.values_mut() {
+            let count = range.end;
+            *range = next..next;
+            next += count;
+        }
+        let mut providers = vec![(PackageId(0), None); provides.len()];
+        for (i, p) in packages.iter().enumerate() {
+            for d in &provides[p.provides.start as usize..p.provides.end as usize] {
+                let range = provided.get_mut(d.name).expect("every provided name is counted");
+                providers[range.end as usize] = (PackageId(i as u32), d.constraint.map(|(_, v)| v));
+                range.end += 1;
             }
         }
-        for list in providers.values_mut() {
-            list.sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then(a.1.cmp(&b.1)));
+        for range in provided.values() {
+            let list = &mut providers[range.start as usize..range.end as usize];
+            if list.len() > 1 {
+                list.sort_by(|a, b| rank(a.0).cmp(&rank(b.0)).then(a.1.cmp(&b.1)));
+            }
         }
         Ok(Index {
             sources,
             architecture: architecture.to_owned(),
             packages,
+            provides,
             by_name,
+            provided,
             providers,
         })
     }
@@ -471,6 +570,12 @@ impl<'a> Index<'a> {
         &self.packages[id.0 as usize]
     }
 
+    /// The `Provides:` of a package, parsed.
+    pub fn provides(&self, id: PackageId) -> &[Dependency<'a>] {
+        let range = &self.package(id).provides;
+        &self.provides[range.start as usize..range.end as usize]
+    }
+
     /// All ids, in load order.
     pub fn ids(&self) -> impl Iterator<Item = PackageId> {
         (0..self.packages.len() as u32).map(PackageId)
@@ -479,7 +584,10 @@ impl<'a> Index<'a> {
     /// Every stanza of this name, best first: automatic sources before
     /// not-automatic ones, then by descending version.
     pub fn versions(&self, name: &str) -> &[PackageId] {
-        self.by_name.get(name).map_or(&[], Vec::as_slice)
+        let of = |id: &PackageId| self.packages[id.0 as usize].name;
+        let start = self.by_name.partition_point(|id| of(id) < name);
+        let len = self.by_name[start..].partition_point(|id| of(id) == name);
+        &self.by_name[start..start + len]
     }
 
     /// The default candidate for a name: the highest version from an
@@ -493,7 +601,7 @@ impl<'a> Index<'a> {
 
     /// Every stanza providing `name`, with the provided version if any.
     pub fn providers(&self, name: &str) -> &[(PackageId, Option<&'a str>)] {
-        self.providers.get(name).map_or(&[], Vec::as_slice)
+        self.provided.get(name).map_or(&[], |r| &self.providers[r.start as usize..r.end as usize])
     }
 
     /// Parses a relationship field of a package, naming file and line on error.
@@ -503,25 +611,26 @@ impl<'a> Index<'a> {
         field: RelationField,
     ) -> Result<Vec<relation::Alternatives<'a>>, IndexError> {
         let p = self.package(id);
-        relation::parse_relations(p.relation_text(field))
-            .map_err(|e| self.field_error(p, field.name(), e))
+        relation::parse_relations(p.relation_text(field)).map_err(|e| {
+            let line = p.relation_lines[field as usize];
+            IndexError::BadField {
+                file: self.sources[p.source].label.clone(),
+                line: if line == 0 { p.line } else { line },
+                package: escaped(p.name),
+                field: field.name().to_owned(),
+                problem: e.to_string(),
+            }
+        })
     }
+}
 
-    fn field_error(&self, p: &Package<'a>, field: &str, e: RelationError) -> IndexError {
-        let source = &self.sources[p.source];
-        let line = deb822::parse_from(&source.text, p.offset, p.line)
-            .next()
-            .and_then(Result::ok)
-            .and_then(|st| st.field(field).map(|f| f.line))
-            .unwrap_or(p.line);
-        IndexError::BadField {
-            file: source.label.clone(),
-            line,
-            package: escaped(p.name),
-            field: field.to_owned(),
-            problem: e.to_string(),
-        }
-    }
+/// The first eight bytes of a name as a big-endian number, zero-padded: it
+/// orders as the names' first eight bytes do.
+fn name_prefix(name: &str) -> u64 {
+    let mut bytes = [0; 8];
+    let n = name.len().min(8);
+    bytes[..n].copy_from_slice(&name.as_bytes()[..n]);
+    u64::from_be_bytes(bytes)
 }
 
 /// Orders version strings the dpkg way.
@@ -559,12 +668,13 @@ impl IndexError {
 /// Parses one chunk of a source; returns its packages and its line count,
 /// with line numbers counted from the chunk's start.
 fn read_chunk<'a>(
-    source: &'a IndexSource,
+    source: &IndexSource,
     n: usize,
+    text: &'a str,
     range: Range<usize>,
     architecture: &str,
 ) -> Result<(Vec<Package<'a>>, usize), IndexError> {
-    let mut parser = deb822::parse_from(&source.text, range.start, 1)
+    let mut parser = deb822::parse_from(text, range.start, 1)
         .until(range.end)
         .allow_duplicates();
     let mut stanza = Stanza { line: 0, offset: 0, fields: Vec::with_capacity(32) };
@@ -583,26 +693,22 @@ fn read_chunk<'a>(
     Ok((packages, parser.line() - 1))
 }
 
-/// Slot of a field [`read_package`] uses, by its canonical name.
+/// Slot of a field [`read_package`] uses (field names are case-insensitive;
+/// archives write them one way). Most fields of a stanza are none of these:
+/// they are turned away by their length before any comparison (issue 12).
 fn slot(name: &str) -> Option<usize> {
-    Some(match name {
-        "Package" => 0,
-        "Version" => 1,
-        "Architecture" => 2,
-        "Multi-Arch" => 3,
-        "Priority" => 4,
-        "Essential" => 5,
-        "Filename" => 6,
-        "SHA256" => 7,
-        "Size" => 8,
-        "Provides" => 9,
-        "Pre-Depends" => 10,
-        "Depends" => 11,
-        "Recommends" => 12,
-        "Conflicts" => 13,
-        "Breaks" => 14,
+    let candidates: &[usize] = match name.len() {
+        4 => &[8],
+        6 => &[7, 14],
+        7 => &[0, 1, 11],
+        8 => &[4, 6, 9],
+        9 => &[5, 13],
+        10 => &[3, 12],
+        11 => &[10],
+        12 => &[2],
         _ => return None,
-    })
+    };
+    candidates.iter().copied().find(|&i| SLOT_NAMES[i].eq_ignore_ascii_case(name))
 }
 
 /// Field names as Debian writes them, by slot.
@@ -612,16 +718,14 @@ const SLOT_NAMES: [&str; 15] = [
 ];
 
 fn read_package<'a>(
-    source: &'a IndexSource,
+    source: &IndexSource,
     n: usize,
     stanza: &Stanza<'a>,
     architecture: &str,
 ) -> Result<Option<Package<'a>>, IndexError> {
     let mut f: [Option<&deb822::Field<'a>>; 15] = [None; 15];
     for field in &stanza.fields {
-        // Field names are case-insensitive; archives write them one way.
-        let i = slot(field.name).or_else(|| SLOT_NAMES.iter().position(|n| n.eq_ignore_ascii_case(field.name)));
-        if let Some(i) = i {
+        if let Some(i) = slot(field.name) {
             if f[i].is_some() {
                 return Err(IndexError::BadField {
                     file: source.label.clone(),
@@ -666,10 +770,11 @@ fn read_package<'a>(
         .value
         .parse::<u64>()
         .map_err(|_| bad(size_field, format!("{:?} is not a size in bytes", cut(size_field.value))))?;
-    let provides = match f[9] {
-        Some(field) => relation::parse_provides(field.value).map_err(|e| bad(field, e.to_string()))?,
-        None => Vec::new(),
-    };
+    // Checked here, where the field's line is known; parsed again by the
+    // index, for compact sources as for texts.
+    if let Some(field) = f[9] {
+        relation::parse_provides(field.value).map_err(|e| bad(field, e.to_string()))?;
+    }
     let multi_arch = match f[3].map(|f| f.value) {
         Some("same") => MultiArch::Same,
         Some("foreign") => MultiArch::Foreign,
@@ -687,11 +792,12 @@ fn read_package<'a>(
         filename: filename_field.value,
         sha256,
         size,
-        provides,
+        provides: 0..0,
+        provides_text: text(9),
         relations: [text(10), text(11), text(12), text(13), text(14)],
+        relation_lines: [10, 11, 12, 13, 14].map(|i| f[i].map_or(0, |f| f.line)),
         source: n,
         line: stanza.line,
-        offset: stanza.offset,
     }))
 }
 
@@ -705,7 +811,7 @@ mod tests {
             archive: None,
             suite: None,
             automatic,
-            text: text.into(),
+            content: IndexContent::Text(text.into()),
         }
     }
 
@@ -728,6 +834,7 @@ mod tests {
             assert_eq!((cand.version, cand.architecture), ("10", "all"));
             assert_eq!(idx.versions("x").len(), 3);
             assert_eq!(idx.providers("v")[0].1, Some("3"));
+            assert!(idx.providers("x").is_empty() && idx.providers("w").is_empty());
             assert!(idx.candidate("y").is_none());
         }
     }

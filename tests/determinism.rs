@@ -62,7 +62,7 @@ fn source(label: &str, text: String) -> IndexSource {
         archive: None,
         suite: None,
         automatic: true,
-        text,
+        content: text.into(),
     }
 }
 

@@ -485,11 +485,11 @@ fn symlinks_planted_in_the_cache_are_not_followed() {
     resolve(&a, &["app"], &[]).succeeded();
     let outside = a.path("outside");
     std::fs::create_dir(&outside).unwrap();
-    // Replace every cached index and Release body by a link to a copy
-    // outside the cache.
+    // Replace every cached index, compact index and Release body by a link
+    // to a copy outside the cache.
     let mut planted = Vec::new();
     for (path, bytes) in tree(&a.cache()) {
-        let in_bucket = ["packages-v1", "release-v1"].iter().any(|b| path.starts_with(a.cache().join(b)));
+        let in_bucket = ["packages-v1", "compact-v1", "release-v1"].iter().any(|b| path.starts_with(a.cache().join(b)));
         if in_bucket && !path.to_string_lossy().ends_with(".json") {
             let copy = outside.join(path.file_name().unwrap());
             std::fs::write(&copy, &bytes).unwrap();

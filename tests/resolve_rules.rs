@@ -60,7 +60,7 @@ impl File {
             archive: None,
             suite: self.suite.clone(),
             automatic: self.automatic,
-            text: stanzas.join("\n"),
+            content: stanzas.join("\n").into(),
         }
     }
 }
@@ -177,18 +177,18 @@ fn inconsistencies(index: &Index<'_>, closure: &Closure, recommends_followed: bo
             p.version == cp.version && p.filename == cp.filename && p.sha256 == cp.sha256
         });
         match found {
-            Some(id) => members.push(index.package(id)),
+            Some(id) => members.push((id, index.package(id))),
             None => problems.push(format!("{} {} is not a stanza of the index", cp.name, cp.version)),
         }
     }
     let mut held: std::collections::HashMap<&str, Vec<Held<'_>>> = std::collections::HashMap::new();
-    for p in &members {
+    for (id, p) in &members {
         held.entry(p.name).or_default().push(Held {
             package: p.name,
             version: Some(p.version),
             multi_arch: p.multi_arch,
         });
-        for d in &p.provides {
+        for d in index.provides(*id) {
             held.entry(d.name).or_default().push(Held {
                 package: p.name,
                 version: d.constraint.map(|(_, v)| v),
@@ -197,7 +197,7 @@ fn inconsistencies(index: &Index<'_>, closure: &Closure, recommends_followed: bo
         }
     }
     let none = Vec::new();
-    for p in &members {
+    for (_, p) in &members {
         let mut fields = vec![RelationField::PreDepends, RelationField::Depends];
         if recommends_followed {
             fields.push(RelationField::Recommends);
@@ -1597,8 +1597,8 @@ fn requests() {
 /// The line (from 1) of the first line of `s`'s main file starting with
 /// `prefix`, as the scenario writes it.
 fn line_starting(s: &Scenario, prefix: &str) -> usize {
-    let main = s.files[0].source(false).text;
-    main.lines().position(|l| l.starts_with(prefix)).expect("the bad line") + 1
+    let main = s.files[0].source(false);
+    main.content.text().expect("a text source").lines().position(|l| l.starts_with(prefix)).expect("the bad line") + 1
 }
 
 /// The file, line, package and field of a `BadField` error.

@@ -18,7 +18,7 @@ const FIELDS: [RelationField; 5] = [
 ];
 
 fn source(label: &str, text: &str, automatic: bool) -> IndexSource {
-    IndexSource { label: label.into(), archive: None, suite: None, automatic, text: text.into() }
+    IndexSource { label: label.into(), archive: None, suite: None, automatic, content: text.to_owned().into() }
 }
 
 /// Everything of a candidate that the resolver can see.
@@ -28,7 +28,7 @@ fn summary(index: &Index<'_>, id: PackageId) -> String {
     format!(
         "{} {} {} {:?} {:?} {} {} {} {} {:?} {:?}",
         p.name, p.version, p.architecture, p.multi_arch, p.priority, p.essential, p.filename, p.sha256, p.size,
-        p.provides, relations
+        index.provides(id), relations
     )
 }
 

@@ -102,7 +102,7 @@ pub fn add_index_facts(absence: &mut Absence, index: &Index, preferences: &Prefe
     let versions = index.versions(name);
     let in_closure: BTreeSet<&str> = closure.iter().map(|p| p.name.as_str()).collect();
     let virtuals: BTreeSet<&str> =
-        versions.iter().flat_map(|id| index.package(*id).provides.iter().map(|d| d.name)).collect();
+        versions.iter().flat_map(|id| index.provides(*id).iter().map(|d| d.name)).collect();
     let mut provides = Vec::new();
     for v in virtuals {
         let named = |relation: &str| relation.split('|').any(|a| a.split_whitespace().next() == Some(v));

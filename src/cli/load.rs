@@ -206,7 +206,7 @@ fn load_files(args: &IndexArgs) -> Result<Vec<IndexSource>> {
                         archive: None,
                         suite: suite_of(path),
                         automatic: *automatic,
-                        text,
+                        content: text.into(),
                     })
                 })
             })

@@ -63,7 +63,9 @@ pub fn stats(args: IndexArgs) -> Result<ExitStatus> {
     let loaded = load(&args)?;
     let arch = target_architecture(&args, &loaded)?;
     let index = Index::build(&loaded.sources, &arch)?;
-    let bytes: usize = loaded.sources.iter().map(|s| s.text.len()).sum();
-    println!("{} packages for {arch} from {} files ({bytes} bytes)", index.len(), loaded.sources.len());
+    let texts: Vec<&str> = loaded.sources.iter().filter_map(|s| s.content.text()).collect();
+    let bytes: usize = texts.iter().map(|t| t.len()).sum();
+    let (files, compact) = (loaded.sources.len(), loaded.sources.len() - texts.len());
+    println!("{} packages for {arch} from {files} files ({bytes} bytes of text, {compact} in compact form)", index.len());
     Ok(ExitStatus::Success)
 }

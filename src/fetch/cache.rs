@@ -5,6 +5,7 @@
 //! <root>/release-v1/ab/<sha256(key)>       Release or InRelease body
 //! <root>/release-v1/ab/<sha256(key)>.json  its key, SHA256, ETag, Last-Modified
 //! <root>/packages-v1/cd/<sha256>           a Packages file, named by its hash
+//! <root>/compact-v1/gh/<sha256(key)>       what is derived from one: a compact index
 //! <root>/debs-v1/ef/<sha256>               a .deb, named by its hash
 //! ```
 //!
@@ -41,11 +42,14 @@ pub enum Bucket {
     Packages,
     /// Binary packages, keyed by SHA256.
     Debs,
+    /// Compact indices, derived from Packages indices and keyed by the
+    /// SHA256 of a caller-given key; they check themselves.
+    Compact,
 }
 
 impl Bucket {
     /// Every bucket.
-    pub const ALL: [Bucket; 3] = [Bucket::Release, Bucket::Packages, Bucket::Debs];
+    pub const ALL: [Bucket; 4] = [Bucket::Release, Bucket::Packages, Bucket::Debs, Bucket::Compact];
 
     /// The directory name, including the layout version.
     pub fn dir_name(self) -> &'static str {
@@ -53,6 +57,7 @@ impl Bucket {
             Bucket::Release => "release-v1",
             Bucket::Packages => "packages-v1",
             Bucket::Debs => "debs-v1",
+            Bucket::Compact => "compact-v1",
         }
     }
 }
@@ -219,6 +224,27 @@ impl Cache {
         ensure_dir(path.parent().expect("entry paths have a parent"))?;
         write_atomically(&path, bytes)?;
         Ok(path)
+    }
+
+    /// The entry stored under `key` by [`Cache::put_derived`], unchecked:
+    /// the caller checks it, and [`Cache::discard_derived`]s it if corrupt.
+    pub fn get_derived(&self, bucket: Bucket, key: &str, reporter: &dyn Reporter) -> Option<Vec<u8>> {
+        read_entry(&self.path_of(bucket, &Sha256::of(key.as_bytes())), reporter)
+    }
+
+    /// Stores `bytes`, content derived from other entries that checks itself
+    /// (a compact index), under `key`.
+    pub fn put_derived(&self, bucket: Bucket, key: &str, bytes: &[u8]) -> Result<(), CacheError> {
+        let path = self.path_of(bucket, &Sha256::of(key.as_bytes()));
+        ensure_dir(path.parent().expect("entry paths have a parent"))?;
+        write_atomically(&path, bytes)
+    }
+
+    /// Removes the entry under `key` that [`Cache::get_derived`] returned
+    /// and its caller found corrupt, and says so.
+    pub fn discard_derived(&self, bucket: Bucket, key: &str, why: &str, reporter: &dyn Reporter) {
+        let path = self.path_of(bucket, &Sha256::of(key.as_bytes()));
+        reporter.warning(&format!("corrupt cache entry {} ({why}); {}, will rebuild it", path.display(), remove(&path)));
     }
 
     /// The body and validators stored under `key`, if intact.
@@ -434,12 +460,16 @@ fn missing_or_warn<T>(path: &Path, e: io::Error, reporter: &dyn Reporter) -> Opt
 
 /// Removes a corrupt entry (or a link in its place) and says so.
 fn discard(path: &Path, why: &str, reporter: &dyn Reporter) {
-    let outcome = match fs::remove_file(path) {
+    reporter.warning(&format!("corrupt cache entry {} ({why}); {}, will download again", path.display(), remove(path)));
+}
+
+/// Removes an entry; says what became of it.
+fn remove(path: &Path) -> String {
+    match fs::remove_file(path) {
         Ok(()) => "removed it".to_owned(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => "already gone".to_owned(),
         Err(e) => format!("cannot remove it: {}", error_chain(&e)),
-    };
-    reporter.warning(&format!("corrupt cache entry {} ({why}); {outcome}, will download again", path.display()));
+    }
 }
 
 #[cfg(test)]

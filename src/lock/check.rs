@@ -8,12 +8,12 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::archive::{fetch_index_file, ByHash, IndexRecord};
+use crate::archive::{cached_compact, compact_content, fetch_index_file, ByHash, IndexRecord};
 use crate::decompress::{self, DecompressError};
 use crate::diff::{diff_closures, diff_requests, diff_signers, LockDiff, RequestChange};
 use crate::fetch::{Bucket, Cache, CacheError, FetchError, Fetcher};
 use crate::hash::Sha256;
-use crate::index::{Index, IndexSource};
+use crate::index::{Index, IndexContent, IndexSource};
 use crate::report::Reporter;
 use crate::resolve::resolve_closure;
 use crate::sources::{LocateError, Locator};
@@ -169,31 +169,54 @@ impl PinnedIndices {
         Ok(None)
     }
 
-    /// The text of the index `record` of a lock of `request`.
+    /// The index `record` of a lock of `request`: its compact form from the
+    /// cache, else its text, which is then stored in compact form when there
+    /// is a cache.
+    async fn content(
+        &self,
+        request: &Request,
+        record: &IndexRecord,
+        fetcher: &Fetcher,
+        reporter: &dyn Reporter,
+    ) -> Result<IndexContent, PinnedError> {
+        let text = self.text(request, record, fetcher, reporter).await?;
+        Ok(match (text, &self.cache) {
+            (Text::Compact(compact), _) => IndexContent::Compact(compact),
+            (Text::Text(text), Some(cache)) => {
+                let label = format!("{}/{}", record.archive, record.path);
+                compact_content(cache, &record.content_sha256, &request.architecture, &label, text, reporter)
+            }
+            (Text::Text(text), None) => IndexContent::Text(text),
+        })
+    }
+
     async fn text(
         &self,
         request: &Request,
         record: &IndexRecord,
         fetcher: &Fetcher,
         reporter: &dyn Reporter,
-    ) -> Result<String, PinnedError> {
+    ) -> Result<Text, PinnedError> {
         let label = format!("{}/{}", record.archive, record.path);
         if let Some(dir) = &self.index_dir {
             let path = dir.join(record.sha256.to_string());
             if path.is_file() {
                 let bytes = read_bounded(&path, self.max_index_size)?;
                 let text = self.text_of(record, &label, &bytes)?;
-                return text.ok_or(PinnedError::WrongFile { path, sha256: record.sha256 });
+                return text.map(Text::Text).ok_or(PinnedError::WrongFile { path, sha256: record.sha256 });
             }
         }
         for bytes in &self.files {
             if let Some(text) = self.text_of(record, &label, bytes)? {
-                return Ok(text);
+                return Ok(Text::Text(text));
             }
         }
         if let Some(cache) = &self.cache {
+            if let Some(compact) = cached_compact(cache, &record.content_sha256, &request.architecture, reporter) {
+                return Ok(Text::Compact(compact));
+            }
             if let Some(bytes) = cache.get(Bucket::Packages, &record.content_sha256, reporter) {
-                return Ok(decompress::bytes_to_text(bytes, &label, self.max_index_size)?);
+                return Ok(Text::Text(decompress::bytes_to_text(bytes, &label, self.max_index_size)?));
             }
         }
         let Some(locator) = &self.locator else {
@@ -210,8 +233,14 @@ impl PinnedIndices {
         if let Some(cache) = &self.cache {
             cache.put(Bucket::Packages, &record.content_sha256, text.as_bytes())?;
         }
-        Ok(text)
+        Ok(Text::Text(text))
     }
+}
+
+/// A pinned index as found: its text, or its compact form from the cache.
+enum Text {
+    Text(String),
+    Compact(crate::index::CompactIndex),
 }
 
 /// Re-resolves the request of `lock` from the indices it pins (found through
@@ -242,7 +271,7 @@ pub async fn check(
             archive: Some(record.archive.clone()),
             suite: Some(record.suite.clone()),
             automatic: record.automatic,
-            text: pinned.text(&lock.request, record, fetcher, reporter).await?,
+            content: pinned.content(&lock.request, record, fetcher, reporter).await?,
         });
     }
     let index = Index::build(&sources, &lock.request.architecture)?;
@@ -264,9 +293,17 @@ pub fn cached_sources(lock: &LockFile, cache: &Cache, max_index_size: u64, repor
         .iter()
         .map(|record| {
             let label = format!("{}/{}", record.archive, record.path);
-            let bytes = cache.get(Bucket::Packages, &record.content_sha256, reporter)?;
+            let arch = &lock.request.architecture;
+            let content = match cached_compact(cache, &record.content_sha256, arch, reporter) {
+                Some(compact) => IndexContent::Compact(compact),
+                None => {
+                    let bytes = cache.get(Bucket::Packages, &record.content_sha256, reporter)?;
+                    let text = decompress::bytes_to_text(bytes, &label, max_index_size).ok()?;
+                    compact_content(cache, &record.content_sha256, arch, &label, text, reporter)
+                }
+            };
             Some(IndexSource {
-                text: decompress::bytes_to_text(bytes, &label, max_index_size).ok()?,
+                content,
                 label,
                 archive: Some(record.archive.clone()),
                 suite: Some(record.suite.clone()),

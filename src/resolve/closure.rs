@@ -473,7 +473,7 @@ impl<'i, 'a> Walker<'i, 'a> {
         }
         let p = self.index.package(id);
         let names = std::iter::once((p.name, Holder::Real(id)))
-            .chain(p.provides.iter().map(|d| (d.name, Holder::Provided(id, d.constraint.map(|c| c.1)))));
+            .chain(self.index.provides(id).iter().map(|d| (d.name, Holder::Provided(id, d.constraint.map(|c| c.1)))));
         for (name, holder) in names {
             for (other, dep, field) in self.conflicts.get(name).into_iter().flatten() {
                 if *other != id && self.conflict_hits(dep, holder) {
@@ -526,7 +526,7 @@ impl<'i, 'a> Walker<'i, 'a> {
         self.marked.insert(id, Mark { reason, choice_point });
         self.trail.push(id);
         self.holders.entry(p.name).or_default().push(Holder::Real(id));
-        for d in &p.provides {
+        for d in self.index.provides(id) {
             let held = Holder::Provided(id, d.constraint.map(|c| c.1));
             self.holders.entry(d.name).or_default().push(held);
         }
@@ -713,7 +713,7 @@ impl<'i, 'a> Walker<'i, 'a> {
             let id = self.trail.pop().expect("trail is longer than the save point");
             self.marked.remove(&id);
             let p = self.index.package(id);
-            for name in std::iter::once(p.name).chain(p.provides.iter().map(|d| d.name)) {
+            for name in std::iter::once(p.name).chain(self.index.provides(id).iter().map(|d| d.name)) {
                 if let Some(list) = self.holders.get_mut(name) {
                     list.retain(|h| h.id() != id);
                 }

@@ -1,0 +1,408 @@
+//! The compact form of a `Packages` file: what [`Index`](super::Index) needs
+//! of each stanza of one architecture, pre-read, so that a warm run loads it
+//! with one read instead of reading, hashing and parsing 50 MB of text.
+//!
+//! The cache keeps it beside the text it was read from (see
+//! [`crate::archive::cached_compact`]). Layout, all integers little-endian:
+//!
+//! ```text
+//! 0   magic "debclidx"
+//! 8   u32 format version (FORMAT_VERSION)
+//! 12  u32 number of records
+//! 16  u64 length of the string table
+//! 24  u64 checksum of every byte from offset 32 to the end (see `checksum`)
+//! 32  [u8; 32] SHA256 of the text it was read from
+//! 64  u32 length of the architecture, then the architecture
+//!     records, RECORD_LEN bytes each (see `Record`), by name, best first
+//!     string table (UTF-8)
+//! ```
+//!
+//! Read with safe code from a `Vec<u8>` (no `mmap`: the library forbids
+//! `unsafe`), and checked before use: magic, version (a file of another
+//! format version is never read further), length, checksum, then every
+//! record's spans and enumerations. The checksum catches corruption, not
+//! tampering: whoever can write the cache can write a matching checksum.
+
+use super::{Index, IndexContent, IndexSource, MultiArch, Package, Priority};
+use crate::hash::Sha256;
+
+/// Bumped whenever the layout or the meaning of a field changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+const MAGIC: &[u8; 8] = b"debclidx";
+const HEADER_LEN: usize = 68;
+/// Text spans: Package, Version, Architecture, Filename, Provides, then the
+/// five relationship fields in [`super::RelationField`] order.
+const SPANS: usize = 10;
+const RECORD_LEN: usize = SPANS * 8 + 6 * 4 + 32 + 8 + 3;
+
+/// One stanza as stored: byte spans into the string table and the cheap
+/// fields.
+struct Record {
+    /// (start, end) in the string table.
+    spans: [(u32, u32); SPANS],
+    /// The stanza's line, then each relationship field's (0 when absent).
+    lines: [u32; 6],
+    sha256: [u8; 32],
+    size: u64,
+    multi_arch: MultiArch,
+    priority: Priority,
+    essential: bool,
+}
+
+/// The stanzas of one architecture (and `all`) of one `Packages` file, by
+/// name, best first: the bytes of the file, checked, and read where used.
+#[derive(Debug, Clone)]
+pub struct CompactIndex {
+    architecture: String,
+    /// The file as [`CompactIndex::to_bytes`] writes it, but for the SHA256
+    /// and the checksum when made from a text.
+    bytes: Vec<u8>,
+    count: usize,
+    records_at: usize,
+    strings_at: usize,
+}
+
+/// Why bytes are not a usable compact index. Never fatal: the caller reads
+/// the text again and rebuilds it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompactError {
+    /// No magic number.
+    #[error("not a compact index")]
+    NotCompact,
+    /// Written by another version of debclosure.
+    #[error("format version {found}, this debclosure reads version {FORMAT_VERSION}")]
+    Version {
+        /// The version in the file.
+        found: u32,
+    },
+    /// Shorter or longer than its header says.
+    #[error("{actual} bytes, its header says {expected}")]
+    Length {
+        /// From the header.
+        expected: u64,
+        /// The file's.
+        actual: u64,
+    },
+    /// The checksum does not match.
+    #[error("its checksum does not match")]
+    Checksum,
+    /// Made from another text or for another architecture.
+    #[error("it belongs to another index or architecture")]
+    Foreign,
+    /// The string table is not UTF-8.
+    #[error("its string table is not UTF-8")]
+    Strings,
+    /// A record points outside the string table or holds a bad value.
+    #[error("record {0} is invalid")]
+    Record(usize),
+}
+
+impl CompactIndex {
+    /// The compact form of `text` for `architecture`; the text back when it
+    /// does not build (then [`Index::build`] on the text says why) or is too
+    /// large for 32-bit offsets.
+    pub fn from_text(text: String, label: &str, architecture: &str) -> Result<CompactIndex, String> {
+        if u32::try_from(text.len()).is_err() {
+            return Err(text);
+        }
+        let [source] = [IndexSource {
+            label: label.to_owned(),
+            archive: None,
+            suite: None,
+            automatic: true,
+            content: IndexContent::Text(text),
+        }];
+        let compact = Index::build(std::slice::from_ref(&source), architecture).map(|index| Self::of_index(&index));
+        match (compact, source.content) {
+            (Ok(compact), _) => Ok(compact),
+            (Err(_), IndexContent::Text(text)) => Err(text),
+            (Err(_), IndexContent::Compact(_)) => unreachable!("the source holds text"),
+        }
+    }
+
+    /// The packages of a one-source index, in its name order.
+    fn of_index(index: &Index<'_>) -> CompactIndex {
+        let arch = index.architecture.as_bytes();
+        let records_at = HEADER_LEN + arch.len();
+        let strings_at = records_at + index.len() * RECORD_LEN;
+        // Records are written in place, strings appended after them; the
+        // size is known, so the buffer never grows (and never doubles).
+        let strings_len: usize = index
+            .packages
+            .iter()
+            .map(|p| [p.name, p.version, p.filename, p.provides_text].iter().chain(&p.relations).map(|s| s.len()).sum::<usize>())
+            .sum();
+        let mut out = Vec::with_capacity(strings_at + strings_len + 64);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(index.len() as u32).to_le_bytes());
+        out.extend_from_slice(&[0; 8 + 8 + 32]);
+        out.extend_from_slice(&(arch.len() as u32).to_le_bytes());
+        out.extend_from_slice(arch);
+        out.resize(strings_at, 0);
+        let mut arches: Vec<(&str, (u32, u32))> = Vec::new();
+        let push = |s: &str, out: &mut Vec<u8>| {
+            let start = (out.len() - strings_at) as u32;
+            out.extend_from_slice(s.as_bytes());
+            (start, (out.len() - strings_at) as u32)
+        };
+        let mut record = Vec::with_capacity(RECORD_LEN);
+        for (n, id) in index.by_name.iter().enumerate() {
+            let p = index.package(*id);
+            let arch = match arches.iter().find(|(a, _)| *a == p.architecture) {
+                Some((_, span)) => *span,
+                None => {
+                    let span = push(p.architecture, &mut out);
+                    arches.push((p.architecture, span));
+                    span
+                }
+            };
+            let mut spans = [(0, 0); SPANS];
+            spans[0] = push(p.name, &mut out);
+            spans[1] = push(p.version, &mut out);
+            spans[2] = arch;
+            spans[3] = push(p.filename, &mut out);
+            spans[4] = push(p.provides_text, &mut out);
+            for (span, text) in spans[5..].iter_mut().zip(p.relations) {
+                *span = push(text, &mut out);
+            }
+            record.clear();
+            for (start, end) in spans {
+                record.extend_from_slice(&start.to_le_bytes());
+                record.extend_from_slice(&end.to_le_bytes());
+            }
+            for line in std::iter::once(p.line).chain(p.relation_lines) {
+                record.extend_from_slice(&(line as u32).to_le_bytes());
+            }
+            record.extend_from_slice(p.sha256.as_bytes());
+            record.extend_from_slice(&p.size.to_le_bytes());
+            record.extend_from_slice(&[multi_arch_code(p.multi_arch), p.priority as u8, p.essential as u8]);
+            let at = records_at + n * RECORD_LEN;
+            out[at..at + RECORD_LEN].copy_from_slice(&record);
+        }
+        let strings_len = (out.len() - strings_at) as u64;
+        out[16..24].copy_from_slice(&strings_len.to_le_bytes());
+        CompactIndex { architecture: index.architecture.clone(), bytes: out, count: index.len(), records_at, strings_at }
+    }
+
+    /// The architecture it was read for.
+    pub fn architecture(&self) -> &str {
+        &self.architecture
+    }
+
+    /// Number of stanzas.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether it holds no stanza.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The packages, as [`Index::build`] takes them from source `source`.
+    pub(super) fn packages(&self, source: usize) -> impl Iterator<Item = Package<'_>> {
+        // One pass over the table, which was checked when read or made; its
+        // spans were checked to fall on character boundaries.
+        let strings = std::str::from_utf8(&self.bytes[self.strings_at..]).expect("the string table is UTF-8");
+        (0..self.count).map(move |n| {
+            let mut reader = Reader { bytes: &self.bytes, at: self.records_at + n * RECORD_LEN };
+            let r = reader.record().expect("records were checked when read or made");
+            let text = |i: usize| &strings[r.spans[i].0 as usize..r.spans[i].1 as usize];
+            let mut relations = [""; 5];
+            let mut relation_lines = [0; 5];
+            for i in 0..5 {
+                relations[i] = text(5 + i);
+                relation_lines[i] = r.lines[1 + i] as usize;
+            }
+            Package {
+                name: text(0),
+                version: text(1),
+                architecture: text(2),
+                multi_arch: r.multi_arch,
+                priority: r.priority,
+                essential: r.essential,
+                filename: text(3),
+                sha256: Sha256::from_bytes(r.sha256),
+                size: r.size,
+                provides: 0..0,
+                provides_text: text(4),
+                relations,
+                relation_lines,
+                source,
+                line: r.lines[0] as usize,
+            }
+        })
+    }
+
+    /// The bytes of the file, for the text with SHA256 `content`.
+    pub fn to_bytes(&mut self, content: &Sha256) -> &[u8] {
+        self.bytes[32..64].copy_from_slice(content.as_bytes());
+        let sum = checksum(&self.bytes[32..]);
+        self.bytes[24..32].copy_from_slice(&sum.to_le_bytes());
+        &self.bytes
+    }
+
+    /// Reads the bytes [`CompactIndex::to_bytes`] wrote for the text with
+    /// SHA256 `content` and `architecture`, checking everything.
+    pub fn from_bytes(bytes: Vec<u8>, content: &Sha256, architecture: &str) -> Result<CompactIndex, CompactError> {
+        if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+            return Err(CompactError::NotCompact);
+        }
+        let mut header = Reader { bytes: &bytes, at: 8 };
+        let version = header.u32();
+        if version != FORMAT_VERSION {
+            return Err(CompactError::Version { found: version });
+        }
+        let count = header.u32() as u64;
+        let strings_len = header.u64();
+        let sum = header.u64();
+        header.at = 64;
+        let arch_len = header.u32() as u64;
+        let expected = (HEADER_LEN as u64)
+            .saturating_add(arch_len)
+            .saturating_add(count.saturating_mul(RECORD_LEN as u64))
+            .saturating_add(strings_len);
+        if expected != bytes.len() as u64 {
+            return Err(CompactError::Length { expected, actual: bytes.len() as u64 });
+        }
+        if checksum(&bytes[32..]) != sum {
+            return Err(CompactError::Checksum);
+        }
+        let records_at = HEADER_LEN + arch_len as usize;
+        if &bytes[32..64] != content.as_bytes() || &bytes[HEADER_LEN..records_at] != architecture.as_bytes() {
+            return Err(CompactError::Foreign);
+        }
+        let count = count as usize;
+        let strings_at = records_at + count * RECORD_LEN;
+        let strings = std::str::from_utf8(&bytes[strings_at..]).map_err(|_| CompactError::Strings)?;
+        let mut reader = Reader { bytes: &bytes, at: records_at };
+        for n in 0..count {
+            let fits = |&(start, end): &(u32, u32)| {
+                start <= end && strings.is_char_boundary(start as usize) && strings.is_char_boundary(end as usize)
+            };
+            if !reader.record().is_some_and(|r| r.spans.iter().all(fits)) {
+                return Err(CompactError::Record(n));
+            }
+        }
+        Ok(CompactIndex { architecture: architecture.to_owned(), bytes, count, records_at, strings_at })
+    }
+}
+
+/// Reads little-endian values; the caller has checked the length.
+struct Reader<'b> {
+    bytes: &'b [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> [u8; N] {
+        let out = self.bytes[self.at..self.at + N].try_into().expect("N bytes");
+        self.at += N;
+        out
+    }
+
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.take())
+    }
+
+    fn u64(&mut self) -> u64 {
+        u64::from_le_bytes(self.take())
+    }
+
+    fn record(&mut self) -> Option<Record> {
+        let mut spans = [(0, 0); SPANS];
+        for span in &mut spans {
+            *span = (self.u32(), self.u32());
+        }
+        let mut lines = [0; 6];
+        for line in &mut lines {
+            *line = self.u32();
+        }
+        let sha256 = self.take();
+        let size = self.u64();
+        let [multi_arch, priority, essential] = self.take();
+        Some(Record {
+            spans,
+            lines,
+            sha256,
+            size,
+            multi_arch: multi_arch_of(multi_arch)?,
+            priority: priority_of(priority)?,
+            essential: match essential {
+                0 => false,
+                1 => true,
+                _ => return None,
+            },
+        })
+    }
+}
+
+fn multi_arch_code(m: MultiArch) -> u8 {
+    match m {
+        MultiArch::No => 0,
+        MultiArch::Same => 1,
+        MultiArch::Foreign => 2,
+        MultiArch::Allowed => 3,
+    }
+}
+
+fn multi_arch_of(code: u8) -> Option<MultiArch> {
+    Some(match code {
+        0 => MultiArch::No,
+        1 => MultiArch::Same,
+        2 => MultiArch::Foreign,
+        3 => MultiArch::Allowed,
+        _ => return None,
+    })
+}
+
+fn priority_of(code: u8) -> Option<Priority> {
+    [Priority::Required, Priority::Important, Priority::Standard, Priority::Optional, Priority::Extra, Priority::Unknown]
+        .into_iter()
+        .find(|p| *p as u8 == code)
+}
+
+/// A fast checksum, not a cryptographic hash: four lanes of
+/// xor-rotate-multiply over 64-bit words (about 8 GB/s, where SHA256 with the
+/// CPU's SHA extensions does 2). Each step maps a word one-to-one to a new
+/// lane state and every later step maps states one-to-one, so a change of
+/// one word (a flipped byte) always changes the sum; the length is in the
+/// header and checked first.
+fn checksum(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let step = |lane: u64, word: u64| (lane.rotate_left(23) ^ word).wrapping_mul(K);
+    let mut lanes = [1u64, 2, 3, 4];
+    let mut chunks = bytes.chunks_exact(32);
+    for chunk in &mut chunks {
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            *lane = step(*lane, u64::from_le_bytes(chunk[i * 8..i * 8 + 8].try_into().expect("8 bytes")));
+        }
+    }
+    let mut tail = [0u8; 32];
+    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    for (i, lane) in lanes.iter_mut().enumerate() {
+        *lane = step(*lane, u64::from_le_bytes(tail[i * 8..i * 8 + 8].try_into().expect("8 bytes")));
+    }
+    lanes.into_iter().fold(bytes.len() as u64, step)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_flipped_byte_changes_the_checksum() {
+        let bytes: Vec<u8> = (0..203u32).map(|i| (i * 7 + 3) as u8).collect();
+        let sum = checksum(&bytes);
+        for i in 0..bytes.len() {
+            for bit in [0x01, 0x80] {
+                let mut changed = bytes.clone();
+                changed[i] ^= bit;
+                assert_ne!(checksum(&changed), sum, "byte {i} bit {bit:#x}");
+            }
+        }
+        assert_ne!(checksum(&bytes[..202]), sum);
+    }
+}
