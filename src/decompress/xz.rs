@@ -1,0 +1,384 @@
+//! `.xz` files decoded block by block, in parallel, straight into one buffer
+//! of their exact size (the [xz file format]).
+//!
+//! The index at the end of each stream lists every block's compressed and
+//! uncompressed size, so the whole layout, and with it the size of the
+//! output, is known before anything is decoded: a file that claims more
+//! than the limit is refused before a byte is allocated for it. Each block
+//! is then decoded by liblzma's single-threaded stream decoder, fed the
+//! block between its stream's own header and a one-record index and footer
+//! made for it, so liblzma checks the block's integrity check (CRC64 for
+//! Debian) and both of its sizes; our parse checks the headers', footers'
+//! and indices' CRC32s and that the blocks fill the space the index gives
+//! them. liblzma's multi-threaded decoder would decode into buffers of its
+//! own and copy out of them, which doubles the peak memory of a 50 MB index.
+//!
+//! [xz file format]: https://tukaani.org/xz/xz-file-format.txt
+
+use std::io;
+use std::sync::Mutex;
+
+use liblzma::stream::{Action, Status, Stream};
+
+const HEADER_MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0];
+const FOOTER_MAGIC: [u8; 2] = *b"YZ";
+/// Stream header and stream footer are both this long.
+const HEADER_SIZE: usize = 12;
+
+/// Why an xz file could not be laid out or decoded.
+#[derive(Debug)]
+pub(super) enum XzError {
+    /// Its content (as its indices claim, or as decoded) exceeds the limit.
+    TooLarge,
+    /// It is not a well-formed xz file.
+    Corrupt(io::Error),
+}
+
+fn corrupt(msg: impl Into<String>) -> XzError {
+    XzError::Corrupt(io::Error::new(io::ErrorKind::InvalidData, msg.into()))
+}
+
+/// One block: where it is, what surrounds it, what it decodes to.
+#[derive(Debug, Clone, Copy)]
+struct Block<'a> {
+    /// Its stream's header (magic, flags, CRC32), checked.
+    stream_header: &'a [u8],
+    /// The block: header, compressed data, padding and check.
+    data: &'a [u8],
+    /// Its offset in the file, for messages.
+    offset: usize,
+    /// From the index: the block's size without its padding.
+    unpadded: u64,
+    /// From the index: the size of its content.
+    uncompressed: u64,
+}
+
+/// Decodes the xz file `data` (one or more streams, with zero padding
+/// between and after them) into a buffer of exactly its content's size, at
+/// most `limit` bytes.
+pub(super) fn decode(data: &[u8], limit: u64) -> Result<Vec<u8>, XzError> {
+    let (blocks, total) = layout(data, limit)?;
+    let total = usize::try_from(total).map_err(|_| XzError::TooLarge)?;
+    // Zeroed pages are mapped lazily: a block that fails to decode leaves
+    // the rest of the buffer untouched.
+    let mut out = vec![0u8; total];
+    let mut jobs = Vec::with_capacity(blocks.len());
+    let mut rest = &mut out[..];
+    for block in blocks {
+        let (slice, tail) = std::mem::take(&mut rest).split_at_mut(block.uncompressed as usize);
+        jobs.push((block, slice));
+        rest = tail;
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len());
+    if threads <= 1 {
+        jobs.into_iter().try_for_each(|(block, slice)| decode_block(&block, slice))?;
+        return Ok(out);
+    }
+    // Blocks in file order, each taken by the next idle thread; the first
+    // error (in file order among those seen) is reported.
+    let queue = Mutex::new(jobs.into_iter());
+    let next = || queue.lock().expect("no thread panics holding the queue").next();
+    let failures: Vec<(usize, XzError)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    while let Some((block, slice)) = next() {
+                        if let Err(e) = decode_block(&block, slice) {
+                            return Some((block.offset, e));
+                        }
+                    }
+                    None
+                })
+            })
+            .collect();
+        workers.into_iter().filter_map(|w| w.join().expect("decoding does not panic")).collect()
+    });
+    match failures.into_iter().min_by_key(|(offset, _)| *offset) {
+        Some((_, e)) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// The blocks of every stream of `data`, in file order, and the sum of
+/// their uncompressed sizes; refused as soon as that sum passes `limit`.
+fn layout(data: &[u8], limit: u64) -> Result<(Vec<Block<'_>>, u64), XzError> {
+    let mut streams: Vec<Vec<Block<'_>>> = Vec::new();
+    let mut total: u64 = 0;
+    let mut end = data.len();
+    loop {
+        // Stream padding, after the last stream or between two.
+        end -= data[..end].iter().rev().take_while(|b| **b == 0).count();
+        if end == 0 {
+            break;
+        }
+        let (blocks, start) = stream_layout(data, end, limit, &mut total)?;
+        streams.push(blocks);
+        end = start;
+    }
+    if streams.is_empty() {
+        return Err(corrupt("no xz stream"));
+    }
+    Ok((streams.into_iter().rev().flatten().collect(), total))
+}
+
+/// Lays out the stream that ends at `end` (its footer's last byte), adding
+/// its content's size to `total`; returns its blocks and where it starts.
+fn stream_layout<'a>(
+    data: &'a [u8],
+    end: usize,
+    limit: u64,
+    total: &mut u64,
+) -> Result<(Vec<Block<'a>>, usize), XzError> {
+    let at = |what: &str| format!("{what} of the stream ending at byte {end}");
+    if end < 2 * HEADER_SIZE {
+        return Err(corrupt(format!("truncated: {} bytes cannot hold an xz stream", end)));
+    }
+    let footer = &data[end - HEADER_SIZE..end];
+    if footer[10..] != FOOTER_MAGIC {
+        return Err(corrupt("no xz stream footer at the end: the file is truncated or has trailing data"));
+    }
+    if crc32(&footer[4..10]) != le32(&footer[..4]) {
+        return Err(corrupt(at("bad CRC32 in the footer")));
+    }
+    let flags = &footer[8..10];
+    let index_size = (u64::from(le32(&footer[4..8])) + 1) * 4;
+    let index_end = end - HEADER_SIZE;
+    let index_start = usize::try_from(index_size)
+        .ok()
+        .and_then(|size| index_end.checked_sub(size))
+        .ok_or_else(|| corrupt(at("index larger than the file")))?;
+    let records = parse_index(&data[index_start..index_end]).map_err(|why| corrupt(at(why)))?;
+    // Each block takes its unpadded size rounded up to four bytes.
+    let mut blocks_size: u64 = 0;
+    for &(unpadded, uncompressed) in &records {
+        blocks_size = blocks_size
+            .checked_add(unpadded.div_ceil(4) * 4)
+            .filter(|&size| size <= index_start as u64)
+            .ok_or_else(|| corrupt(at("index lists more blocks than the file holds")))?;
+        *total = total.saturating_add(uncompressed);
+        if *total > limit {
+            return Err(XzError::TooLarge);
+        }
+    }
+    let start = (index_start - blocks_size as usize)
+        .checked_sub(HEADER_SIZE)
+        .ok_or_else(|| corrupt(at("no room for the stream header")))?;
+    let header = &data[start..start + HEADER_SIZE];
+    if header[..6] != HEADER_MAGIC {
+        return Err(corrupt(at("no stream header where the index puts it")));
+    }
+    if header[6..8] != *flags || crc32(&header[6..8]) != le32(&header[8..12]) {
+        return Err(corrupt(at("stream header does not match its footer")));
+    }
+    let mut offset = start + HEADER_SIZE;
+    let blocks = records
+        .into_iter()
+        .map(|(unpadded, uncompressed)| {
+            let size = (unpadded.div_ceil(4) * 4) as usize;
+            let block = Block { stream_header: header, data: &data[offset..offset + size], offset, unpadded, uncompressed };
+            offset += size;
+            block
+        })
+        .collect();
+    Ok((blocks, start))
+}
+
+/// The (unpadded size, uncompressed size) records of an index, whose
+/// indicator, padding and CRC32 are checked.
+fn parse_index(index: &[u8]) -> Result<Vec<(u64, u64)>, &'static str> {
+    if index.len() < 8 || index[0] != 0 {
+        return Err("no index where the footer puts it");
+    }
+    let (body, crc) = index.split_at(index.len() - 4);
+    if crc32(body) != le32(crc) {
+        return Err("bad CRC32 in the index");
+    }
+    let mut pos = 1;
+    let count = varint(body, &mut pos).ok_or("bad index")?;
+    // Each record takes at least two bytes: the count cannot be believed
+    // beyond that, so it never sizes an allocation.
+    let mut records = Vec::new();
+    for _ in 0..count {
+        let unpadded = varint(body, &mut pos).ok_or("bad index record")?;
+        let uncompressed = varint(body, &mut pos).ok_or("bad index record")?;
+        // liblzma's smallest valid unpadded size.
+        if unpadded < 5 {
+            return Err("bad index record");
+        }
+        records.push((unpadded, uncompressed));
+    }
+    let padding = &body[pos.min(body.len())..];
+    if padding.len() >= 4 || padding.iter().any(|b| *b != 0) || (pos + padding.len()) % 4 != 0 {
+        return Err("bad index padding");
+    }
+    Ok(records)
+}
+
+/// An xz multibyte integer: seven bits a byte, least significant first, at
+/// most nine bytes, with no superfluous zero byte at the end.
+fn varint(data: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut value: u64 = 0;
+    for i in 0..9 {
+        let byte = *data.get(*pos)?;
+        *pos += 1;
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return (i == 0 || byte != 0).then_some(value);
+        }
+    }
+    None
+}
+
+fn le32(bytes: &[u8]) -> u32 {
+    u32::from_le_bytes(bytes[..4].try_into().expect("four bytes"))
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = flate2::Crc::new();
+    crc.update(bytes);
+    crc.sum()
+}
+
+/// The index (one record) and footer that close a stream made of `block`
+/// alone.
+fn one_block_tail(block: &Block<'_>) -> Vec<u8> {
+    let mut index = vec![0u8, 1];
+    for mut n in [block.unpadded, block.uncompressed] {
+        while n >= 0x80 {
+            index.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        index.push(n as u8);
+    }
+    index.resize(index.len().div_ceil(4) * 4, 0);
+    let crc = crc32(&index);
+    index.extend_from_slice(&crc.to_le_bytes());
+    let backward = (index.len() / 4 - 1) as u32;
+    let mut footer = backward.to_le_bytes().to_vec();
+    footer.extend_from_slice(&block.stream_header[6..8]);
+    let crc = crc32(&footer);
+    index.extend_from_slice(&crc.to_le_bytes());
+    index.extend_from_slice(&footer);
+    index.extend_from_slice(&FOOTER_MAGIC);
+    index
+}
+
+/// Decodes one block into `out`, which is exactly its uncompressed size.
+fn decode_block(block: &Block<'_>, out: &mut [u8]) -> Result<(), XzError> {
+    let failed = |why: String| corrupt(format!("block at byte {}: {why}", block.offset));
+    let mut stream = Stream::new_stream_decoder(u64::MAX, 0).map_err(|e| failed(io::Error::from(e).to_string()))?;
+    let tail = one_block_tail(block);
+    let mut written = 0;
+    let mut ended = false;
+    for piece in [block.stream_header, block.data, &tail[..]] {
+        let mut input = piece;
+        while !input.is_empty() && !ended {
+            let (read_before, written_before) = (stream.total_in(), stream.total_out());
+            let status = stream
+                .process(input, &mut out[written..], Action::Run)
+                .map_err(|e| failed(io::Error::from(e).to_string()))?;
+            let read = (stream.total_in() - read_before) as usize;
+            let wrote = (stream.total_out() - written_before) as usize;
+            input = &input[read..];
+            written += wrote;
+            ended = status == Status::StreamEnd;
+            if read == 0 && wrote == 0 && !ended {
+                // The output is full and the decoder has more.
+                return Err(failed("decodes to more than the index says".into()));
+            }
+        }
+    }
+    if !ended || written != out.len() {
+        return Err(failed("decodes to less than the index says".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_block(text: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut enc = liblzma::write::XzEncoder::new(Vec::new(), 6);
+        enc.write_all(text).unwrap();
+        enc.finish().unwrap()
+    }
+
+    fn text() -> Vec<u8> {
+        (0..20_000).flat_map(|i| format!("Package: p{i}\nVersion: {i}\n\n").into_bytes()).collect()
+    }
+
+    /// `packed` (one block) closed by an index and footer that say the
+    /// block decodes to `uncompressed` bytes; every CRC is right.
+    fn with_claimed_size(packed: &[u8], uncompressed: u64) -> Vec<u8> {
+        let (blocks, _) = layout(packed, u64::MAX).unwrap();
+        let [block] = blocks[..] else { panic!("one block") };
+        let mut lie = packed[..block.offset + block.data.len()].to_vec();
+        lie.extend(one_block_tail(&Block { uncompressed, ..block }));
+        lie
+    }
+
+    #[test]
+    fn a_synthesized_tail_is_the_encoders_own() {
+        let packed = one_block(&text());
+        let (blocks, total) = layout(&packed, u64::MAX).unwrap();
+        assert_eq!(with_claimed_size(&packed, total), packed);
+        assert_eq!(blocks.len(), 1);
+    }
+
+    /// The index's sizes are checked against what the block decodes to,
+    /// and a claimed size over the limit is refused before any allocation
+    /// (2^50 bytes here would abort the test if it were allocated).
+    #[test]
+    fn an_index_that_lies_about_a_size_is_refused() {
+        let text = text();
+        let packed = one_block(&text);
+        let n = text.len() as u64;
+        for claim in [n - 1, 1, n + 1, 2 * n] {
+            let err = decode(&with_claimed_size(&packed, claim), u64::MAX).unwrap_err();
+            assert!(matches!(err, XzError::Corrupt(_)), "claimed {claim}: {err:?}");
+        }
+        let err = decode(&with_claimed_size(&packed, 1 << 50), 512 << 20).unwrap_err();
+        assert!(matches!(err, XzError::TooLarge), "{err:?}");
+        assert_eq!(decode(&with_claimed_size(&packed, n), n).unwrap(), text);
+        assert!(matches!(decode(&packed, n - 1), Err(XzError::TooLarge)));
+    }
+
+    #[test]
+    fn damaged_structures_are_named() {
+        let packed = one_block(&text());
+        let why = |data: &[u8]| match decode(data, u64::MAX) {
+            Err(XzError::Corrupt(e)) => e.to_string(),
+            other => panic!("{other:?}"),
+        };
+        let mut footer = packed.clone();
+        let at = footer.len() - 7;
+        footer[at] ^= 1;
+        assert!(why(&footer).starts_with("bad CRC32 in the footer"), "{}", why(&footer));
+        let mut index = packed.clone();
+        let at = index.len() - 14;
+        index[at] ^= 1;
+        assert!(why(&index).starts_with("bad CRC32 in the index"), "{}", why(&index));
+        let mut block = packed.clone();
+        block[HEADER_SIZE + 40] ^= 1;
+        assert!(why(&block).starts_with("block at byte 12: "), "{}", why(&block));
+        assert_eq!(why(&packed[..packed.len() - 1]), "no xz stream footer at the end: the file is truncated or has trailing data");
+        assert!(why(&packed[..20]).starts_with("truncated"), "{}", why(&packed[..20]));
+        let mut junk = packed.clone();
+        junk.extend_from_slice(b"junk");
+        assert!(why(&junk).starts_with("no xz stream footer"), "{}", why(&junk));
+    }
+
+    #[test]
+    fn varints_round_trip_and_reject_overlong_forms() {
+        for (bytes, value) in [(&[0u8][..], 0u64), (&[0x7f], 127), (&[0x80, 0x01], 128), (&[0xff, 0xff, 0x03], 65535)] {
+            let mut pos = 0;
+            assert_eq!(varint(bytes, &mut pos), Some(value), "{bytes:?}");
+            assert_eq!(pos, bytes.len());
+        }
+        for bad in [&[0x80u8][..], &[0x80, 0x00], &[0xff; 10]] {
+            assert_eq!(varint(bad, &mut 0), None, "{bad:?}");
+        }
+    }
+}
