@@ -224,15 +224,67 @@ pub fn decompress(data: &[u8], label: &str, limit: u64) -> Result<Vec<u8>, Decom
                 .map_err(|e| corrupt("bzip2", e))?;
             out
         }
-        Compression::Xz => xz::decode(data, limit).map_err(|e| match e {
-            xz::XzError::TooLarge => too_large(),
-            xz::XzError::Corrupt(e) => corrupt("xz", e),
-        })?,
+        Compression::Xz => xz::decode(data, limit).map_err(|e| xz_error(e, label, limit))?,
     };
     if out.len() as u64 > limit {
         return Err(too_large());
     }
     Ok(out)
+}
+
+/// Decompresses an index while it downloads: an `.xz` file's blocks are
+/// decoded as they arrive (when their headers give their sizes, as Debian's
+/// do), into one buffer of the content's size, which the caller knows from
+/// a verified Release. Nothing decoded early is returned unless
+/// [`StreamingDecoder::finish`], given the whole file once its size and
+/// hash are checked, finds that the blocks decoded are that file's, byte
+/// for byte; otherwise, or for other compressions, `finish` decompresses
+/// the file as [`decompress_text`] does.
+pub struct StreamingDecoder {
+    pipeline: Option<xz::Pipeline>,
+    limit: u64,
+}
+
+impl StreamingDecoder {
+    /// A decoder for content of `size` bytes, at most `limit`. Without a
+    /// size, or past the limit, nothing is decoded early.
+    pub fn new(size: Option<u64>, limit: u64) -> StreamingDecoder {
+        let size = size.filter(|&s| s <= limit).and_then(|s| usize::try_from(s).ok());
+        StreamingDecoder { pipeline: size.map(xz::Pipeline::start), limit }
+    }
+
+    /// The next bytes of the file.
+    pub fn push(&self, bytes: &[u8]) {
+        if let Some(pipeline) = &self.pipeline {
+            pipeline.push(bytes);
+        }
+    }
+
+    /// The file starts again from its first byte (a retried download).
+    pub fn restart(&self) {
+        if let Some(pipeline) = &self.pipeline {
+            pipeline.restart();
+        }
+    }
+
+    /// The text of `data`, the whole file, verified by now; `label` names
+    /// it in errors.
+    pub fn finish(self, data: &[u8], label: &str) -> Result<String, DecompressError> {
+        match self.pipeline {
+            Some(pipeline) if Compression::detect(data) == Compression::Xz => {
+                let bytes = pipeline.finish(data, self.limit).map_err(|e| xz_error(e, label, self.limit))?;
+                into_text(bytes, label)
+            }
+            _ => decompress_text(data, label, self.limit),
+        }
+    }
+}
+
+fn xz_error(e: xz::XzError, label: &str, limit: u64) -> DecompressError {
+    match e {
+        xz::XzError::TooLarge => DecompressError::TooLarge { path: label.to_owned(), limit },
+        xz::XzError::Corrupt(source) => DecompressError::Corrupt { path: label.to_owned(), kind: "xz", source },
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 //! [xz file format]: https://tukaani.org/xz/xz-file-format.txt
 
 use std::io;
-use std::sync::Mutex;
+use std::sync::{mpsc, Mutex};
 
 use liblzma::stream::{Action, Status, Stream};
 
@@ -62,8 +62,15 @@ pub(super) fn decode(data: &[u8], limit: u64) -> Result<Vec<u8>, XzError> {
     // Zeroed pages are mapped lazily: a block that fails to decode leaves
     // the rest of the buffer untouched.
     let mut out = vec![0u8; total];
+    decode_blocks(&blocks, &mut out)?;
+    Ok(out)
+}
+
+/// Decodes `blocks` in parallel, one after the other into `out`, which is
+/// the sum of their sizes.
+fn decode_blocks(blocks: &[Block<'_>], out: &mut [u8]) -> Result<(), XzError> {
     let mut jobs = Vec::with_capacity(blocks.len());
-    let mut rest = &mut out[..];
+    let mut rest = out;
     for block in blocks {
         let (slice, tail) = std::mem::take(&mut rest).split_at_mut(block.uncompressed as usize);
         jobs.push((block, slice));
@@ -71,8 +78,7 @@ pub(super) fn decode(data: &[u8], limit: u64) -> Result<Vec<u8>, XzError> {
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len());
     if threads <= 1 {
-        jobs.into_iter().try_for_each(|(block, slice)| decode_block(&block, slice))?;
-        return Ok(out);
+        return jobs.into_iter().try_for_each(|(block, slice)| decode_block(block, slice));
     }
     // Blocks in file order, each taken by the next idle thread; the first
     // error (in file order among those seen) is reported.
@@ -83,7 +89,7 @@ pub(super) fn decode(data: &[u8], limit: u64) -> Result<Vec<u8>, XzError> {
             .map(|_| {
                 s.spawn(|| {
                     while let Some((block, slice)) = next() {
-                        if let Err(e) = decode_block(&block, slice) {
+                        if let Err(e) = decode_block(block, slice) {
                             return Some((block.offset, e));
                         }
                     }
@@ -95,7 +101,7 @@ pub(super) fn decode(data: &[u8], limit: u64) -> Result<Vec<u8>, XzError> {
     });
     match failures.into_iter().min_by_key(|(offset, _)| *offset) {
         Some((_, e)) => Err(e),
-        None => Ok(out),
+        None => Ok(()),
     }
 }
 
@@ -294,6 +300,246 @@ fn decode_block(block: &Block<'_>, out: &mut [u8]) -> Result<(), XzError> {
     Ok(())
 }
 
+/// Decodes an xz file while it arrives, each block as soon as all of it is
+/// there, into one buffer of the size the caller expects (from a verified
+/// Release). Nothing decoded here is used unless [`Pipeline::finish`] finds
+/// that the file as finally given (verified by then) has the same blocks,
+/// byte for byte; else it decodes that file from scratch. Only blocks whose
+/// headers give both of their sizes (as `xz -T` writes them) are decoded
+/// early: the others' ends are not known before they are decoded.
+pub(super) struct Pipeline {
+    sender: Option<mpsc::Sender<Message>>,
+    thread: Option<std::thread::JoinHandle<Early>>,
+}
+
+enum Message {
+    Bytes(Vec<u8>),
+    /// The download starts again from its first byte.
+    Restart,
+}
+
+/// What the pipeline decoded before the end: the buffer, and each block
+/// decoded into it (its bytes, the stream header before it, where it was
+/// and what it gave), or `None` if it gave up.
+struct Early {
+    out: Vec<u8>,
+    blocks: Vec<EarlyBlock>,
+}
+
+struct EarlyBlock {
+    offset: usize,
+    data: Vec<u8>,
+    stream_header: [u8; HEADER_SIZE],
+    unpadded: u64,
+    uncompressed: u64,
+    result: Result<(), XzError>,
+}
+
+impl Pipeline {
+    /// A pipeline for a file whose content is `size` bytes.
+    pub(super) fn start(size: usize) -> Pipeline {
+        let (sender, receiver) = mpsc::channel();
+        let thread = std::thread::spawn(move || decode_early(&receiver, size));
+        Pipeline { sender: Some(sender), thread: Some(thread) }
+    }
+
+    /// The next piece of the file.
+    pub(super) fn push(&self, bytes: &[u8]) {
+        if let Some(sender) = &self.sender {
+            // A pipeline that has stopped listening has given up early
+            // decoding; `finish` decodes from scratch.
+            let _ = sender.send(Message::Bytes(bytes.to_vec()));
+        }
+    }
+
+    /// The file starts again (a retried download).
+    pub(super) fn restart(&self) {
+        if let Some(sender) = &self.sender {
+            let _ = sender.send(Message::Restart);
+        }
+    }
+
+    /// Decodes `data`, the whole file, at most `limit` bytes of content,
+    /// taking each block decoded early whose bytes are those of `data`.
+    pub(super) fn finish(mut self, data: &[u8], limit: u64) -> Result<Vec<u8>, XzError> {
+        drop(self.sender.take());
+        let early = self.thread.take().map(|t| t.join().expect("early decoding does not panic"));
+        let Some(mut early) = early.filter(|e| !e.blocks.is_empty()) else { return decode(data, limit) };
+        let (blocks, total) = layout(data, limit)?;
+        let same = |b: &Block<'_>, e: &EarlyBlock| {
+            b.offset == e.offset
+                && b.data == &e.data[..]
+                && b.stream_header == &e.stream_header[..]
+                && (b.unpadded, b.uncompressed) == (e.unpadded, e.uncompressed)
+        };
+        let matches = total == early.out.len() as u64
+            && early.blocks.len() <= blocks.len()
+            && blocks.iter().zip(&early.blocks).all(|(b, e)| same(b, e));
+        if !matches {
+            drop(early);
+            return decode(data, limit);
+        }
+        let done = early.blocks.len();
+        // A block that failed early fails now: its bytes are the file's.
+        if let Some(e) = early.blocks.into_iter().find_map(|e| e.result.err()) {
+            return Err(e);
+        }
+        let start: u64 = blocks[..done].iter().map(|b| b.uncompressed).sum();
+        decode_blocks(&blocks[done..], &mut early.out[start as usize..])?;
+        Ok(early.out)
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        // Dropping the sender ends the thread once its blocks are decoded;
+        // it is not waited for.
+        drop(self.sender.take());
+    }
+}
+
+/// The pipeline's thread: reads the stream header and each block header as
+/// they arrive, and hands every block whose sizes its header gives to a
+/// decoding thread once all of it is there. Stops decoding early (and
+/// only collects what it already started) at anything unexpected.
+fn decode_early(receiver: &mpsc::Receiver<Message>, size: usize) -> Early {
+    let mut out = vec![0u8; size];
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let blocks = std::thread::scope(|s| {
+        let (jobs, queue) = mpsc::channel::<(EarlyBlock, &mut [u8])>();
+        let queue = std::sync::Arc::new(Mutex::new(queue));
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let queue = queue.clone();
+                s.spawn(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        let job = queue.lock().expect("no thread panics holding the queue").recv();
+                        let Ok((mut early, out)) = job else { break };
+                        let block = Block {
+                            stream_header: &early.stream_header,
+                            data: &early.data,
+                            offset: early.offset,
+                            unpadded: early.unpadded,
+                            uncompressed: early.uncompressed,
+                        };
+                        let result = decode_block(&block, out);
+                        early.result = result;
+                        done.push(early);
+                    }
+                    done
+                })
+            })
+            .collect();
+        let mut scan = Scan::default();
+        let mut rest: &mut [u8] = &mut out[..];
+        while let Ok(message) = receiver.recv() {
+            match message {
+                // Nothing received yet: the first response begins.
+                Message::Restart if scan.base == 0 && scan.data.is_empty() => {}
+                Message::Restart => scan.failed = true,
+                Message::Bytes(bytes) if !scan.failed => {
+                    scan.data.extend_from_slice(&bytes);
+                    while let Some(block) = scan.next_block() {
+                        let Some(size) = usize::try_from(block.uncompressed).ok().filter(|&n| n <= rest.len()) else {
+                            scan.failed = true;
+                            break;
+                        };
+                        let (slice, tail) = std::mem::take(&mut rest).split_at_mut(size);
+                        rest = tail;
+                        if jobs.send((block, slice)).is_err() {
+                            scan.failed = true;
+                        }
+                    }
+                }
+                Message::Bytes(_) => {}
+            }
+        }
+        drop(jobs);
+        let mut blocks: Vec<EarlyBlock> =
+            workers.into_iter().flat_map(|w| w.join().expect("decoding does not panic")).collect();
+        blocks.sort_by_key(|b| b.offset);
+        blocks
+    });
+    Early { out, blocks }
+}
+
+/// The forward reading of a stream as it arrives.
+#[derive(Default)]
+struct Scan {
+    /// The bytes from `base` on that are not yet handed out.
+    data: Vec<u8>,
+    base: usize,
+    stream_header: Option<[u8; HEADER_SIZE]>,
+    failed: bool,
+}
+
+impl Scan {
+    /// The next block, once all of it is there and if its header gives its
+    /// sizes; sets `failed` at anything else than a block that is not
+    /// complete yet (the index, a block without sizes, a bad header).
+    fn next_block(&mut self) -> Option<EarlyBlock> {
+        if self.failed {
+            return None;
+        }
+        match self.try_next_block() {
+            Ok(block) => block,
+            Err(()) => {
+                self.failed = true;
+                None
+            }
+        }
+    }
+
+    fn try_next_block(&mut self) -> Result<Option<EarlyBlock>, ()> {
+        let stream_header = match self.stream_header {
+            Some(header) => header,
+            None => {
+                let Some(header) = self.data.get(..HEADER_SIZE) else { return Ok(None) };
+                let header: [u8; HEADER_SIZE] = header.try_into().expect("twelve bytes");
+                if header[..6] != HEADER_MAGIC || crc32(&header[6..8]) != le32(&header[8..]) {
+                    return Err(());
+                }
+                self.data.drain(..HEADER_SIZE);
+                self.base = HEADER_SIZE;
+                *self.stream_header.insert(header)
+            }
+        };
+        let Some(&first) = self.data.first() else { return Ok(None) };
+        if first == 0 {
+            // The index: decoding early ends with the first stream.
+            return Err(());
+        }
+        let header_size = (usize::from(first) + 1) * 4;
+        let Some(header) = self.data.get(..header_size) else { return Ok(None) };
+        let (fields, crc) = header.split_at(header_size - 4);
+        // Both sizes present (flags 0xc0), and no reserved bit.
+        if crc32(fields) != le32(crc) || fields[1] & 0xfc != 0xc0 {
+            return Err(());
+        }
+        let mut pos = 2;
+        let compressed = varint(fields, &mut pos).ok_or(())?;
+        let uncompressed = varint(fields, &mut pos).ok_or(())?;
+        let check = match stream_header[7] & 0x0f {
+            0 => 0,
+            1..=3 => 4,
+            4..=6 => 8,
+            7..=9 => 16,
+            10..=12 => 32,
+            _ => 64,
+        };
+        let unpadded = compressed.checked_add(header_size as u64 + check).ok_or(())?;
+        let size = usize::try_from(unpadded.div_ceil(4) * 4).map_err(|_| ())?;
+        if self.data.len() < size {
+            return Ok(None);
+        }
+        let data: Vec<u8> = self.data.drain(..size).collect();
+        let offset = self.base;
+        self.base += size;
+        Ok(Some(EarlyBlock { offset, data, stream_header, unpadded, uncompressed, result: Ok(()) }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,5 +626,93 @@ mod tests {
         for bad in [&[0x80u8][..], &[0x80, 0x00], &[0xff; 10]] {
             assert_eq!(varint(bad, &mut 0), None, "{bad:?}");
         }
+    }
+
+    /// Blocks of `block_size` with both sizes in their headers, as xz -T
+    /// (and Debian's archive) writes them.
+    fn sized_blocks(data: &[u8], block_size: u64) -> Vec<u8> {
+        let mut stream =
+            liblzma::stream::MtStreamBuilder::new().threads(2).block_size(block_size).preset(6).encoder().unwrap();
+        let mut out = Vec::new();
+        loop {
+            out.reserve(1 << 16);
+            let done = stream.total_in() as usize;
+            if stream.process_vec(&data[done..], &mut out, Action::Finish).unwrap() == Status::StreamEnd {
+                return out;
+            }
+        }
+    }
+
+    /// What the pipeline's thread decodes of `data` given in `chunk`-byte
+    /// pieces, for content of `size` bytes.
+    fn early(data: &[u8], chunk: usize, size: usize) -> Early {
+        let (sender, receiver) = mpsc::channel();
+        for piece in data.chunks(chunk) {
+            sender.send(Message::Bytes(piece.to_vec())).unwrap();
+        }
+        drop(sender);
+        decode_early(&receiver, size)
+    }
+
+    fn pipeline(pieces: &[&[u8]], size: usize) -> Pipeline {
+        let pipeline = Pipeline::start(size);
+        for piece in pieces {
+            pipeline.push(piece);
+        }
+        pipeline
+    }
+
+    /// Issue 12: blocks whose headers give their sizes are decoded while
+    /// the file arrives, however it is cut into pieces.
+    #[test]
+    fn sized_blocks_decode_as_they_arrive() {
+        let text = text();
+        let packed = sized_blocks(&text, 100_000);
+        let (blocks, _) = layout(&packed, u64::MAX).unwrap();
+        assert!(blocks.len() >= 4, "{} blocks", blocks.len());
+        for chunk in [1, 1000, 65536, packed.len()] {
+            let early = early(&packed, chunk, text.len());
+            assert_eq!(early.blocks.len(), blocks.len(), "chunks of {chunk}");
+            assert!(early.blocks.iter().all(|b| b.result.is_ok()), "chunks of {chunk}");
+            assert_eq!(early.out, text, "chunks of {chunk}");
+            let pieces: Vec<&[u8]> = packed.chunks(chunk).collect();
+            assert_eq!(pipeline(&pieces, text.len()).finish(&packed, u64::MAX).unwrap(), text);
+        }
+        // Without sizes in the block headers nothing is decoded early;
+        // the end result is the same.
+        let plain_headers = one_block(&text);
+        assert!(early(&plain_headers, 1000, text.len()).blocks.is_empty());
+        assert_eq!(pipeline(&[&plain_headers], text.len()).finish(&plain_headers, u64::MAX).unwrap(), text);
+    }
+
+    /// What was decoded early is used only if it is the file finally
+    /// given, verified by then; anything else is decoded from scratch.
+    #[test]
+    fn early_blocks_count_only_if_they_are_the_final_files() {
+        let text = text();
+        let packed = sized_blocks(&text, 100_000);
+        let other_text: Vec<u8> = text.iter().map(|b| if *b == b'p' { b'q' } else { *b }).collect();
+        let other = sized_blocks(&other_text, 100_000);
+        assert_eq!(pipeline(&[&other], text.len()).finish(&packed, u64::MAX).unwrap(), text);
+        // A retried download: what came before the restart is not used.
+        let p = pipeline(&[&other[..other.len() / 2]], text.len());
+        p.restart();
+        p.push(&packed);
+        assert_eq!(p.finish(&packed, u64::MAX).unwrap(), text);
+        // A Release that gives the wrong content size: the file decides.
+        for size in [text.len() - 1, text.len() + 1, 10] {
+            assert_eq!(pipeline(&[&packed], size).finish(&packed, u64::MAX).unwrap(), text, "size {size}");
+        }
+        assert!(matches!(pipeline(&[&packed], text.len()).finish(&packed, 1000), Err(XzError::TooLarge)));
+        // A damaged block fails, early or not, and names the block.
+        let (blocks, _) = layout(&packed, u64::MAX).unwrap();
+        let mut damaged = packed.clone();
+        damaged[blocks[2].offset + 30] ^= 0x10;
+        let err = pipeline(&[&damaged], text.len()).finish(&damaged, u64::MAX).unwrap_err();
+        let XzError::Corrupt(e) = err else { panic!("{err:?}") };
+        assert!(e.to_string().starts_with(&format!("block at byte {}: ", blocks[2].offset)), "{e}");
+        // Truncated: the end decides.
+        let cut = &packed[..packed.len() - 10];
+        assert!(matches!(pipeline(&[cut], text.len()).finish(cut, u64::MAX), Err(XzError::Corrupt(_))));
     }
 }
