@@ -245,11 +245,12 @@ fn crc32(bytes: &[u8]) -> u32 {
     crc.sum()
 }
 
-/// The index (one record) and footer that close a stream made of `block`
-/// alone.
-fn one_block_tail(block: &Block<'_>) -> Vec<u8> {
+/// The index (one record: the block's unpadded and uncompressed sizes)
+/// and footer that close a stream, with header `stream_header`, made of
+/// one block.
+fn one_block_tail(stream_header: &[u8], unpadded: u64, uncompressed: u64) -> Vec<u8> {
     let mut index = vec![0u8, 1];
-    for mut n in [block.unpadded, block.uncompressed] {
+    for mut n in [unpadded, uncompressed] {
         while n >= 0x80 {
             index.push((n as u8) | 0x80);
             n >>= 7;
@@ -261,7 +262,7 @@ fn one_block_tail(block: &Block<'_>) -> Vec<u8> {
     index.extend_from_slice(&crc.to_le_bytes());
     let backward = (index.len() / 4 - 1) as u32;
     let mut footer = backward.to_le_bytes().to_vec();
-    footer.extend_from_slice(&block.stream_header[6..8]);
+    footer.extend_from_slice(&stream_header[6..8]);
     let crc = crc32(&footer);
     index.extend_from_slice(&crc.to_le_bytes());
     index.extend_from_slice(&footer);
@@ -271,33 +272,64 @@ fn one_block_tail(block: &Block<'_>) -> Vec<u8> {
 
 /// Decodes one block into `out`, which is exactly its uncompressed size.
 fn decode_block(block: &Block<'_>, out: &mut [u8]) -> Result<(), XzError> {
-    let failed = |why: String| corrupt(format!("block at byte {}: {why}", block.offset));
-    let mut stream = Stream::new_stream_decoder(u64::MAX, 0).map_err(|e| failed(io::Error::from(e).to_string()))?;
-    let tail = one_block_tail(block);
-    let mut written = 0;
-    let mut ended = false;
-    for piece in [block.stream_header, block.data, &tail[..]] {
-        let mut input = piece;
-        while !input.is_empty() && !ended {
+    let mut decoder = BlockDecoder::new(block.offset, block.stream_header, out)?;
+    decoder.feed(block.data)?;
+    decoder.end(&one_block_tail(block.stream_header, block.unpadded, block.uncompressed))
+}
+
+/// One block as a stream of its own, fed as its bytes come.
+struct BlockDecoder<'o> {
+    stream: Stream,
+    out: &'o mut [u8],
+    written: usize,
+    ended: bool,
+    /// Where the block is in the file, for messages.
+    offset: usize,
+}
+
+impl<'o> BlockDecoder<'o> {
+    /// A decoder into `out` (the block's size), fed its stream's header.
+    fn new(offset: usize, stream_header: &[u8], out: &'o mut [u8]) -> Result<Self, XzError> {
+        let stream = Stream::new_stream_decoder(u64::MAX, 0).map_err(|e| block_error(offset, io::Error::from(e).to_string()))?;
+        let mut decoder = BlockDecoder { stream, out, written: 0, ended: false, offset };
+        decoder.feed(stream_header)?;
+        Ok(decoder)
+    }
+
+    /// The next bytes of the block.
+    fn feed(&mut self, mut input: &[u8]) -> Result<(), XzError> {
+        while !input.is_empty() && !self.ended {
+            let stream = &mut self.stream;
             let (read_before, written_before) = (stream.total_in(), stream.total_out());
             let status = stream
-                .process(input, &mut out[written..], Action::Run)
-                .map_err(|e| failed(io::Error::from(e).to_string()))?;
+                .process(input, &mut self.out[self.written..], Action::Run)
+                .map_err(|e| block_error(self.offset, io::Error::from(e).to_string()))?;
             let read = (stream.total_in() - read_before) as usize;
             let wrote = (stream.total_out() - written_before) as usize;
             input = &input[read..];
-            written += wrote;
-            ended = status == Status::StreamEnd;
-            if read == 0 && wrote == 0 && !ended {
+            self.written += wrote;
+            self.ended = status == Status::StreamEnd;
+            if read == 0 && wrote == 0 && !self.ended {
                 // The output is full and the decoder has more.
-                return Err(failed("decodes to more than the index says".into()));
+                return Err(block_error(self.offset, "decodes to more than the index says"));
             }
         }
+        Ok(())
     }
-    if !ended || written != out.len() {
-        return Err(failed("decodes to less than the index says".into()));
+
+    /// Feeds the index and footer that close the block's stream (see
+    /// [`one_block_tail`]) and checks that the block filled its output.
+    fn end(mut self, tail: &[u8]) -> Result<(), XzError> {
+        self.feed(tail)?;
+        if !self.ended || self.written != self.out.len() {
+            return Err(block_error(self.offset, "decodes to less than the index says"));
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+fn block_error(offset: usize, why: impl std::fmt::Display) -> XzError {
+    corrupt(format!("block at byte {offset}: {why}"))
 }
 
 /// Decodes an xz file while it arrives, each block as soon as all of it is
@@ -399,14 +431,14 @@ impl Drop for Pipeline {
 }
 
 /// The pipeline's thread: reads the stream header and each block header as
-/// they arrive, and hands every block whose sizes its header gives to a
-/// decoding thread once all of it is there. Stops decoding early (and
-/// only collects what it already started) at anything unexpected.
+/// they arrive, and hands every block whose header gives its sizes to a
+/// decoding thread at once, which decodes it as its bytes arrive. Stops
+/// decoding early (and only collects what it started) at anything else.
 fn decode_early(receiver: &mpsc::Receiver<Message>, size: usize) -> Early {
     let mut out = vec![0u8; size];
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let blocks = std::thread::scope(|s| {
-        let (jobs, queue) = mpsc::channel::<(EarlyBlock, &mut [u8])>();
+        let (jobs, queue) = mpsc::channel::<(BlockStart, mpsc::Receiver<Vec<u8>>, &mut [u8])>();
         let queue = std::sync::Arc::new(Mutex::new(queue));
         let workers: Vec<_> = (0..threads)
             .map(|_| {
@@ -415,17 +447,8 @@ fn decode_early(receiver: &mpsc::Receiver<Message>, size: usize) -> Early {
                     let mut done = Vec::new();
                     loop {
                         let job = queue.lock().expect("no thread panics holding the queue").recv();
-                        let Ok((mut early, out)) = job else { break };
-                        let block = Block {
-                            stream_header: &early.stream_header,
-                            data: &early.data,
-                            offset: early.offset,
-                            unpadded: early.unpadded,
-                            uncompressed: early.uncompressed,
-                        };
-                        let result = decode_block(&block, out);
-                        early.result = result;
-                        done.push(early);
+                        let Ok((start, pieces, out)) = job else { break };
+                        done.push(decode_arriving(start, &pieces, out));
                     }
                     done
                 })
@@ -433,35 +456,90 @@ fn decode_early(receiver: &mpsc::Receiver<Message>, size: usize) -> Early {
             .collect();
         let mut scan = Scan::default();
         let mut rest: &mut [u8] = &mut out[..];
+        // The block being received: where its pieces go, how many bytes
+        // it still has.
+        let mut current: Option<(mpsc::Sender<Vec<u8>>, usize)> = None;
         while let Ok(message) = receiver.recv() {
-            match message {
+            let bytes = match message {
                 // Nothing received yet: the first response begins.
-                Message::Restart if scan.base == 0 && scan.data.is_empty() => {}
-                Message::Restart => scan.failed = true,
-                Message::Bytes(bytes) if !scan.failed => {
-                    scan.data.extend_from_slice(&bytes);
-                    while let Some(block) = scan.next_block() {
-                        let Some(size) = usize::try_from(block.uncompressed).ok().filter(|&n| n <= rest.len()) else {
-                            scan.failed = true;
-                            break;
-                        };
-                        let (slice, tail) = std::mem::take(&mut rest).split_at_mut(size);
-                        rest = tail;
-                        if jobs.send((block, slice)).is_err() {
-                            scan.failed = true;
-                        }
-                    }
+                Message::Restart if scan.base == 0 && scan.data.is_empty() && current.is_none() => continue,
+                Message::Restart => {
+                    scan.failed = true;
+                    current = None;
+                    continue;
                 }
-                Message::Bytes(_) => {}
+                Message::Bytes(_) if scan.failed => continue,
+                Message::Bytes(bytes) => bytes,
+            };
+            scan.data.extend_from_slice(&bytes);
+            loop {
+                if let Some((pieces, remaining)) = &mut current {
+                    let n = (*remaining).min(scan.data.len());
+                    if n > 0 {
+                        let _ = pieces.send(scan.data.drain(..n).collect());
+                        scan.base += n;
+                        *remaining -= n;
+                    }
+                    if *remaining > 0 {
+                        break;
+                    }
+                    current = None;
+                }
+                let Some(start) = scan.next_block() else { break };
+                let Some(size) = usize::try_from(start.uncompressed).ok().filter(|&n| n <= rest.len()) else {
+                    scan.failed = true;
+                    break;
+                };
+                let (slice, tail) = std::mem::take(&mut rest).split_at_mut(size);
+                rest = tail;
+                let (sender, pieces) = mpsc::channel();
+                current = Some((sender, start.size));
+                if jobs.send((start, pieces, slice)).is_err() {
+                    scan.failed = true;
+                    break;
+                }
             }
         }
-        drop(jobs);
+        drop((jobs, current));
         let mut blocks: Vec<EarlyBlock> =
             workers.into_iter().flat_map(|w| w.join().expect("decoding does not panic")).collect();
         blocks.sort_by_key(|b| b.offset);
         blocks
     });
     Early { out, blocks }
+}
+
+/// A block as its header describes it.
+struct BlockStart {
+    offset: usize,
+    stream_header: [u8; HEADER_SIZE],
+    unpadded: u64,
+    uncompressed: u64,
+    /// Its size in the file, padding and check included.
+    size: usize,
+}
+
+/// Decodes a block from its bytes as they arrive, keeping them.
+fn decode_arriving(start: BlockStart, pieces: &mpsc::Receiver<Vec<u8>>, out: &mut [u8]) -> EarlyBlock {
+    // The size is the header's claim, not yet checked: it bounds nothing.
+    let mut data = Vec::with_capacity(start.size.min(16 << 20));
+    let mut decoder = BlockDecoder::new(start.offset, &start.stream_header, out);
+    for piece in pieces {
+        if let Ok(d) = &mut decoder {
+            if let Err(e) = d.feed(&piece) {
+                decoder = Err(e);
+            }
+        }
+        data.extend_from_slice(&piece);
+    }
+    let result = if data.len() != start.size {
+        // Cut short (a restart, or the end): `finish` sees the bytes differ.
+        Err(block_error(start.offset, "incomplete"))
+    } else {
+        decoder.and_then(|d| d.end(&one_block_tail(&start.stream_header, start.unpadded, start.uncompressed)))
+    };
+    let BlockStart { offset, stream_header, unpadded, uncompressed, .. } = start;
+    EarlyBlock { offset, data, stream_header, unpadded, uncompressed, result }
 }
 
 /// The forward reading of a stream as it arrives.
@@ -475,10 +553,10 @@ struct Scan {
 }
 
 impl Scan {
-    /// The next block, once all of it is there and if its header gives its
-    /// sizes; sets `failed` at anything else than a block that is not
-    /// complete yet (the index, a block without sizes, a bad header).
-    fn next_block(&mut self) -> Option<EarlyBlock> {
+    /// The next block, once its header is there and if it gives the
+    /// block's sizes; sets `failed` at anything else than a header that is
+    /// not complete yet (the index, a block without sizes, a bad header).
+    fn next_block(&mut self) -> Option<BlockStart> {
         if self.failed {
             return None;
         }
@@ -491,7 +569,7 @@ impl Scan {
         }
     }
 
-    fn try_next_block(&mut self) -> Result<Option<EarlyBlock>, ()> {
+    fn try_next_block(&mut self) -> Result<Option<BlockStart>, ()> {
         let stream_header = match self.stream_header {
             Some(header) => header,
             None => {
@@ -530,13 +608,7 @@ impl Scan {
         };
         let unpadded = compressed.checked_add(header_size as u64 + check).ok_or(())?;
         let size = usize::try_from(unpadded.div_ceil(4) * 4).map_err(|_| ())?;
-        if self.data.len() < size {
-            return Ok(None);
-        }
-        let data: Vec<u8> = self.data.drain(..size).collect();
-        let offset = self.base;
-        self.base += size;
-        Ok(Some(EarlyBlock { offset, data, stream_header, unpadded, uncompressed, result: Ok(()) }))
+        Ok(Some(BlockStart { offset: self.base, stream_header, unpadded, uncompressed, size }))
     }
 }
 
@@ -561,7 +633,7 @@ mod tests {
         let (blocks, _) = layout(packed, u64::MAX).unwrap();
         let [block] = blocks[..] else { panic!("one block") };
         let mut lie = packed[..block.offset + block.data.len()].to_vec();
-        lie.extend(one_block_tail(&Block { uncompressed, ..block }));
+        lie.extend(one_block_tail(block.stream_header, block.unpadded, uncompressed));
         lie
     }
 
