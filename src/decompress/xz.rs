@@ -332,9 +332,9 @@ fn block_error(offset: usize, why: impl std::fmt::Display) -> XzError {
     corrupt(format!("block at byte {offset}: {why}"))
 }
 
-/// Decodes an xz file while it arrives, each block as soon as all of it is
-/// there, into one buffer of the size the caller expects (from a verified
-/// Release). Nothing decoded here is used unless [`Pipeline::finish`] finds
+/// Decodes an xz file while it arrives, each block from its header on, as
+/// its bytes come, into one buffer of the size the caller expects (from a
+/// verified Release). Nothing decoded here is used unless [`Pipeline::finish`] finds
 /// that the file as finally given (verified by then) has the same blocks,
 /// byte for byte; else it decodes that file from scratch. Only blocks whose
 /// headers give both of their sizes (as `xz -T` writes them) are decoded
@@ -352,7 +352,7 @@ enum Message {
 
 /// What the pipeline decoded before the end: the buffer, and each block
 /// decoded into it (its bytes, the stream header before it, where it was
-/// and what it gave), or `None` if it gave up.
+/// and whether it decoded), in file order; none if it gave up at once.
 struct Early {
     out: Vec<u8>,
     blocks: Vec<EarlyBlock>,
