@@ -787,4 +787,32 @@ mod tests {
         let cut = &packed[..packed.len() - 10];
         assert!(matches!(pipeline(&[cut], text.len()).finish(cut, u64::MAX), Err(XzError::Corrupt(_))));
     }
+
+    /// A block header's sizes are unverified input: one that claims a
+    /// petabyte of compressed data neither allocates it nor stops the file
+    /// from deciding.
+    #[test]
+    fn a_block_header_claiming_huge_sizes_allocates_nothing() {
+        let packed = one_block(b"Package: a\n");
+        let mut crafted = packed[..HEADER_SIZE].to_vec();
+        let mut fields = vec![0u8, 0xc0];
+        for mut n in [1u64 << 50, 10] {
+            while n >= 0x80 {
+                fields.push((n as u8) | 0x80);
+                n >>= 7;
+            }
+            fields.push(n as u8);
+        }
+        fields.extend_from_slice(&[0x21, 1, 0x16]);
+        fields.resize((fields.len() + 4).div_ceil(4) * 4 - 4, 0);
+        fields[0] = ((fields.len() + 4) / 4 - 1) as u8;
+        let crc = crc32(&fields);
+        crafted.extend(fields);
+        crafted.extend(crc.to_le_bytes());
+        crafted.extend_from_slice(&[7; 1000]);
+        let early = early(&crafted, 100, 1000);
+        assert_eq!(early.blocks.len(), 1, "the block was started");
+        assert!(early.blocks[0].result.is_err(), "and found incomplete");
+        assert!(matches!(pipeline(&[&crafted], 1000).finish(&crafted, u64::MAX), Err(XzError::Corrupt(_))));
+    }
 }
