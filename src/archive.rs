@@ -6,8 +6,10 @@
 //! lists them (through `by-hash` when it says `Acquire-By-Hash: yes`), check
 //! size and SHA256 against the Release, decompress, and check the SHA256 of
 //! the content where the Release lists it. Nothing unverified is used or
-//! cached. Decompressed indices are cached by content hash, so a warm run
-//! does not decompress again.
+//! cached: an `.xz` index is decoded while it downloads (see
+//! [`decompress::StreamingDecoder`]), but that work is kept only if it is
+//! the verified file's. Decompressed indices are cached by content hash, so
+//! a warm run does not decompress again.
 //!
 //! Records name files by archive-relative paths, never by mirror, so the
 //! same inputs give the same records whichever mirror served them.
