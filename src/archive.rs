@@ -7,8 +7,10 @@
 //! lists them (through `by-hash` when it says `Acquire-By-Hash: yes`), check
 //! size and SHA256 against the Release, decompress, and check the SHA256 of
 //! the content where the Release lists it. Nothing unverified is used or
-//! cached. Decompressed indices are cached by content hash, so a warm run
-//! does not decompress again.
+//! cached: an `.xz` index is decoded while it downloads (see
+//! [`decompress::StreamingDecoder`]), but that work is kept only if it is
+//! the verified file's. Decompressed indices are cached by content hash, so
+//! a warm run does not decompress again.
 //!
 //! Records name files by archive-relative paths, never by mirror, so the
 //! same inputs give the same records whichever mirror served them.
@@ -17,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decompress;
 use crate::hash::Sha256;
-use crate::fetch::{Bucket, Cache, CacheMode, Conditional, FetchError, Fetcher};
+use crate::fetch::{BodyObserver, Bucket, Cache, CacheError, CacheMode, Conditional, FetchError, Fetcher};
 use crate::index::{CompactIndex, IndexContent, IndexSource};
 use crate::release::{parse_release, Release};
 use crate::report::Reporter;
@@ -374,19 +376,27 @@ impl SuiteFetch<'_> {
             }
             (None, _) => {
                 let hash = if release.acquire_by_hash { ByHash::First } else { ByHash::No };
-                let bytes = fetch_index_file(fetcher, &archive.uri, &path, entry.size, &entry.sha256, hash, reporter)
+                // Decompressed while it downloads; used only once verified.
+                let decoder = EarlyText(decompress::StreamingDecoder::new(
+                    release.file(&plain).map(|f| f.size),
+                    options.max_index_size,
+                ));
+                let bytes = fetch_index_file(fetcher, &archive.uri, &path, entry.size, &entry.sha256, hash, Some(&decoder), reporter)
                     .await
                     .map_err(|source| ArchiveError::Index { archive: archive.archive(), path: path.clone(), source })?;
-                let text = decompress::decompress_text(&bytes, &redact_url(&url), options.max_index_size)?;
+                let text = decoder.0.finish(&bytes, &redact_url(&url))?;
                 drop(bytes);
-                let actual = Sha256::of(text.as_bytes());
-                if let Some(expected) = content {
-                    if expected != actual {
-                        return Err(ArchiveError::ContentMismatch { url: redact_url(&url), path: plain, expected, actual });
-                    }
-                    cache.put(Bucket::Packages, &actual, text.as_bytes())?;
-                }
-                (text, actual)
+                let content_sha256 = match content {
+                    // The cache checks the hash before it writes: one pass.
+                    Some(expected) => match cache.put(Bucket::Packages, &expected, text.as_bytes()) {
+                        Err(CacheError::HashMismatch { actual, .. }) => {
+                            return Err(ArchiveError::ContentMismatch { url: redact_url(&url), path: plain, expected, actual });
+                        }
+                        stored => stored.map(|_| expected)?,
+                    },
+                    None => Sha256::of(text.as_bytes()),
+                };
+                (text, content_sha256)
             }
         };
         let text = match content {
@@ -490,6 +500,7 @@ pub enum ByHash {
 /// Release's `Acquire-By-Hash: yes` invites (and as a lock's pinned hash
 /// always allows); mirrors may lag behind with by-hash, so a 404 there falls
 /// back to the canonical path, checked against the same hash.
+#[allow(clippy::too_many_arguments)]
 pub async fn fetch_index_file(
     fetcher: &Fetcher,
     archive_uri: &str,
@@ -497,17 +508,31 @@ pub async fn fetch_index_file(
     size: u64,
     sha256: &Sha256,
     by_hash: ByHash,
+    observer: Option<&dyn BodyObserver>,
     reporter: &dyn Reporter,
 ) -> Result<Vec<u8>, FetchError> {
     if by_hash == ByHash::First {
         let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
         let url = format!("{archive_uri}/{dir}/by-hash/SHA256/{sha256}");
-        match fetcher.get_verified(&url, Some(size), sha256, reporter).await {
+        match fetcher.get_verified_observed(&url, Some(size), sha256, observer, reporter).await {
             Err(FetchError::NotFound { .. }) => {}
             other => return other,
         }
     }
-    fetcher.get_verified(&format!("{archive_uri}/{path}"), Some(size), sha256, reporter).await
+    fetcher.get_verified_observed(&format!("{archive_uri}/{path}"), Some(size), sha256, observer, reporter).await
+}
+
+/// A [`decompress::StreamingDecoder`] fed by a download.
+struct EarlyText(decompress::StreamingDecoder);
+
+impl BodyObserver for EarlyText {
+    fn begin(&self) {
+        self.0.restart();
+    }
+
+    fn bytes(&self, bytes: &[u8]) {
+        self.0.push(bytes);
+    }
 }
 
 #[cfg(test)]

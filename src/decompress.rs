@@ -7,6 +7,8 @@
 use std::io::{self, Read};
 use std::path::Path;
 
+mod xz;
+
 /// The default bound on a decompressed index, 512 MiB: ten times bookworm's
 /// main amd64 `Packages` (about 50 MB) and well above the largest real
 /// Debian or Ubuntu index (under 200 MB), yet low enough that a bomb is
@@ -120,6 +122,16 @@ pub fn bytes_to_text(data: Vec<u8>, label: &str, limit: u64) -> Result<String, D
     decompress_text(&data, label, limit)
 }
 
+/// The least capacity of a buffer of compressed data, which is freed once
+/// decoded, before the index is built. glibc's malloc raises its mmap
+/// threshold to the size of any freed mapped block up to 32 MiB; after a
+/// freed 9 MB `Packages.xz` had raised it, the index's multi-megabyte
+/// vectors came from the heap, where growing one copies it, and the peak
+/// of a `.xz` load was 15 MB above that of the plain file. A larger block
+/// does not move the threshold; the capacity beyond the data is address
+/// space, never touched.
+pub(crate) const EARLY_FREED_CAPACITY: usize = (32 << 20) + 1;
+
 /// Reads a whole file, large ones in parallel pieces: for a 50 MB index the
 /// kernel's copy and the page faults of the new buffer are a large share of
 /// the load time, and they spread over cores. Stops after `limit + 1` bytes
@@ -131,11 +143,17 @@ fn read_parallel(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let parts = (len >> 23).clamp(1, threads);
     if parts == 1 {
-        let mut data = Vec::with_capacity(len + 1);
+        let mut data = Vec::with_capacity((len + 1).max(EARLY_FREED_CAPACITY));
         (&file).take(limit.saturating_add(1)).read_to_end(&mut data)?;
         return Ok(data);
     }
-    let mut data = vec![0u8; len];
+    let mut data = if len >= EARLY_FREED_CAPACITY {
+        vec![0u8; len]
+    } else {
+        let mut data = Vec::with_capacity(EARLY_FREED_CAPACITY);
+        data.resize(len, 0);
+        data
+    };
     let piece = len.div_ceil(parts);
     std::thread::scope(|s| {
         let handles: Vec<_> = data
@@ -179,71 +197,94 @@ pub fn decompress(data: &[u8], label: &str, limit: u64) -> Result<Vec<u8>, Decom
         kind,
         source,
     };
-    let mut out = Vec::with_capacity(data.len().saturating_mul(6).min(limit as usize));
-    match Compression::detect(data) {
+    // Gzip and bzip2 do not tell their content's size up front.
+    let capacity = || data.len().saturating_mul(6).min(limit as usize);
+    let out = match Compression::detect(data) {
         Compression::None => {
             if data.len() as u64 > limit {
                 return Err(too_large());
             }
-            out.extend_from_slice(data);
+            data.to_vec()
         }
         Compression::Gzip => {
+            let mut out = Vec::with_capacity(capacity());
             flate2::read::MultiGzDecoder::new(data)
                 .take(limit.saturating_add(1))
                 .read_to_end(&mut out)
                 .map_err(|e| corrupt("gzip", e))?;
+            out
         }
         Compression::Bzip2 => {
             // Several concatenated streams (as pbzip2 writes) are one file;
             // the decoder reports a truncated stream as an unexpected end.
+            let mut out = Vec::with_capacity(capacity());
             bzip2::bufread::MultiBzDecoder::new(data)
                 .take(limit.saturating_add(1))
                 .read_to_end(&mut out)
                 .map_err(|e| corrupt("bzip2", e))?;
+            out
         }
-        Compression::Xz => {
-            // A file may hold several concatenated streams, with zero padding
-            // between them; anything else after a stream is an error.
-            let mut rest = data;
-            while !rest.is_empty() {
-                let stream = xz_decoder().map_err(|e| corrupt("xz", e))?;
-                let mut decoder = liblzma::bufread::XzDecoder::new_stream(rest, stream);
-                let room = (limit + 1).saturating_sub(out.len() as u64);
-                (&mut decoder)
-                    .take(room)
-                    .read_to_end(&mut out)
-                    .map_err(|e| corrupt("xz", e))?;
-                if out.len() as u64 > limit {
-                    break;
-                }
-                rest = decoder.into_inner();
-                rest = &rest[rest.iter().take_while(|b| **b == 0).count()..];
-                if !rest.is_empty() && Compression::detect(rest) != Compression::Xz {
-                    let msg = format!("{} bytes of trailing data after the xz stream", rest.len());
-                    return Err(corrupt("xz", io::Error::new(io::ErrorKind::InvalidData, msg)));
-                }
-            }
-        }
-    }
+        Compression::Xz => xz::decode(data, limit).map_err(|e| xz_error(e, label, limit))?,
+    };
     if out.len() as u64 > limit {
         return Err(too_large());
     }
     Ok(out)
 }
 
-/// A multi-threaded xz decoder: files with several blocks whose sizes are in
-/// their headers (as Debian's `Packages.xz`) decode in parallel; others
-/// decode on one thread. Both memory limits must be set, or liblzma refuses
-/// (neither) or silently stays single-threaded (only one).
-fn xz_decoder() -> io::Result<liblzma::stream::Stream> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8)) as u32;
-    liblzma::stream::MtStreamBuilder::new()
-        .threads(threads)
-        .timeout_ms(0)
-        .memlimit_threading(1 << 30)
-        .memlimit_stop(1 << 30)
-        .decoder()
-        .map_err(io::Error::from)
+/// Decompresses an index while it downloads: an `.xz` file's blocks are
+/// decoded as they arrive (when their headers give their sizes, as Debian's
+/// do), into one buffer of the content's size, which the caller knows from
+/// a verified Release. Nothing decoded early is returned unless
+/// [`StreamingDecoder::finish`], given the whole file once its size and
+/// hash are checked, finds that the blocks decoded are that file's, byte
+/// for byte; otherwise, or for other compressions, `finish` decompresses
+/// the file as [`decompress_text`] does.
+pub struct StreamingDecoder {
+    pipeline: Option<xz::Pipeline>,
+    limit: u64,
+}
+
+impl StreamingDecoder {
+    /// A decoder for content of `size` bytes, at most `limit`. Without a
+    /// size, or past the limit, nothing is decoded early.
+    pub fn new(size: Option<u64>, limit: u64) -> StreamingDecoder {
+        let size = size.filter(|&s| s <= limit).and_then(|s| usize::try_from(s).ok());
+        StreamingDecoder { pipeline: size.map(xz::Pipeline::start), limit }
+    }
+
+    /// The next bytes of the file.
+    pub fn push(&self, bytes: &[u8]) {
+        if let Some(pipeline) = &self.pipeline {
+            pipeline.push(bytes);
+        }
+    }
+
+    /// The file starts again from its first byte (a retried download).
+    pub fn restart(&self) {
+        if let Some(pipeline) = &self.pipeline {
+            pipeline.restart();
+        }
+    }
+
+    /// The text of `data`, the whole file, verified by now; `label` names
+    /// it in errors.
+    pub fn finish(self, data: &[u8], label: &str) -> Result<String, DecompressError> {
+        match self.pipeline {
+            Some(pipeline) if Compression::detect(data) == Compression::Xz => {
+                let bytes = pipeline.finish(data, self.limit).map_err(|e| xz_error(e, label, self.limit))?;
+                into_text(bytes, label)
+            }
+            _ => decompress_text(data, label, self.limit),
+        }
+    }
+}
+
+fn xz_error(e: xz::XzError, label: &str, limit: u64) -> DecompressError {
+    match e {
+        xz::XzError::TooLarge => DecompressError::TooLarge { path: label.to_owned(), limit },
+        xz::XzError::Corrupt(source) => DecompressError::Corrupt { path: label.to_owned(), kind: "xz", source },
+    }
 }
 
 #[cfg(test)]
@@ -267,6 +308,95 @@ mod tests {
         let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
         enc.write_all(data).unwrap();
         enc.finish().unwrap()
+    }
+
+    /// `parts`, one xz block each, in one stream: the single-threaded
+    /// encoder ends a block at a full flush, and does not write the
+    /// block's sizes into its header.
+    fn xz_blocks(parts: &[&[u8]]) -> Vec<u8> {
+        use liblzma::stream::{Check, Stream};
+        let mut stream = Stream::new_easy_encoder(6, Check::Crc64).unwrap();
+        encode(&mut stream, parts)
+    }
+
+    fn encode(stream: &mut liblzma::stream::Stream, parts: &[&[u8]]) -> Vec<u8> {
+        use liblzma::stream::{Action, Status};
+        let mut out = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            let action = if i + 1 == parts.len() { Action::Finish } else { Action::FullFlush };
+            let start = stream.total_in();
+            loop {
+                out.reserve(1 << 16);
+                let done = (stream.total_in() - start) as usize;
+                if stream.process_vec(&part[done..], &mut out, action).unwrap() == Status::StreamEnd {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Blocks of `block_size` with their sizes in their headers, as xz -T
+    /// writes them (Debian's `Packages.xz` has two of 24 MiB).
+    fn xz_sized_blocks(data: &[u8], block_size: u64) -> Vec<u8> {
+        let mut stream = liblzma::stream::MtStreamBuilder::new()
+            .threads(2)
+            .block_size(block_size)
+            .preset(6)
+            .encoder()
+            .unwrap();
+        encode(&mut stream, &[data])
+    }
+
+    /// Issue 12: blocks decode in parallel into their own slices of one
+    /// buffer; however a file is cut into blocks and streams, the text is
+    /// the same.
+    #[test]
+    fn multi_block_xz_decodes_like_single_block() {
+        let text: String = (0..30_000).map(|i| format!("Package: p{i}\nVersion: {i}\n\n")).collect();
+        let bytes = text.as_bytes();
+        let single = xz(bytes);
+        let thirds: Vec<&[u8]> = bytes.chunks(bytes.len().div_ceil(3)).collect();
+        let many: Vec<&[u8]> = bytes.chunks(7000).collect();
+        let sized = xz_sized_blocks(bytes, 50_000);
+        let mut streams = xz_blocks(&thirds);
+        streams.extend_from_slice(&[0; 4]);
+        streams.extend(xz_sized_blocks(bytes, 100_000));
+        streams.extend_from_slice(&[0; 8]);
+        let twice = format!("{text}{text}");
+        for (name, data, want) in [
+            ("one block", single, &text),
+            ("three blocks", xz_blocks(&thirds), &text),
+            ("many blocks", xz_blocks(&many), &text),
+            ("sized blocks", sized, &text),
+            ("two streams", streams, &twice),
+        ] {
+            assert_eq!(&decompress_text(&data, name, DEFAULT_LIMIT).unwrap(), want, "{name}");
+            let err = decompress(&data, name, want.len() as u64 - 1).unwrap_err();
+            assert!(matches!(err, DecompressError::TooLarge { .. }), "{name}: {err}");
+        }
+        assert_eq!(decompress(&xz_blocks(&[b"", b"a\n", b""]), "f", 2).unwrap(), b"a\n");
+    }
+
+    /// A truncated or damaged `.xz`, wherever the damage is, is an error
+    /// naming the file, never a panic or a short text.
+    #[test]
+    fn a_damaged_xz_names_the_file_wherever_it_is_cut() {
+        let text: String = (0..20_000).map(|i| format!("Package: p{i}\nVersion: {i}\n\n")).collect();
+        let packed = xz_sized_blocks(text.as_bytes(), 100_000);
+        let step = packed.len() / 97;
+        // Six bytes are the magic that makes it xz at all.
+        for cut in (6..packed.len()).step_by(step).chain(packed.len() - 40..packed.len()) {
+            let err = decompress(&packed[..cut], "dists/x/Packages.xz", DEFAULT_LIMIT).unwrap_err();
+            assert!(matches!(err, DecompressError::Corrupt { kind: "xz", .. }), "cut at {cut}: {err}");
+            assert_eq!(err.to_string(), "dists/x/Packages.xz: corrupt or truncated xz data");
+        }
+        for at in (6..packed.len()).step_by(step) {
+            let mut flipped = packed.clone();
+            flipped[at] ^= 0x20;
+            let err = decompress(&flipped, "f", DEFAULT_LIMIT).unwrap_err();
+            assert!(matches!(err, DecompressError::Corrupt { kind: "xz", .. }), "flipped at {at}: {err}");
+        }
     }
 
     #[test]

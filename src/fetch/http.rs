@@ -331,6 +331,17 @@ struct Expect<'a> {
     validators: Option<&'a Validators>,
     size: Option<u64>,
     sha256: Option<&'a Sha256>,
+    observer: Option<&'a dyn BodyObserver>,
+}
+
+/// Sees a body while it streams in, before its size and hash are checked:
+/// nothing it is shown may be trusted, used or stored until the download
+/// has returned successfully. Lets a caller decompress while downloading.
+pub trait BodyObserver: Sync {
+    /// A body begins; after a retry, from its first byte again.
+    fn begin(&self);
+    /// The next bytes of the body.
+    fn bytes(&self, bytes: &[u8]);
 }
 
 /// Downloads over HTTP(S). Cheap to clone; clones share the connection pool.
@@ -367,7 +378,7 @@ impl Fetcher {
 
     /// Downloads `url`, at most [`FetchOptions::max_body_size`] bytes.
     pub async fn get(&self, url: &str, reporter: &dyn Reporter) -> Result<Vec<u8>, FetchError> {
-        let expect = Expect { validators: None, size: None, sha256: None };
+        let expect = Expect { validators: None, size: None, sha256: None, observer: None };
         match self.fetch(url, &expect, reporter).await? {
             Conditional::Body { bytes, .. } => Ok(bytes),
             Conditional::NotModified => unreachable!("304 is an error without validators"),
@@ -383,7 +394,7 @@ impl Fetcher {
         reporter: &dyn Reporter,
     ) -> Result<Conditional, FetchError> {
         let validators = validators.filter(|v| !v.is_empty());
-        self.fetch(url, &Expect { validators, size: None, sha256: None }, reporter).await
+        self.fetch(url, &Expect { validators, size: None, sha256: None, observer: None }, reporter).await
     }
 
     /// Downloads `url` and checks its size, if given, and SHA256. A body longer than `expected_size` is abandoned as soon as it
@@ -396,7 +407,20 @@ impl Fetcher {
         expected_sha256: &Sha256,
         reporter: &dyn Reporter,
     ) -> Result<Vec<u8>, FetchError> {
-        let expect = Expect { validators: None, size: expected_size, sha256: Some(expected_sha256) };
+        self.get_verified_observed(url, expected_size, expected_sha256, None, reporter).await
+    }
+
+    /// [`Fetcher::get_verified`], showing the body to `observer` while it
+    /// streams in, unverified.
+    pub async fn get_verified_observed(
+        &self,
+        url: &str,
+        expected_size: Option<u64>,
+        expected_sha256: &Sha256,
+        observer: Option<&dyn BodyObserver>,
+        reporter: &dyn Reporter,
+    ) -> Result<Vec<u8>, FetchError> {
+        let expect = Expect { validators: None, size: expected_size, sha256: Some(expected_sha256), observer };
         match self.fetch(url, &expect, reporter).await? {
             Conditional::Body { bytes, .. } => Ok(bytes),
             Conditional::NotModified => unreachable!("304 is an error without validators"),
@@ -470,6 +494,9 @@ impl Fetcher {
                 return Err(FetchError::TooLarge { url: shown.to_owned(), limit });
             }
         }
+        if let Some(observer) = expect.observer {
+            observer.begin();
+        }
         let id = reporter.download_started(shown, expect.size.or(length));
         let body = self.read_body(response, shown, expect, limit, id, reporter).await;
         reporter.download_finished(id);
@@ -533,6 +560,9 @@ impl Fetcher {
             }
             if let Some(hasher) = &mut hasher {
                 hasher.update(&chunk);
+            }
+            if let Some(observer) = expect.observer {
+                observer.bytes(&chunk);
             }
             bytes.extend_from_slice(&chunk);
             reporter.download_progress(id, received);

@@ -18,7 +18,7 @@ mod http;
 pub use cache::{Bucket, Cache, CacheError};
 pub(crate) use http::error_chain;
 pub use http::{
-    map_bounded, Conditional, EnvError, FetchError, FetchOptions, Fetcher, Validators,
+    map_bounded, BodyObserver, Conditional, EnvError, FetchError, FetchOptions, Fetcher, Validators,
     DEFAULT_MAX_BODY_SIZE, ENV_BACKOFF_MS, ENV_CONCURRENCY, ENV_CONNECT_TIMEOUT_MS, ENV_READ_TIMEOUT_MS, ENV_RETRIES,
 };
 

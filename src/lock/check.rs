@@ -226,7 +226,7 @@ impl PinnedIndices {
             Ok(base) => base,
             Err(source) => return Err(PinnedError::Nowhere { label, sha256: record.sha256, source }),
         };
-        let bytes = fetch_index_file(fetcher, &base, &record.path, record.size, &record.sha256, ByHash::First, reporter)
+        let bytes = fetch_index_file(fetcher, &base, &record.path, record.size, &record.sha256, ByHash::First, None, reporter)
             .await
             .map_err(|source| PinnedError::Fetch { label: label.clone(), base: redact_url(&base), source: source.into() })?;
         let text = self.text_of(record, &label, &bytes)?.expect("the bytes were verified against the pinned hash");
