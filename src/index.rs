@@ -22,7 +22,7 @@ use std::ops::Range;
 
 use crate::deb822::{self, cut, escaped, Deb822Error};
 use crate::hash::Sha256;
-use crate::relation::{self, Dependency, RelationError};
+use crate::relation::{self, Dependency};
 use crate::version;
 use rustc_hash::FxHashMap;
 
@@ -357,7 +357,6 @@ pub struct Package<'a> {
     pub size: u64,
     /// `Provides:`, parsed, in [`Index::provides`].
     provides: Range<u32>,
-    provides_text: &'a str,
     relations: [&'a str; 5],
     /// Line of each relationship field; 0 when absent.
     relation_lines: [usize; 5],
@@ -445,29 +444,13 @@ impl<'a> Index<'a> {
             IndexContent::Compact(c) => c.len(),
         });
         let mut packages = Vec::with_capacity(total.sum());
-        // Every package's Provides, parsed: as the texts were read (where
-        // they were checked), or now for a compact source.
+        // Every package's Provides, parsed as the texts were read (where
+        // they were checked), or stored so by a compact source.
         let mut provides = Vec::new();
         let mut parsed = chunks.iter().map(|(n, ..)| *n).zip(parsed).peekable();
         for (n, source) in sources.iter().enumerate() {
             match &source.content {
-                IndexContent::Compact(c) => {
-                    for mut p in c.packages(n) {
-                        if !p.provides_text.is_empty() {
-                            let start = provides.len() as u32;
-                            let bad = |e: RelationError| IndexError::BadField {
-                                file: source.label.clone(),
-                                line: p.line,
-                                package: escaped(p.name),
-                                field: "Provides".into(),
-                                problem: e.to_string(),
-                            };
-                            provides.extend(relation::parse_provides(p.provides_text).map_err(bad)?);
-                            p.provides = start..provides.len() as u32;
-                        }
-                        packages.push(p);
-                    }
-                }
+                IndexContent::Compact(c) => c.read_into(n, &mut packages, &mut provides),
                 IndexContent::Text(_) => {
                     // Chunks were parsed from line 1; shift each by the lines before it.
                     let mut line_shift = 0;
@@ -927,7 +910,6 @@ fn read_package<'a>(
         sha256,
         size,
         provides: start..provides.len() as u32,
-        provides_text: text(9),
         relations: [text(10), text(11), text(12), text(13), text(14)],
         relation_lines: [10, 11, 12, 13, 14].map(|i| f[i].map_or(0, |f| f.line)),
         source: n,
@@ -1115,7 +1097,8 @@ mod tests {
                 assert_eq!(p.relation_text(field), want.map_or("", |f| f.value), "{field}");
                 assert_eq!(p.relation_lines[field as usize], want.map_or(0, |f| f.line), "{field}");
             }
-            assert_eq!(p.provides_text, stanza.get("Provides").unwrap_or(""));
+            let provides = stanza.get("Provides").map(|t| relation::parse_provides(t).unwrap()).unwrap_or_default();
+            assert_eq!(idx.provides(id), provides);
         }
         assert_eq!(idx.provides(PackageId(0))[0].name, "v");
 
