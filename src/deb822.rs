@@ -65,6 +65,7 @@ pub struct Parser<'a> {
     end: usize,
     line: usize,
     failed: bool,
+    check_duplicates: bool,
 }
 
 /// Parses `text` as deb822 stanzas, starting at line 1.
@@ -82,6 +83,7 @@ pub fn parse_from(text: &str, offset: usize, line: usize) -> Parser<'_> {
         end: text.len(),
         line,
         failed: false,
+        check_duplicates: true,
     }
 }
 
@@ -107,6 +109,15 @@ impl<'a> Parser<'a> {
     #[must_use]
     pub fn until(mut self, end: usize) -> Self {
         self.end = end.min(self.text.len());
+        self
+    }
+
+    /// Skips the check that field names are unique, for a caller that checks
+    /// the fields it uses itself: the check is quadratic in the stanza size
+    /// and dominates the parsing of a large index.
+    #[must_use]
+    pub fn allow_duplicates(mut self) -> Self {
+        self.check_duplicates = false;
         self
     }
 
@@ -179,7 +190,7 @@ impl<'a> Parser<'a> {
                 stanza.line = number;
                 stanza.offset = start;
             }
-            if is_duplicate(&stanza.fields, name, &mut seen) {
+            if self.check_duplicates && is_duplicate(&stanza.fields, name, &mut seen) {
                 return Err(Deb822Error { line: number, problem: format!("field {} appears twice in one stanza", escaped(name)) });
             }
             stanza.fields.push(Field { name, value: "", line: number });
