@@ -48,7 +48,8 @@ const PROVIDES: usize = 4;
 /// One stanza as stored: byte spans into the string table and the cheap
 /// fields.
 struct Record {
-    /// (start, end) in the string table.
+    /// (start, end) in the string table; at `PROVIDES`, the range of the
+    /// package's Provides entries instead.
     spans: [(u32, u32); SPANS],
     /// The stanza's line, then each relationship field's (0 when absent).
     lines: [u32; 6],
