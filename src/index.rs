@@ -20,9 +20,9 @@ use std::fmt;
 use std::ops::Range;
 
 
-use crate::deb822::{self, cut, escaped, Deb822Error, Stanza};
+use crate::deb822::{self, cut, escaped, Deb822Error};
 use crate::hash::Sha256;
-use crate::relation::{self, Dependency, RelationError};
+use crate::relation::{self, Dependency};
 use crate::version;
 use rustc_hash::FxHashMap;
 
@@ -357,7 +357,6 @@ pub struct Package<'a> {
     pub size: u64,
     /// `Provides:`, parsed, in [`Index::provides`].
     provides: Range<u32>,
-    provides_text: &'a str,
     relations: [&'a str; 5],
     /// Line of each relationship field; 0 when absent.
     relation_lines: [usize; 5],
@@ -429,7 +428,7 @@ impl<'a> Index<'a> {
                 chunks.extend(deb822::split_stanzas(text, parts).into_iter().map(|r| (n, text.as_str(), r)));
             }
         }
-        let parsed: Vec<Result<(Vec<Package<'a>>, usize), IndexError>> = if chunks.len() <= 1 {
+        let parsed: Vec<Result<Chunk<'a>, IndexError>> = if chunks.len() <= 1 {
             chunks.iter().map(|(n, text, r)| read_chunk(&sources[*n], *n, text, r.clone(), architecture)).collect()
         } else {
             std::thread::scope(|scope| {
@@ -445,43 +444,37 @@ impl<'a> Index<'a> {
             IndexContent::Compact(c) => c.len(),
         });
         let mut packages = Vec::with_capacity(total.sum());
+        // Every package's Provides, parsed as the texts were read (where
+        // they were checked), or stored so by a compact source.
+        let mut provides = Vec::new();
         let mut parsed = chunks.iter().map(|(n, ..)| *n).zip(parsed).peekable();
         for (n, source) in sources.iter().enumerate() {
             match &source.content {
-                IndexContent::Compact(c) => packages.extend(c.packages(n)),
+                IndexContent::Compact(c) => c.read_into(n, &mut packages, &mut provides),
                 IndexContent::Text(_) => {
                     // Chunks were parsed from line 1; shift each by the lines before it.
                     let mut line_shift = 0;
                     while let Some((_, result)) = parsed.next_if(|(m, _)| *m == n) {
-                        let (chunk, lines) = result.map_err(|e| e.shifted(line_shift))?;
-                        packages.extend(chunk.into_iter().map(|mut p| {
+                        let (mut chunk, chunk_provides, lines) = result.map_err(|e| e.shifted(line_shift))?;
+                        let provides_shift = provides.len() as u32;
+                        provides.extend(chunk_provides);
+                        for p in &mut chunk {
                             p.line += line_shift;
                             for line in p.relation_lines.iter_mut().filter(|l| **l != 0) {
                                 *line += line_shift;
                             }
-                            p
-                        }));
+                            p.provides = p.provides.start + provides_shift..p.provides.end + provides_shift;
+                        }
+                        // The first chunk's array becomes the index's: growing
+                        // a large allocation remaps it rather than copying.
+                        if packages.is_empty() {
+                            packages = chunk;
+                        } else {
+                            packages.append(&mut chunk);
+                        }
                         line_shift += lines;
                     }
                 }
-            }
-        }
-        // Provides were checked as the texts were read; a compact source
-        // keeps them as text too.
-        let mut provides = Vec::new();
-        for p in &mut packages {
-            if !p.provides_text.is_empty() {
-                let start = provides.len() as u32;
-                let source = &sources[p.source];
-                let bad = |e: RelationError| IndexError::BadField {
-                    file: source.label.clone(),
-                    line: p.line,
-                    package: escaped(p.name),
-                    field: "Provides".into(),
-                    problem: e.to_string(),
-                };
-                provides.extend(relation::parse_provides(p.provides_text).map_err(bad)?);
-                p.provides = start..provides.len() as u32;
             }
         }
         let rank = |id: PackageId| {
@@ -665,32 +658,169 @@ impl IndexError {
     }
 }
 
-/// Parses one chunk of a source; returns its packages and its line count,
+/// Scans one chunk of a source; returns its packages and its line count,
 /// with line numbers counted from the chunk's start.
+///
+/// A scanner rather than [`deb822::parse`]: lines are found with one
+/// `memchr` pass over the chunk, and only the fields [`read_package`] uses
+/// are kept, in a fixed array of slots, so no stanza is materialised as a
+/// field list (issue 12). It checks what the parser checks, in the same
+/// order and with the same messages: a syntax error anywhere in a stanza is
+/// reported before that stanza's fields are read.
 fn read_chunk<'a>(
     source: &IndexSource,
     n: usize,
     text: &'a str,
     range: Range<usize>,
     architecture: &str,
-) -> Result<(Vec<Package<'a>>, usize), IndexError> {
-    let mut parser = deb822::parse_from(text, range.start, 1)
-        .until(range.end)
-        .allow_duplicates();
-    let mut stanza = Stanza { line: 0, offset: 0, fields: Vec::with_capacity(32) };
+) -> Result<Chunk<'a>, IndexError> {
+    let syntax = |line: usize, problem: String| IndexError::Syntax {
+        file: source.label.clone(),
+        error: Deb822Error { line, problem },
+    };
+    let bytes = &text.as_bytes()[..range.end];
     let mut packages = Vec::with_capacity(range.len() / 700);
-    loop {
-        match parser.read_into(&mut stanza) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(error) => return Err(IndexError::Syntax { file: source.label.clone(), error }),
+    let mut provides = Vec::new();
+    let mut slots = Slots::default();
+    let mut newlines = memchr::memchr_iter(b'\n', &bytes[range.start..]);
+    let mut start = range.start;
+    let mut number = 0;
+    // The open field: its slot (None for a field the index does not use).
+    let mut open: Option<Option<usize>> = None;
+    while start < bytes.len() {
+        let end = newlines.next().map_or(bytes.len(), |i| range.start + i);
+        let line = &bytes[start..end];
+        let line_start = start;
+        start = end + 1;
+        number += 1;
+        match line.first() {
+            Some(b'#') => continue,
+            Some(b' ' | b'\t') | Some(b'\r') | None if is_blank(line) => {
+                if open.is_some() {
+                    if let Some(p) = slots.finish(source, n, architecture, &mut provides)? {
+                        packages.push(p);
+                    }
+                    open = None;
+                }
+                continue;
+            }
+            Some(b' ' | b'\t') => {
+                match open {
+                    Some(Some(i)) => slots.fields[i].1 = end,
+                    Some(None) => {}
+                    None => return Err(syntax(number, "continuation line outside a field".into())),
+                }
+                continue;
+            }
+            _ => {}
         }
-        if let Some(p) = read_package(source, n, &stanza, architecture)? {
+        // The name ends at the colon; a blank, control or DEL byte before
+        // it makes the line an error, told apart as the parser does.
+        let colon = match line.iter().position(|&c| c == b':' || c <= b' ' || c == 0x7f) {
+            Some(i) if line[i] == b':' && i > 0 => i,
+            _ => {
+                let Some(colon) = memchr::memchr(b':', line) else {
+                    let line = &text[line_start..end];
+                    return Err(syntax(number, format!("expected `Field: value`, found {:?}", cut(line))));
+                };
+                let name = &text[line_start..line_start + colon];
+                return Err(syntax(number, format!("bad field name {:?}", cut(name))));
+            }
+        };
+        let name = &text[line_start..line_start + colon];
+        if open.is_none() {
+            slots.start(number, text);
+        }
+        let slot = slot(name).filter(|&i| slots.put(i, name, line_start + colon + 1, end, number));
+        open = Some(slot);
+    }
+    if open.is_some() {
+        if let Some(p) = slots.finish(source, n, architecture, &mut provides)? {
             packages.push(p);
         }
     }
-    // The chunk ends at a line start, so the parser has read whole lines.
-    Ok((packages, parser.line() - 1))
+    Ok((packages, provides, number))
+}
+
+/// The packages of a chunk, their Provides (each package has a range) and
+/// the chunk's line count.
+type Chunk<'a> = (Vec<Package<'a>>, Vec<Dependency<'a>>, usize);
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|&c| c == b' ' || c == b'\t' || c == b'\r')
+}
+
+/// The fields of the stanza being scanned that [`read_package`] uses.
+#[derive(Default)]
+struct Slots<'a> {
+    /// Each slot's value span (untrimmed), name and line, when `present`
+    /// has its bit.
+    fields: [(usize, usize); 15],
+    names: [&'a str; 15],
+    lines: [usize; 15],
+    present: u16,
+    text: &'a str,
+    /// Line of the stanza's first field.
+    line: usize,
+    /// The first field that appears twice: its line, name and the package
+    /// named so far.
+    duplicate: Option<(usize, &'a str, String)>,
+}
+
+impl<'a> Slots<'a> {
+    fn start(&mut self, line: usize, text: &'a str) {
+        self.text = text;
+        self.present = 0;
+        self.duplicate = None;
+        self.line = line;
+    }
+
+    /// Keeps a field; false for a second one of its slot, which is
+    /// reported when the stanza ends.
+    fn put(&mut self, i: usize, name: &'a str, from: usize, to: usize, line: usize) -> bool {
+        if self.present & (1 << i) != 0 {
+            if self.duplicate.is_none() {
+                let package = if self.present & 1 != 0 { self.value(0) } else { "" };
+                self.duplicate = Some((line, name, escaped(package)));
+            }
+            return false;
+        }
+        self.present |= 1 << i;
+        self.fields[i] = (from, to);
+        self.names[i] = name;
+        self.lines[i] = line;
+        true
+    }
+
+    fn value(&self, i: usize) -> &'a str {
+        let (from, to) = self.fields[i];
+        let blank = |c: char| c == ' ' || c == '\t' || c == '\r' || c == '\n';
+        self.text[from..to].trim_matches(blank)
+    }
+
+    fn field(&self, i: usize) -> Option<deb822::Field<'a>> {
+        (self.present & (1 << i) != 0).then(|| deb822::Field { name: self.names[i], value: self.value(i), line: self.lines[i] })
+    }
+
+    fn finish(
+        &mut self,
+        source: &IndexSource,
+        n: usize,
+        architecture: &str,
+        provides: &mut Vec<Dependency<'a>>,
+    ) -> Result<Option<Package<'a>>, IndexError> {
+        if let Some((line, name, package)) = self.duplicate.take() {
+            return Err(IndexError::BadField {
+                file: source.label.clone(),
+                line,
+                package,
+                field: name.to_owned(),
+                problem: "the field appears twice in one stanza".into(),
+            });
+        }
+        let f: [Option<deb822::Field<'a>>; 15] = std::array::from_fn(|i| self.field(i));
+        read_package(source, n, self.line, &f, architecture, provides)
+    }
 }
 
 /// Slot of a field [`read_package`] uses (field names are case-insensitive;
@@ -720,27 +850,14 @@ const SLOT_NAMES: [&str; 15] = [
 fn read_package<'a>(
     source: &IndexSource,
     n: usize,
-    stanza: &Stanza<'a>,
+    stanza_line: usize,
+    f: &[Option<deb822::Field<'a>>; 15],
     architecture: &str,
+    provides: &mut Vec<Dependency<'a>>,
 ) -> Result<Option<Package<'a>>, IndexError> {
-    let mut f: [Option<&deb822::Field<'a>>; 15] = [None; 15];
-    for field in &stanza.fields {
-        if let Some(i) = slot(field.name) {
-            if f[i].is_some() {
-                return Err(IndexError::BadField {
-                    file: source.label.clone(),
-                    line: field.line,
-                    package: escaped(f[0].map_or("", |f| f.value)),
-                    field: field.name.to_owned(),
-                    problem: "the field appears twice in one stanza".into(),
-                });
-            }
-            f[i] = Some(field);
-        }
-    }
     let missing = |field: &'static str| IndexError::MissingField {
         file: source.label.clone(),
-        line: stanza.line,
+        line: stanza_line,
         field,
     };
     let arch = f[2].ok_or_else(|| missing("Architecture"))?.value;
@@ -749,7 +866,7 @@ fn read_package<'a>(
     }
     let name_field = f[0].ok_or_else(|| missing("Package"))?;
     let name = name_field.value;
-    let bad = |field: &deb822::Field<'_>, problem: String| IndexError::BadField {
+    let bad = |field: deb822::Field<'_>, problem: String| IndexError::BadField {
         file: source.label.clone(),
         line: field.line,
         package: escaped(name),
@@ -770,10 +887,10 @@ fn read_package<'a>(
         .value
         .parse::<u64>()
         .map_err(|_| bad(size_field, format!("{:?} is not a size in bytes", cut(size_field.value))))?;
-    // Checked here, where the field's line is known; parsed again by the
-    // index, for compact sources as for texts.
+    // Parsed here, where the field's line is known.
+    let start = provides.len() as u32;
     if let Some(field) = f[9] {
-        relation::parse_provides(field.value).map_err(|e| bad(field, e.to_string()))?;
+        provides.extend(relation::parse_provides(field.value).map_err(|e| bad(field, e.to_string()))?);
     }
     let multi_arch = match f[3].map(|f| f.value) {
         Some("same") => MultiArch::Same,
@@ -792,12 +909,11 @@ fn read_package<'a>(
         filename: filename_field.value,
         sha256,
         size,
-        provides: 0..0,
-        provides_text: text(9),
+        provides: start..provides.len() as u32,
         relations: [text(10), text(11), text(12), text(13), text(14)],
         relation_lines: [10, 11, 12, 13, 14].map(|i| f[i].map_or(0, |f| f.line)),
         source: n,
-        line: stanza.line,
+        line: stanza_line,
     }))
 }
 
@@ -960,6 +1076,55 @@ mod tests {
         let idx = Index::build(&sources, "amd64").unwrap();
         let err = idx.relations(PackageId(0), RelationField::Depends).unwrap_err();
         assert!(err.to_string().starts_with("f:7: package x: field Depends: column"), "{err}");
+    }
+
+    /// Issue 12: the scanner reads what the deb822 parser reads (values
+    /// with continuations, comments, `\r` and odd case) and reports the
+    /// same first error, a syntax error of a stanza before its fields'.
+    #[test]
+    fn scanner_agrees_with_the_parser() {
+        let odd = stanza("x", "1", "amd64", "depends: a,\n# note\n b (>= 1)\r\n\t| c\nX-Long: y\n z\nBreaks:\nprovides:  v  \r");
+        let text = format!("# head\n\n \t\n{odd}\n\r\n{}", stanza("y", "2", "all", "Pre-Depends: x"));
+        let sources = [src("f", true, &text)];
+        let idx = Index::build(&sources, "amd64").unwrap();
+        let parsed: Vec<_> = deb822::parse(&text).collect::<Result<_, _>>().unwrap();
+        assert_eq!(idx.len(), parsed.len());
+        for (id, stanza) in idx.ids().zip(&parsed) {
+            let p = idx.package(id);
+            assert_eq!((p.name, p.line), (stanza.get("Package").unwrap(), stanza.line));
+            for field in [RelationField::PreDepends, RelationField::Depends, RelationField::Breaks] {
+                let want = stanza.field(field.name());
+                assert_eq!(p.relation_text(field), want.map_or("", |f| f.value), "{field}");
+                assert_eq!(p.relation_lines[field as usize], want.map_or(0, |f| f.line), "{field}");
+            }
+            let provides = stanza.get("Provides").map(|t| relation::parse_provides(t).unwrap()).unwrap_or_default();
+            assert_eq!(idx.provides(id), provides);
+        }
+        assert_eq!(idx.provides(PackageId(0))[0].name, "v");
+
+        // Fields the index reads may appear twice in a stanza only as far as
+        // its syntax goes: its first syntax error is reported instead.
+        let cases = [
+            ("Package: x\nDepends: a\nDepends: b\nno colon\n", "f:4: expected `Field: value`, found \"no colon\""),
+            ("Package: x\nSize: 1\n\tSize: 2\n: v\n", "f:4: bad field name \"\""),
+            ("Package: x\nSIZE: 1\nsize: 2\nBad Name: v\n", "f:4: bad field name \"Bad Name\""),
+            ("# only a comment\n continuation\n", "f:2: continuation line outside a field"),
+            ("Package: x\n\x7fName: v\n", "f:2: bad field name \"\\u{7f}Name\""),
+            ("Package: x\nName\x01: v\n", "f:2: bad field name \"Name\\u{1}\""),
+            ("Package: x\n\rName v\n", "f:2: expected `Field: value`, found \"\\rName v\""),
+        ];
+        for (text, want) in cases {
+            let sources = [src("f", true, text)];
+            let err = Index::build(&sources, "amd64").err().expect(text).to_string();
+            assert_eq!(err, want, "{text:?}");
+            let parsed = deb822::parse(text).find_map(Result::err).expect(text);
+            if !parsed.problem.contains("twice") {
+                assert_eq!(err, format!("f:{}: {}", parsed.line, parsed.problem), "{text:?}");
+            }
+        }
+        let dup = "Package: x\nsize: 1\n more\nSize: 2\n more\nSize: 3\n";
+        let err = Index::build(&[src("f", true, dup)], "amd64").err().unwrap().to_string();
+        assert_eq!(err, "f:4: package x: field Size: the field appears twice in one stanza");
     }
 
     #[test]

@@ -12,8 +12,10 @@
 //! 16  u64 length of the string table
 //! 24  u64 checksum of every byte from offset 32 to the end (see `checksum`)
 //! 32  [u8; 32] SHA256 of the text it was read from
-//! 64  u32 length of the architecture, then the architecture
+//! 64  u32 number of Provides entries
+//! 68  u32 length of the architecture, then the architecture
 //!     records, RECORD_LEN bytes each (see `Record`), by name, best first
+//!     Provides entries, PROVIDES_LEN bytes each, parsed (see `Provided`)
 //!     string table (UTF-8)
 //! ```
 //!
@@ -24,22 +26,30 @@
 //! tampering: whoever can write the cache can write a matching checksum.
 
 use super::{Index, IndexContent, IndexSource, MultiArch, Package, Priority};
+use crate::relation::{ArchQualifier, Dependency, VersionOp};
 use crate::hash::Sha256;
 
 /// Bumped whenever the layout or the meaning of a field changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const MAGIC: &[u8; 8] = b"debclidx";
-const HEADER_LEN: usize = 68;
-/// Text spans: Package, Version, Architecture, Filename, Provides, then the
-/// five relationship fields in [`super::RelationField`] order.
+const HEADER_LEN: usize = 72;
+/// Text spans: Package, Version, Architecture, Filename, the range of the
+/// package's Provides entries (not a text span), then the five relationship
+/// fields in [`super::RelationField`] order.
 const SPANS: usize = 10;
 const RECORD_LEN: usize = SPANS * 8 + 6 * 4 + 32 + 8 + 3;
+/// A provided name: spans of the name, the `:arch` qualifier and the `=`
+/// version, and a code each for the qualifier and the version's presence.
+const PROVIDES_LEN: usize = 3 * 8 + 2;
+/// Index of the Provides range among a record's spans.
+const PROVIDES: usize = 4;
 
 /// One stanza as stored: byte spans into the string table and the cheap
 /// fields.
 struct Record {
-    /// (start, end) in the string table.
+    /// (start, end) in the string table; at `PROVIDES`, the range of the
+    /// package's Provides entries instead.
     spans: [(u32, u32); SPANS],
     /// The stanza's line, then each relationship field's (0 when absent).
     lines: [u32; 6],
@@ -48,6 +58,17 @@ struct Record {
     multi_arch: MultiArch,
     priority: Priority,
     essential: bool,
+}
+
+/// One provided name as stored: spans into the string table.
+struct Provided {
+    name: (u32, u32),
+    /// The span of a named `:arch` qualifier.
+    arch: Option<(u32, u32)>,
+    /// 0 none, 1 `:any`, 2 `:native`, 3 named.
+    arch_code: u8,
+    /// The span of the `=` version.
+    version: Option<(u32, u32)>,
 }
 
 /// The stanzas of one architecture (and `all`) of one `Packages` file, by
@@ -60,6 +81,7 @@ pub struct CompactIndex {
     bytes: Vec<u8>,
     count: usize,
     records_at: usize,
+    provides_at: usize,
     strings_at: usize,
 }
 
@@ -96,12 +118,17 @@ pub enum CompactError {
     /// A record points outside the string table or holds a bad value.
     #[error("record {0} is invalid")]
     Record(usize),
+    /// A Provides entry points outside the string table or holds a bad
+    /// value.
+    #[error("Provides entry {0} is invalid")]
+    Provides(usize),
 }
 
 impl CompactIndex {
     /// The compact form of `text` for `architecture`; the text back when it
-    /// does not build (then [`Index::build`] on the text says why) or is too
-    /// large for 32-bit offsets.
+    /// does not build (then [`Index::build`] on the text says why), is too
+    /// large for 32-bit offsets or has a Provides with an `[arch]`
+    /// restriction (which the compact form does not hold).
     pub fn from_text(text: String, label: &str, architecture: &str) -> Result<CompactIndex, String> {
         if u32::try_from(text.len()).is_err() {
             return Err(text);
@@ -113,31 +140,37 @@ impl CompactIndex {
             automatic: true,
             content: IndexContent::Text(text),
         }];
-        let compact = Index::build(std::slice::from_ref(&source), architecture).map(|index| Self::of_index(&index));
+        let compact = Index::build(std::slice::from_ref(&source), architecture).ok().and_then(|index| Self::of_index(&index));
         match (compact, source.content) {
-            (Ok(compact), _) => Ok(compact),
-            (Err(_), IndexContent::Text(text)) => Err(text),
-            (Err(_), IndexContent::Compact(_)) => unreachable!("the source holds text"),
+            (Some(compact), _) => Ok(compact),
+            (None, IndexContent::Text(text)) => Err(text),
+            (None, IndexContent::Compact(_)) => unreachable!("the source holds text"),
         }
     }
 
     /// The packages of a one-source index, in its name order.
-    fn of_index(index: &Index<'_>) -> CompactIndex {
+    fn of_index(index: &Index<'_>) -> Option<CompactIndex> {
+        if index.provides.iter().any(|d| !d.restriction.is_empty()) {
+            return None;
+        }
         let arch = index.architecture.as_bytes();
         let records_at = HEADER_LEN + arch.len();
-        let strings_at = records_at + index.len() * RECORD_LEN;
+        let provides_at = records_at + index.len() * RECORD_LEN;
+        let strings_at = provides_at + index.provides.len() * PROVIDES_LEN;
         // Records are written in place, strings appended after them; the
         // size is known, so the buffer never grows (and never doubles).
         let strings_len: usize = index
             .packages
             .iter()
-            .map(|p| [p.name, p.version, p.filename, p.provides_text].iter().chain(&p.relations).map(|s| s.len()).sum::<usize>())
-            .sum();
+            .map(|p| [p.name, p.version, p.filename].iter().chain(&p.relations).map(|s| s.len()).sum::<usize>())
+            .sum::<usize>()
+            + index.provides.iter().map(|d| d.name.len() + d.constraint.map_or(0, |(_, v)| v.len())).sum::<usize>();
         let mut out = Vec::with_capacity(strings_at + strings_len + 64);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&(index.len() as u32).to_le_bytes());
         out.extend_from_slice(&[0; 8 + 8 + 32]);
+        out.extend_from_slice(&(index.provides.len() as u32).to_le_bytes());
         out.extend_from_slice(&(arch.len() as u32).to_le_bytes());
         out.extend_from_slice(arch);
         out.resize(strings_at, 0);
@@ -148,6 +181,7 @@ impl CompactIndex {
             (start, (out.len() - strings_at) as u32)
         };
         let mut record = Vec::with_capacity(RECORD_LEN);
+        let mut entries = 0u32;
         for (n, id) in index.by_name.iter().enumerate() {
             let p = index.package(*id);
             let arch = match arches.iter().find(|(a, _)| *a == p.architecture) {
@@ -163,7 +197,31 @@ impl CompactIndex {
             spans[1] = push(p.version, &mut out);
             spans[2] = arch;
             spans[3] = push(p.filename, &mut out);
-            spans[4] = push(p.provides_text, &mut out);
+            let first = entries;
+            for d in index.provides(*id) {
+                let (arch_code, arch_span) = match d.arch {
+                    ArchQualifier::None => (0, (0, 0)),
+                    ArchQualifier::Any => (1, (0, 0)),
+                    ArchQualifier::Native => (2, (0, 0)),
+                    ArchQualifier::Named(a) => (3, push(a, &mut out)),
+                };
+                let name = push(d.name, &mut out);
+                let (versioned, version) = match d.constraint {
+                    Some((_, v)) => (1, push(v, &mut out)),
+                    None => (0, (0, 0)),
+                };
+                let at = provides_at + entries as usize * PROVIDES_LEN;
+                let mut entry = [0; PROVIDES_LEN];
+                for (i, (start, end)) in [name, arch_span, version].into_iter().enumerate() {
+                    entry[i * 8..i * 8 + 4].copy_from_slice(&start.to_le_bytes());
+                    entry[i * 8 + 4..i * 8 + 8].copy_from_slice(&end.to_le_bytes());
+                }
+                entry[24] = arch_code;
+                entry[25] = versioned;
+                out[at..at + PROVIDES_LEN].copy_from_slice(&entry);
+                entries += 1;
+            }
+            spans[PROVIDES] = (first, entries);
             for (span, text) in spans[5..].iter_mut().zip(p.relations) {
                 *span = push(text, &mut out);
             }
@@ -183,7 +241,14 @@ impl CompactIndex {
         }
         let strings_len = (out.len() - strings_at) as u64;
         out[16..24].copy_from_slice(&strings_len.to_le_bytes());
-        CompactIndex { architecture: index.architecture.clone(), bytes: out, count: index.len(), records_at, strings_at }
+        Some(CompactIndex {
+            architecture: index.architecture.clone(),
+            bytes: out,
+            count: index.len(),
+            records_at,
+            provides_at,
+            strings_at,
+        })
     }
 
     /// The architecture it was read for.
@@ -201,22 +266,42 @@ impl CompactIndex {
         self.count == 0
     }
 
-    /// The packages, as [`Index::build`] takes them from source `source`.
-    pub(super) fn packages(&self, source: usize) -> impl Iterator<Item = Package<'_>> {
+    /// Appends the packages, as [`Index::build`] takes them from source
+    /// `source`, and their Provides.
+    pub(super) fn read_into<'s>(&'s self, source: usize, packages: &mut Vec<Package<'s>>, provides: &mut Vec<Dependency<'s>>) {
         // One pass over the table, which was checked when read or made; its
         // spans were checked to fall on character boundaries.
         let strings = std::str::from_utf8(&self.bytes[self.strings_at..]).expect("the string table is UTF-8");
-        (0..self.count).map(move |n| {
+        let span = |(start, end): (u32, u32)| &strings[start as usize..end as usize];
+        packages.reserve(self.count);
+        for n in 0..self.count {
             let mut reader = Reader { bytes: &self.bytes, at: self.records_at + n * RECORD_LEN };
             let r = reader.record().expect("records were checked when read or made");
-            let text = |i: usize| &strings[r.spans[i].0 as usize..r.spans[i].1 as usize];
+            let text = |i: usize| span(r.spans[i]);
             let mut relations = [""; 5];
             let mut relation_lines = [0; 5];
             for i in 0..5 {
                 relations[i] = text(5 + i);
                 relation_lines[i] = r.lines[1 + i] as usize;
             }
-            Package {
+            let first = provides.len() as u32;
+            let (from, to) = r.spans[PROVIDES];
+            for e in from..to {
+                let mut reader = Reader { bytes: &self.bytes, at: self.provides_at + e as usize * PROVIDES_LEN };
+                let entry = reader.provided().expect("entries were checked when read or made");
+                provides.push(Dependency {
+                    name: span(entry.name),
+                    arch: match entry.arch {
+                        Some(a) => ArchQualifier::Named(span(a)),
+                        None if entry.arch_code == 1 => ArchQualifier::Any,
+                        None if entry.arch_code == 2 => ArchQualifier::Native,
+                        None => ArchQualifier::None,
+                    },
+                    constraint: entry.version.map(|v| (VersionOp::Equal, span(v))),
+                    restriction: Vec::new(),
+                });
+            }
+            packages.push(Package {
                 name: text(0),
                 version: text(1),
                 architecture: text(2),
@@ -226,14 +311,18 @@ impl CompactIndex {
                 filename: text(3),
                 sha256: Sha256::from_bytes(r.sha256),
                 size: r.size,
-                provides: 0..0,
-                provides_text: text(4),
+                provides: first..provides.len() as u32,
                 relations,
                 relation_lines,
                 source,
                 line: r.lines[0] as usize,
-            }
-        })
+            });
+        }
+    }
+
+    #[cfg(test)]
+    fn strings_at_len(&self) -> usize {
+        self.bytes.len() - self.strings_at
     }
 
     /// The bytes of the file, for the text with SHA256 `content`.
@@ -259,10 +348,12 @@ impl CompactIndex {
         let strings_len = header.u64();
         let sum = header.u64();
         header.at = 64;
+        let provides_count = header.u32() as u64;
         let arch_len = header.u32() as u64;
         let expected = (HEADER_LEN as u64)
             .saturating_add(arch_len)
             .saturating_add(count.saturating_mul(RECORD_LEN as u64))
+            .saturating_add(provides_count.saturating_mul(PROVIDES_LEN as u64))
             .saturating_add(strings_len);
         if expected != bytes.len() as u64 {
             return Err(CompactError::Length { expected, actual: bytes.len() as u64 });
@@ -275,18 +366,30 @@ impl CompactIndex {
             return Err(CompactError::Foreign);
         }
         let count = count as usize;
-        let strings_at = records_at + count * RECORD_LEN;
+        let provides_at = records_at + count * RECORD_LEN;
+        let strings_at = provides_at + provides_count as usize * PROVIDES_LEN;
         let strings = std::str::from_utf8(&bytes[strings_at..]).map_err(|_| CompactError::Strings)?;
+        let fits = |&(start, end): &(u32, u32)| {
+            start <= end && strings.is_char_boundary(start as usize) && strings.is_char_boundary(end as usize)
+        };
         let mut reader = Reader { bytes: &bytes, at: records_at };
         for n in 0..count {
-            let fits = |&(start, end): &(u32, u32)| {
-                start <= end && strings.is_char_boundary(start as usize) && strings.is_char_boundary(end as usize)
+            let entries = |(from, to): (u32, u32)| from <= to && u64::from(to) <= provides_count;
+            let spans_fit = |r: &Record| {
+                r.spans.iter().enumerate().all(|(i, span)| if i == PROVIDES { entries(*span) } else { fits(span) })
             };
-            if !reader.record().is_some_and(|r| r.spans.iter().all(fits)) {
+            if !reader.record().is_some_and(|r| spans_fit(&r)) {
                 return Err(CompactError::Record(n));
             }
         }
-        Ok(CompactIndex { architecture: architecture.to_owned(), bytes, count, records_at, strings_at })
+        for n in 0..provides_count as usize {
+            let entry = reader.provided();
+            let fit = |e: &Provided| fits(&e.name) && e.arch.as_ref().is_none_or(fits) && e.version.as_ref().is_none_or(fits);
+            if !entry.is_some_and(|e| fit(&e)) {
+                return Err(CompactError::Provides(n));
+            }
+        }
+        Ok(CompactIndex { architecture: architecture.to_owned(), bytes, count, records_at, provides_at, strings_at })
     }
 }
 
@@ -309,6 +412,29 @@ impl Reader<'_> {
 
     fn u64(&mut self) -> u64 {
         u64::from_le_bytes(self.take())
+    }
+
+    fn provided(&mut self) -> Option<Provided> {
+        let mut spans = [(0, 0); 3];
+        for span in &mut spans {
+            *span = (self.u32(), self.u32());
+        }
+        let [arch_code, versioned] = self.take();
+        let [name, arch, version] = spans;
+        Some(Provided {
+            name,
+            arch: match arch_code {
+                0..=2 => None,
+                3 => Some(arch),
+                _ => return None,
+            },
+            arch_code,
+            version: match versioned {
+                0 => None,
+                1 => Some(version),
+                _ => return None,
+            },
+        })
     }
 
     fn record(&mut self) -> Option<Record> {
@@ -391,6 +517,50 @@ fn checksum(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stanza(name: &str, provides: &str) -> String {
+        let sha = "ab".repeat(32);
+        format!("Package: {name}\nVersion: 1\nArchitecture: amd64\nFilename: pool/{name}.deb\nSize: 1\nSHA256: {sha}\nProvides: {provides}\n\n")
+    }
+
+    /// Issue 12: Provides are stored parsed and read back as the text
+    /// gives them, qualifiers and versions included; what the form cannot
+    /// hold stays text.
+    #[test]
+    fn provides_are_stored_parsed() {
+        let text = stanza("x", "a, b (= 1), c:any, d:native (= 2:3~b), e:amd64, a") + &stanza("y", "b (=0)") + &stanza("z", "");
+        let sha = Sha256::of(text.as_bytes());
+        let mut compact = CompactIndex::from_text(text.clone(), "f", "amd64").unwrap();
+        let bytes = compact.to_bytes(&sha).to_vec();
+        let read = CompactIndex::from_bytes(bytes.clone(), &sha, "amd64").unwrap();
+        let show = |sources: &[IndexSource]| {
+            let index = Index::build(sources, "amd64").unwrap();
+            let index = &index;
+            let provides: Vec<String> = index
+                .ids()
+                .flat_map(|id| index.provides(id).iter().map(move |d| format!("{} {d:?}", index.package(id).name)))
+                .collect();
+            let providers: Vec<_> = ["a", "b", "c", "d", "e"]
+                .map(|n| index.providers(n).iter().map(|(id, v)| format!("{} {v:?}", index.package(*id).name)).collect::<Vec<_>>())
+                .into();
+            (provides, providers)
+        };
+        let source = |content| [IndexSource { label: "f".into(), archive: None, suite: None, automatic: true, content }];
+        let want = show(&source(IndexContent::Text(text.clone())));
+        assert_eq!(want.0.len(), 7, "{want:?}");
+        assert_eq!(show(&source(IndexContent::Compact(read))), want);
+
+        // An entry with a bad code is refused, though its checksum matches.
+        let at = bytes.len() - compact.strings_at_len() - PROVIDES_LEN;
+        for (offset, value) in [(24, 4), (25, 2), (0, 0xff)] {
+            let mut bad = bytes.clone();
+            bad[at + offset] = value;
+            let sum = checksum(&bad[32..]);
+            bad[24..32].copy_from_slice(&sum.to_le_bytes());
+            assert_eq!(CompactIndex::from_bytes(bad, &sha, "amd64").err(), Some(CompactError::Provides(6)), "{offset}");
+        }
+        assert!(CompactIndex::from_text(stanza("x", "a [amd64]"), "f", "amd64").is_err());
+    }
 
     #[test]
     fn every_flipped_byte_changes_the_checksum() {
