@@ -366,10 +366,11 @@ impl SuiteFetch<'_> {
         }
         // One read: the cache checks the hash of the bytes it returns.
         let cached = content.and_then(|h| cache.get(Bucket::Packages, &h, reporter));
-        let (text, content_sha256) = match (cached, options.mode) {
+        // (text, its hash, whether it was just downloaded)
+        let (text, content_sha256, downloaded) = match (cached, options.mode) {
             (Some(bytes), _) => {
                 let text = decompress::bytes_to_text(bytes, &label, options.max_index_size)?;
-                (text, content.expect("cached entries are keyed by content hash"))
+                (text, content.expect("cached entries are keyed by content hash"), false)
             }
             (None, CacheMode::Offline) => {
                 return Err(FetchError::Offline { url: redact_url(&url) }.into());
@@ -396,12 +397,15 @@ impl SuiteFetch<'_> {
                     },
                     None => Sha256::of(text.as_bytes()),
                 };
-                (text, content_sha256)
+                (text, content_sha256, true)
             }
         };
+        // A download is answered from the text: its compact form is built by
+        // the first run that reads the text from the cache, off the path of
+        // the cold fetch.
         let text = match content {
-            Some(_) => compact_content(cache, &content_sha256, arch, &label, text, reporter),
-            None => IndexContent::Text(text),
+            Some(_) if !downloaded => compact_content(cache, &content_sha256, arch, &label, text, reporter),
+            _ => IndexContent::Text(text),
         };
         Ok(self.source_and_record(component, release, entry, path, label, text, content_sha256))
     }

@@ -472,3 +472,18 @@ fn issue_12_a_multi_block_index_decodes_while_it_downloads() {
     assert!(!out.stderr().contains("corrupt"), "{}", out.stderr());
     assert!(cached(&a).iter().all(|p| !p.starts_with(a.cache().join("packages-v1"))));
 }
+
+/// Issue 12: a cold fetch answers from the downloaded text and leaves the
+/// compact form to the first run that reads the text from the cache, which
+/// then writes it; both give the same answer.
+#[test]
+fn the_compact_index_is_built_by_the_first_warm_run() {
+    let a = Archive::new(&[Suite::new("stable", debs())]);
+    let compact = || common::tree(&a.cache().join("compact-v1")).len();
+    let cold = resolve(&a, &["--suite=stable", "app"]).json();
+    assert_eq!(compact(), 0, "the cold fetch built the compact form");
+    let warm = resolve(&a, &["--suite=stable", "app"]).json();
+    assert_eq!(compact(), 1, "the warm run did not keep the compact form");
+    assert_eq!(names(&warm), names(&cold));
+    assert_eq!(warm["packages"], cold["packages"]);
+}
