@@ -622,7 +622,7 @@ mod tests {
         let content = compact_content(&cache, &sha, ARCH, "f", text.clone(), &warnings);
         assert!(matches!(content, IndexContent::Compact(_)));
         let want = summary(&[source("f", true, text.clone().into())]);
-        let path = cache.entry_path(Bucket::Compact, &Sha256::of(compact_key(&sha, ARCH).as_bytes()));
+        let path = cache.key_path(Bucket::Compact, &compact_key(&sha, ARCH));
         let good = std::fs::read(&path).unwrap();
         let cached = cached_compact(&cache, &sha, ARCH, &warnings).expect("an intact entry");
         assert_eq!(summary(&[source("f", true, IndexContent::Compact(cached))]), want);
@@ -659,7 +659,7 @@ mod tests {
         }
         // An entry is only used for its own text and architecture.
         let other = Sha256::of(b"another text");
-        let foreign = cache.entry_path(Bucket::Compact, &Sha256::of(compact_key(&other, ARCH).as_bytes()));
+        let foreign = cache.key_path(Bucket::Compact, &compact_key(&other, ARCH));
         std::fs::create_dir_all(foreign.parent().unwrap()).unwrap();
         std::fs::copy(&path, &foreign).unwrap();
         assert!(cached_compact(&cache, &other, ARCH, &warnings).is_none());
@@ -668,7 +668,7 @@ mod tests {
         let bad = "Package: x\n".to_owned();
         let bad_sha = Sha256::of(bad.as_bytes());
         assert!(matches!(compact_content(&cache, &bad_sha, ARCH, "f", bad, &warnings), IndexContent::Text(_)));
-        assert!(!cache.entry_path(Bucket::Compact, &Sha256::of(compact_key(&bad_sha, ARCH).as_bytes())).exists());
+        assert!(!cache.key_path(Bucket::Compact, &compact_key(&bad_sha, ARCH)).exists());
     }
 
     /// Issue 12: runs that write the same entry at once never leave a
@@ -713,7 +713,7 @@ mod tests {
         for compact in read.into_iter().take(5) {
             assert_eq!(summary(&[source("f", true, IndexContent::Compact(compact))]), want);
         }
-        let fan = cache.entry_path(Bucket::Compact, &Sha256::of(compact_key(&sha, ARCH).as_bytes()));
+        let fan = cache.key_path(Bucket::Compact, &compact_key(&sha, ARCH));
         let names: Vec<_> = std::fs::read_dir(fan.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 1, "temporary files are left: {names:?}");
     }

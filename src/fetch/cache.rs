@@ -173,6 +173,12 @@ impl Cache {
         self.path_of(bucket, sha256)
     }
 
+    /// Where the entry stored under `key` (not content-addressed: a URL
+    /// body or a derived entry) is, named by the key's SHA256.
+    pub fn key_path(&self, bucket: Bucket, key: &str) -> PathBuf {
+        self.path_of(bucket, &Sha256::of(key.as_bytes()))
+    }
+
     /// Entries are named by a SHA256 (of their content, or of their key), so
     /// a name never holds a `/` or `..`.
     fn path_of(&self, bucket: Bucket, name: &Sha256) -> PathBuf {
@@ -229,13 +235,13 @@ impl Cache {
     /// The entry stored under `key` by [`Cache::put_derived`], unchecked:
     /// the caller checks it, and [`Cache::discard_derived`]s it if corrupt.
     pub fn get_derived(&self, bucket: Bucket, key: &str, reporter: &dyn Reporter) -> Option<Vec<u8>> {
-        read_entry(&self.path_of(bucket, &Sha256::of(key.as_bytes())), reporter)
+        read_entry(&self.key_path(bucket, key), reporter)
     }
 
     /// Stores `bytes`, content derived from other entries that checks itself
     /// (a compact index), under `key`.
     pub fn put_derived(&self, bucket: Bucket, key: &str, bytes: &[u8]) -> Result<(), CacheError> {
-        let path = self.path_of(bucket, &Sha256::of(key.as_bytes()));
+        let path = self.key_path(bucket, key);
         ensure_dir(path.parent().expect("entry paths have a parent"))?;
         write_atomically(&path, bytes)
     }
@@ -243,7 +249,7 @@ impl Cache {
     /// Removes the entry under `key` that [`Cache::get_derived`] returned
     /// and its caller found corrupt, and says so.
     pub fn discard_derived(&self, bucket: Bucket, key: &str, why: &str, reporter: &dyn Reporter) {
-        let path = self.path_of(bucket, &Sha256::of(key.as_bytes()));
+        let path = self.key_path(bucket, key);
         reporter.warning(&format!("corrupt cache entry {} ({why}); {}, will rebuild it", path.display(), remove(&path)));
     }
 
@@ -252,7 +258,7 @@ impl Cache {
     /// `key` names the resource independently of the mirror (the archive path
     /// of an InRelease file, say), so a change of mirror keeps the entry.
     pub fn get_url(&self, bucket: Bucket, key: &str, reporter: &dyn Reporter) -> Option<(Vec<u8>, Validators)> {
-        let body_path = self.path_of(bucket, &Sha256::of(key.as_bytes()));
+        let body_path = self.key_path(bucket, key);
         let sidecar_path = sidecar_path(&body_path);
         let mut sidecar = read_sidecar(&sidecar_path, key, reporter)?;
         let body = read_entry(&body_path, reporter)?;
@@ -273,7 +279,7 @@ impl Cache {
 
     /// Stores `bytes` and `validators` under `key` (see [`Cache::get_url`]).
     pub fn put_url(&self, bucket: Bucket, key: &str, bytes: &[u8], validators: &Validators) -> Result<(), CacheError> {
-        let body_path = self.path_of(bucket, &Sha256::of(key.as_bytes()));
+        let body_path = self.key_path(bucket, key);
         let sidecar = Sidecar {
             key: key.to_owned(),
             sha256: Sha256::of(bytes),
@@ -560,7 +566,7 @@ mod tests {
         let key = "debian/dists/bookworm/InRelease";
         let validators = Validators::default();
         cache.put_url(Bucket::Release, key, b"body", &validators).unwrap();
-        let body = cache.path_of(Bucket::Release, &Sha256::of(key.as_bytes()));
+        let body = cache.key_path(Bucket::Release, key);
         fs::remove_file(&body).unwrap();
         symlink(&secret, &body).unwrap();
         assert!(cache.get_url(Bucket::Release, key, &warnings).is_none());
@@ -640,7 +646,7 @@ mod tests {
         assert_eq!((body.as_slice(), &got), (&b"body"[..], &validators));
         assert!(cache.get_url(Bucket::Release, "other/key", &crate::report::NoReporter).is_none());
 
-        let body_path = cache.path_of(Bucket::Release, &Sha256::of(key.as_bytes()));
+        let body_path = cache.key_path(Bucket::Release, key);
         fs::write(&body_path, b"tampered").unwrap();
         let warnings = Warnings::default();
         assert!(cache.get_url(Bucket::Release, key, &warnings).is_none());

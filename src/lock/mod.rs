@@ -49,7 +49,7 @@ use crate::index::check_filename;
 use crate::name::{Architecture, ArchiveName, Component, NameError, PackageName, SnapshotTimestamp, Suite};
 use crate::output::render_json;
 use crate::relation::is_valid_package_name;
-use crate::signature::{SignedBy, TrustAnchor};
+use crate::signature::{is_fingerprint, SignedBy, TrustAnchor};
 use crate::resolve::{Assumed, Base, Choice, ClosurePackage, PolicyError, Preferences, RequestedPackage, ResolveOptions, Why};
 use crate::url::{SnapshotBase, UrlError, UrlPrefix};
 use crate::version::VersionError;
@@ -615,8 +615,7 @@ impl LockFile {
             path("release path", &r.path)?;
             ArchiveName::new(r.archive.as_str()).map_err(name(&at))?;
             Suite::new(r.suite.as_str()).map_err(name(&at))?;
-            let fingerprint = |f: &String| matches!(f.len(), 40 | 64) && f.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b));
-            if let Some(bad) = r.signed_by.iter().find(|f| !fingerprint(f)) {
+            if let Some(bad) = r.signed_by.iter().find(|f| !is_fingerprint(f)) {
                 return Err(LockError::BadFingerprint { at, value: cut(bad).into_owned() });
             }
             if r.signed_by.windows(2).any(|w| w[0] >= w[1]) {
@@ -809,7 +808,6 @@ mod tests {
         }
         // Without signatures checked, nothing is recorded and the version
         // stays the oldest.
-        assert_eq!(sample().render().lines().next(), Some("{"));
         assert!(sample().render().starts_with("{\n  \"version\": 1,\n") && !sample().render().contains("signed_by"));
     }
 

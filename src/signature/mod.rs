@@ -48,7 +48,7 @@ mod trust;
 use std::fmt;
 
 pub use keyring::Keyring;
-pub use trust::{apt_trusted_keyrings, KeySelector, SignedBy, Trust, TrustAnchor, TrustError};
+pub use trust::{apt_trusted_keyrings, is_fingerprint, KeySelector, SignedBy, Trust, TrustAnchor, TrustError};
 
 use cleartext::{parse_cleartext, read_signatures};
 use policy::check_signatures;

@@ -14,6 +14,12 @@ use std::path::{Path, PathBuf};
 
 use super::{verify_detached, verify_inrelease, Keyring, Verified, VerifyError};
 
+/// Whether `s` is a key fingerprint as debclosure writes them: upper-case
+/// hex, 40 digits (OpenPGP v4) or 64 (v6).
+pub fn is_fingerprint(s: &str) -> bool {
+    matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+}
+
 /// A fingerprint that selects a key, as written in `Signed-By`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeySelector {
@@ -72,8 +78,9 @@ impl SignedBy {
                 continue;
             }
             let (hex, exact) = item.strip_suffix('!').map_or((item, false), |h| (h, true));
-            if matches!(hex.len(), 40 | 64) && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                out.selectors.push(KeySelector { fingerprint: hex.to_ascii_uppercase(), exact });
+            let fingerprint = hex.to_ascii_uppercase();
+            if is_fingerprint(&fingerprint) {
+                out.selectors.push(KeySelector { fingerprint, exact });
             } else {
                 return Err(format!(
                     "Signed-By: {:?} is neither an absolute keyring path nor a key fingerprint",
