@@ -603,8 +603,33 @@ mod tests {
         let want = summary(&as_text);
         assert!(want.len() > 500 && want.iter().any(|p| p.contains("field Depends: column")), "{}", want.len());
         assert_eq!(summary(&as_compact), want);
-        let mixed = [source("a", true, text.into()), as_compact[1].clone()];
+        let mixed = [source("a", true, text.clone().into()), as_compact[1].clone()];
         assert_eq!(summary(&mixed), want);
+
+        // Sources of every size, in every position, as texts and compact:
+        // a name found in several is merged into one list, best first, and
+        // a full tie (the same stanza twice in one suite) goes to the
+        // earlier source, as the texts give it.
+        let small: String = text.split("\n\n").step_by(40).map(|s| format!("{s}\n\n")).collect();
+        let newer = small.replace("Version: ", "Version: 9:");
+        let texts = [("a", true, &small), ("a", true, &text), ("c", true, &newer), ("a", true, &small), ("d", false, &other)];
+        let as_text: Vec<_> = texts.iter().map(|(l, auto, t)| source(l, *auto, (*t).clone().into())).collect();
+        let as_compact: Vec<_> = texts.iter().map(|(l, auto, t)| source(l, *auto, IndexContent::Compact(compact(t)))).collect();
+        let want = summary(&as_text);
+        // Each name of `small` is in sources 0 to 4; the tie of 0, 1 and 3
+        // (one stanza three times in suite "a") is broken by source order.
+        let tied: Vec<_> = want.iter().filter(|p| p.contains(", 0), (")).collect();
+        assert!(tied.len() > 10, "{}", tied.len());
+        for p in tied {
+            let at = |k: usize| p.find(&format!(", {k}), (")).unwrap_or(usize::MAX);
+            assert!(at(2) < at(0) && at(0) < at(1) && at(1) < at(3) && at(3) < usize::MAX, "{p}");
+        }
+        assert_eq!(summary(&as_compact), want);
+        for k in 0..texts.len() {
+            let mut mixed = as_compact.clone();
+            mixed[k] = as_text[k].clone();
+            assert_eq!(summary(&mixed), want, "text at {k}");
+        }
     }
 
     /// Issue 12: a compact entry that is corrupt, truncated, of another

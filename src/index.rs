@@ -375,13 +375,17 @@ impl<'a> Package<'a> {
 
 /// The packages of several `Packages` files for one architecture.
 ///
-/// Lookups are binary searches in sorted arrays, which a compact source
-/// gives already sorted: building from compact sources allocates a few
-/// arrays, nothing per stanza.
+/// Lookups are binary searches in sorted arrays. The packages of a compact
+/// source are read where they lie, when asked for: building from compact
+/// sources allocates a few arrays, nothing per stanza, and copies no
+/// package (issue 12).
 pub struct Index<'a> {
     sources: &'a [IndexSource],
     architecture: String,
+    /// The packages read from texts.
     packages: Vec<Package<'a>>,
+    /// Each source's ids, in source order; ids follow the order of sources.
+    parts: Vec<Part<'a>>,
     /// Every package's `Provides`, parsed; each package has a range.
     provides: Vec<Dependency<'a>>,
     /// Every id, by name, then best first (automatic before not, then
@@ -392,6 +396,21 @@ pub struct Index<'a> {
     /// The stanzas providing each name, one range a name, best first, with
     /// the provided version.
     providers: Vec<(PackageId, Option<&'a str>)>,
+}
+
+/// The packages of one source: the ids from the previous part's `end` to
+/// this one's.
+struct Part<'a> {
+    end: u32,
+    store: Store<'a>,
+}
+
+/// Where the packages of a source are.
+enum Store<'a> {
+    /// In [`Index::packages`], from this position.
+    Text(usize),
+    /// In a compact index, read in place.
+    Compact(compact::View<'a>),
 }
 
 /// Checks that an archive-relative file name is safe to join to a URL or a
@@ -439,19 +458,22 @@ impl<'a> Index<'a> {
                 handles.into_iter().map(|h| h.join().expect("parsing does not panic")).collect()
             })
         };
-        let total = sources.iter().map(|s| match &s.content {
-            IndexContent::Text(text) => text.len() / 700,
-            IndexContent::Compact(c) => c.len(),
-        });
-        let mut packages = Vec::with_capacity(total.sum());
+        let texts = sources.iter().filter_map(|s| s.content.text()).map(|t| t.len() / 700);
+        let mut packages = Vec::with_capacity(texts.sum());
         // Every package's Provides, parsed as the texts were read (where
         // they were checked), or stored so by a compact source.
         let mut provides = Vec::new();
+        let mut parts = Vec::with_capacity(sources.len());
+        let mut ids = 0;
         let mut parsed = chunks.iter().map(|(n, ..)| *n).zip(parsed).peekable();
         for (n, source) in sources.iter().enumerate() {
-            match &source.content {
-                IndexContent::Compact(c) => c.read_into(n, &mut packages, &mut provides),
+            let store = match &source.content {
+                IndexContent::Compact(c) => {
+                    ids += c.len();
+                    Store::Compact(c.view(n, &mut provides))
+                }
                 IndexContent::Text(_) => {
+                    let first = packages.len();
                     // Chunks were parsed from line 1; shift each by the lines before it.
                     let mut line_shift = 0;
                     while let Some((_, result)) = parsed.next_if(|(m, _)| *m == n) {
@@ -474,36 +496,91 @@ impl<'a> Index<'a> {
                         }
                         line_shift += lines;
                     }
+                    ids += packages.len() - first;
+                    Store::Text(first)
                 }
-            }
+            };
+            parts.push(Part { end: ids as u32, store });
         }
-        let rank = |id: PackageId| {
-            let p = &packages[id.0 as usize];
-            let s = &sources[p.source];
-            (
-                (!s.automatic, std::cmp::Reverse(VersionKey(p.version)), p.filename, p.sha256),
-                // Beyond this, one file is described twice (issue 8): break
-                // the tie by everything the resolver and the output read, so
-                // the order of files and stanzas never decides.
-                (p.size, p.architecture, p.essential, p.priority, p.multi_arch as u8, p.relations),
-                (&provides[p.provides.start as usize..p.provides.end as usize], s.archive.as_deref(), s.suite.as_deref()),
-            )
+        let mut index = Index {
+            sources,
+            architecture: architecture.to_owned(),
+            packages,
+            parts,
+            provides,
+            by_name: Vec::new(),
+            provided: FxHashMap::default(),
+            providers: Vec::new(),
         };
-        let name = |id: &PackageId| packages[id.0 as usize].name;
+        index.by_name = index.sorted_by_name();
+        (index.provided, index.providers) = index.providers_by_name();
+        Ok(index)
+    }
+
+    /// Every id, by name, then best first: each source's ids sorted (a
+    /// compact source's are already), then merged.
+    fn sorted_by_name(&self) -> Vec<PackageId> {
+        let mut start = 0;
+        let mut merged = Vec::new();
+        for part in &self.parts {
+            let ids = (start..part.end).map(PackageId);
+            start = part.end;
+            let sorted = match part.store {
+                Store::Compact(_) => ids.collect(),
+                Store::Text(_) => self.sort_by_name(ids.collect()),
+            };
+            merged = self.merge_by_name(merged, sorted);
+        }
+        merged
+    }
+
+    fn by_name_order(&self, a: PackageId, b: PackageId) -> std::cmp::Ordering {
+        self.name(a).cmp(self.name(b)).then_with(|| self.rank(a, b))
+    }
+
+    fn sort_by_name(&self, mut ids: Vec<PackageId>) -> Vec<PackageId> {
         // Names compare by their first eight bytes first, which decides
-        // most comparisons without a call to memcmp. A compact source is
-        // sorted already, so this is one pass for it.
-        let prefixes: Vec<u64> = packages.iter().map(|p| name_prefix(p.name)).collect();
-        let prefix = |id: &PackageId| prefixes[id.0 as usize];
-        let mut by_name: Vec<PackageId> = (0..packages.len() as u32).map(PackageId).collect();
-        by_name.sort_by(|a, b| {
-            prefix(a).cmp(&prefix(b)).then_with(|| name(a).cmp(name(b))).then_with(|| rank(*a).cmp(&rank(*b)))
-        });
-        // Providers by name: counted, placed, then each name's few sorted
-        // (one table and one array, rather than a list per name).
+        // most comparisons without a call to memcmp.
+        let first = ids.first().map_or(0, |id| id.0);
+        let prefixes: Vec<u64> = ids.iter().map(|id| name_prefix(self.name(*id))).collect();
+        let prefix = |id: &PackageId| prefixes[(id.0 - first) as usize];
+        ids.sort_by(|a, b| prefix(a).cmp(&prefix(b)).then_with(|| self.by_name_order(*a, *b)));
+        ids
+    }
+
+    /// Two lists sorted by name merged, `earlier` holding the ids of
+    /// earlier sources (first on a tie, as in a stable sort). Each of the
+    /// shorter list's ids is placed by a binary search in the longer, so
+    /// that a small source (an updates suite) costs a few comparisons, not
+    /// a pass over a large one.
+    fn merge_by_name(&self, earlier: Vec<PackageId>, later: Vec<PackageId>) -> Vec<PackageId> {
+        let short_is_earlier = earlier.len() <= later.len();
+        let (short, long) = if short_is_earlier { (earlier, later) } else { (later, earlier) };
+        if short.is_empty() {
+            return long;
+        }
+        let mut merged = Vec::with_capacity(short.len() + long.len());
+        let mut rest = &long[..];
+        for id in short {
+            let before = rest.partition_point(|other| match self.by_name_order(*other, id) {
+                std::cmp::Ordering::Equal => !short_is_earlier,
+                order => order.is_lt(),
+            });
+            merged.extend_from_slice(&rest[..before]);
+            merged.push(id);
+            rest = &rest[before..];
+        }
+        merged.extend_from_slice(rest);
+        merged
+    }
+
+    /// Providers by name: counted, placed, then each name's few sorted (one
+    /// table and one array, rather than a list per name).
+    #[allow(clippy::type_complexity)]
+    fn providers_by_name(&self) -> (FxHashMap<&'a str, Range<u32>>, Vec<(PackageId, Option<&'a str>)>) {
         let mut provided: FxHashMap<&'a str, Range<u32>> = FxHashMap::default();
-        provided.reserve(provides.len());
-        for d in &provides {
+        provided.reserve(self.provides.len());
+        for d in &self.provides {
             // The count, for now.
             provided.entry(d.name).or_insert(0..0).end += 1;
         }
@@ -513,29 +590,47 @@ impl<'a> Index<'a> {
             *range = next..next;
             next += count;
         }
-        let mut providers = vec![(PackageId(0), None); provides.len()];
-        for (i, p) in packages.iter().enumerate() {
-            for d in &provides[p.provides.start as usize..p.provides.end as usize] {
+        let mut providers = vec![(PackageId(0), None); self.provides.len()];
+        for id in self.ids() {
+            for d in self.provides(id) {
                 let range = provided.get_mut(d.name).expect("every provided name is counted");
-                providers[range.end as usize] = (PackageId(i as u32), d.constraint.map(|(_, v)| v));
+                providers[range.end as usize] = (id, d.constraint.map(|(_, v)| v));
                 range.end += 1;
             }
         }
         for range in provided.values() {
             let list = &mut providers[range.start as usize..range.end as usize];
             if list.len() > 1 {
-                list.sort_by(|a, b| rank(a.0).cmp(&rank(b.0)).then(a.1.cmp(&b.1)));
+                list.sort_by(|a, b| self.rank(a.0, b.0).then(a.1.cmp(&b.1)));
             }
         }
-        Ok(Index {
-            sources,
-            architecture: architecture.to_owned(),
-            packages,
-            provides,
-            by_name,
-            provided,
-            providers,
+        (provided, providers)
+    }
+
+    /// Orders two stanzas of one name best first: automatic sources first,
+    /// then the highest version. Beyond that, one file is described twice
+    /// (issue 8): the tie is broken by everything the resolver and the
+    /// output read, so the order of files and stanzas never decides.
+    fn rank(&self, a: PackageId, b: PackageId) -> std::cmp::Ordering {
+        let first = |id: PackageId| (!self.sources[self.source(id)].automatic, std::cmp::Reverse(VersionKey(self.version(id))));
+        first(a).cmp(&first(b)).then_with(|| {
+            let rest = |id: PackageId| {
+                let p = self.package(id);
+                let s = &self.sources[p.source];
+                (
+                    (p.filename, p.sha256, p.size, p.architecture, p.essential, p.priority, p.multi_arch as u8),
+                    (p.relations, self.provides(id), s.archive.as_deref(), s.suite.as_deref()),
+                )
+            };
+            rest(a).cmp(&rest(b))
         })
+    }
+
+    /// The part holding `id`, and the package's position in it.
+    fn locate(&self, id: PackageId) -> (&Part<'a>, usize) {
+        let i = self.parts.partition_point(|p| p.end <= id.0);
+        let start = if i == 0 { 0 } else { self.parts[i - 1].end };
+        (&self.parts[i], (id.0 - start) as usize)
     }
 
     /// The target architecture.
@@ -550,36 +645,61 @@ impl<'a> Index<'a> {
 
     /// Number of stanzas taken.
     pub fn len(&self) -> usize {
-        self.packages.len()
+        self.parts.last().map_or(0, |p| p.end as usize)
     }
 
     /// Whether no stanza was taken.
     pub fn is_empty(&self) -> bool {
-        self.packages.is_empty()
+        self.len() == 0
     }
 
     /// The package with this id.
-    pub fn package(&self, id: PackageId) -> &Package<'a> {
-        &self.packages[id.0 as usize]
+    pub fn package(&self, id: PackageId) -> Package<'a> {
+        match self.locate(id) {
+            (Part { store: Store::Text(first), .. }, n) => self.packages[first + n].clone(),
+            (Part { store: Store::Compact(view), .. }, n) => view.package(n),
+        }
+    }
+
+    /// The name of the package with this id.
+    pub fn name(&self, id: PackageId) -> &'a str {
+        match self.locate(id) {
+            (Part { store: Store::Text(first), .. }, n) => self.packages[first + n].name,
+            (Part { store: Store::Compact(view), .. }, n) => view.name(n),
+        }
+    }
+
+    fn version(&self, id: PackageId) -> &'a str {
+        match self.locate(id) {
+            (Part { store: Store::Text(first), .. }, n) => self.packages[first + n].version,
+            (Part { store: Store::Compact(view), .. }, n) => view.version(n),
+        }
+    }
+
+    /// The position of the package's source among the index's sources.
+    fn source(&self, id: PackageId) -> usize {
+        self.parts.partition_point(|p| p.end <= id.0)
     }
 
     /// The `Provides:` of a package, parsed.
     pub fn provides(&self, id: PackageId) -> &[Dependency<'a>] {
-        let range = &self.package(id).provides;
+        let range = match self.locate(id) {
+            (Part { store: Store::Text(first), .. }, n) => self.packages[first + n].provides.clone(),
+            (Part { store: Store::Compact(view), .. }, n) => view.provides(n),
+        };
         &self.provides[range.start as usize..range.end as usize]
     }
 
     /// All ids, in load order.
     pub fn ids(&self) -> impl Iterator<Item = PackageId> {
-        (0..self.packages.len() as u32).map(PackageId)
+        (0..self.len() as u32).map(PackageId)
     }
 
     /// Every stanza of this name, best first: automatic sources before
     /// not-automatic ones, then by descending version.
     pub fn versions(&self, name: &str) -> &[PackageId] {
-        let of = |id: &PackageId| self.packages[id.0 as usize].name;
-        let start = self.by_name.partition_point(|id| of(id) < name);
-        let len = self.by_name[start..].partition_point(|id| of(id) == name);
+        let start = self.by_name.partition_point(|id| self.name(*id) < name);
+        let len = self.by_name[start..].partition_point(|id| self.name(*id) == name);
         &self.by_name[start..start + len]
     }
 

@@ -31,6 +31,7 @@ use std::time::{Duration, SystemTime};
 use super::http::{error_chain, Validators};
 use crate::atomic::{self, Durability, Mode, TEMP_PREFIX};
 use crate::hash::Sha256;
+use crate::mapped::Bytes;
 use crate::report::Reporter;
 
 /// A kind of cached content, each in its own directory.
@@ -232,10 +233,16 @@ impl Cache {
         Ok(path)
     }
 
-    /// The entry stored under `key` by [`Cache::put_derived`], unchecked:
-    /// the caller checks it, and [`Cache::discard_derived`]s it if corrupt.
-    pub fn get_derived(&self, bucket: Bucket, key: &str, reporter: &dyn Reporter) -> Option<Vec<u8>> {
-        read_entry(&self.key_path(bucket, key), reporter)
+    /// The entry stored under `key` by [`Cache::put_derived`], mapped into
+    /// memory and unchecked: the caller checks it, and
+    /// [`Cache::discard_derived`]s it if corrupt.
+    pub fn get_derived(&self, bucket: Bucket, key: &str, reporter: &dyn Reporter) -> Option<Bytes> {
+        let path = self.key_path(bucket, key);
+        let file = open_entry(&path, reporter)?;
+        match Bytes::map_cache_entry(&file) {
+            Ok(bytes) => Some(bytes),
+            Err(e) => missing_or_warn(&path, e, reporter),
+        }
     }
 
     /// Stores `bytes`, content derived from other entries that checks itself

@@ -25,7 +25,10 @@
 //! record's spans and enumerations. The checksum catches corruption, not
 //! tampering: whoever can write the cache can write a matching checksum.
 
+use std::ops::Range;
+
 use super::{Index, IndexContent, IndexSource, MultiArch, Package, Priority};
+use crate::mapped::Bytes;
 use crate::relation::{ArchQualifier, Dependency, VersionOp};
 use crate::hash::Sha256;
 
@@ -76,9 +79,10 @@ struct Provided {
 #[derive(Debug, Clone)]
 pub struct CompactIndex {
     architecture: String,
-    /// The file as [`CompactIndex::to_bytes`] writes it, but for the SHA256
-    /// and the checksum when made from a text.
-    bytes: Vec<u8>,
+    /// The file as [`CompactIndex::to_bytes`] writes it (but for the SHA256
+    /// and the checksum when made from a text), mapped from the cache or
+    /// in memory.
+    bytes: Bytes,
     count: usize,
     records_at: usize,
     provides_at: usize,
@@ -160,8 +164,8 @@ impl CompactIndex {
         // Records are written in place, strings appended after them; the
         // size is known, so the buffer never grows (and never doubles).
         let strings_len: usize = index
-            .packages
-            .iter()
+            .ids()
+            .map(|id| index.package(id))
             .map(|p| [p.name, p.version, p.filename].iter().chain(&p.relations).map(|s| s.len()).sum::<usize>())
             .sum::<usize>()
             + index.provides.iter().map(|d| d.name.len() + d.constraint.map_or(0, |(_, v)| v.len())).sum::<usize>();
@@ -243,7 +247,7 @@ impl CompactIndex {
         out[16..24].copy_from_slice(&strings_len.to_le_bytes());
         Some(CompactIndex {
             architecture: index.architecture.clone(),
-            bytes: out,
+            bytes: out.into(),
             count: index.len(),
             records_at,
             provides_at,
@@ -266,58 +270,32 @@ impl CompactIndex {
         self.count == 0
     }
 
-    /// Appends the packages, as [`Index::build`] takes them from source
-    /// `source`, and their Provides.
-    pub(super) fn read_into<'s>(&'s self, source: usize, packages: &mut Vec<Package<'s>>, provides: &mut Vec<Dependency<'s>>) {
-        // One pass over the table, which was checked when read or made; its
-        // spans were checked to fall on character boundaries.
+    /// The records, read in place as source `source` of an index; their
+    /// Provides are appended to `provides`, in record order.
+    pub(super) fn view<'s>(&'s self, source: usize, provides: &mut Vec<Dependency<'s>>) -> View<'s> {
+        // The table was checked when read or made, and every span to fall
+        // on character boundaries.
         let strings = std::str::from_utf8(&self.bytes[self.strings_at..]).expect("the string table is UTF-8");
+        let view = View { compact: self, strings, source, provides: provides.len() as u32 };
         let span = |(start, end): (u32, u32)| &strings[start as usize..end as usize];
-        packages.reserve(self.count);
-        for n in 0..self.count {
-            let mut reader = Reader { bytes: &self.bytes, at: self.records_at + n * RECORD_LEN };
-            let r = reader.record().expect("records were checked when read or made");
-            let text = |i: usize| span(r.spans[i]);
-            let mut relations = [""; 5];
-            let mut relation_lines = [0; 5];
-            for i in 0..5 {
-                relations[i] = text(5 + i);
-                relation_lines[i] = r.lines[1 + i] as usize;
-            }
-            let first = provides.len() as u32;
-            let (from, to) = r.spans[PROVIDES];
-            for e in from..to {
-                let mut reader = Reader { bytes: &self.bytes, at: self.provides_at + e as usize * PROVIDES_LEN };
-                let entry = reader.provided().expect("entries were checked when read or made");
-                provides.push(Dependency {
-                    name: span(entry.name),
-                    arch: match entry.arch {
-                        Some(a) => ArchQualifier::Named(span(a)),
-                        None if entry.arch_code == 1 => ArchQualifier::Any,
-                        None if entry.arch_code == 2 => ArchQualifier::Native,
-                        None => ArchQualifier::None,
-                    },
-                    constraint: entry.version.map(|v| (VersionOp::Equal, span(v))),
-                    restriction: Vec::new(),
-                });
-            }
-            packages.push(Package {
-                name: text(0),
-                version: text(1),
-                architecture: text(2),
-                multi_arch: r.multi_arch,
-                priority: r.priority,
-                essential: r.essential,
-                filename: text(3),
-                sha256: Sha256::from_bytes(r.sha256),
-                size: r.size,
-                provides: first..provides.len() as u32,
-                relations,
-                relation_lines,
-                source,
-                line: r.lines[0] as usize,
+        let entries = (self.strings_at - self.provides_at) / PROVIDES_LEN;
+        provides.reserve(entries);
+        for e in 0..entries {
+            let mut reader = Reader { bytes: &self.bytes, at: self.provides_at + e * PROVIDES_LEN };
+            let entry = reader.provided().expect("entries were checked when read or made");
+            provides.push(Dependency {
+                name: span(entry.name),
+                arch: match entry.arch {
+                    Some(a) => ArchQualifier::Named(span(a)),
+                    None if entry.arch_code == 1 => ArchQualifier::Any,
+                    None if entry.arch_code == 2 => ArchQualifier::Native,
+                    None => ArchQualifier::None,
+                },
+                constraint: entry.version.map(|v| (VersionOp::Equal, span(v))),
+                restriction: Vec::new(),
             });
         }
+        view
     }
 
     #[cfg(test)]
@@ -327,15 +305,19 @@ impl CompactIndex {
 
     /// The bytes of the file, for the text with SHA256 `content`.
     pub fn to_bytes(&mut self, content: &Sha256) -> &[u8] {
-        self.bytes[32..64].copy_from_slice(content.as_bytes());
-        let sum = checksum(&self.bytes[32..]);
-        self.bytes[24..32].copy_from_slice(&sum.to_le_bytes());
+        // Bytes read from the cache were checked to be so already.
+        if let Bytes::Owned(bytes) = &mut self.bytes {
+            bytes[32..64].copy_from_slice(content.as_bytes());
+            let sum = checksum(&bytes[32..]);
+            bytes[24..32].copy_from_slice(&sum.to_le_bytes());
+        }
         &self.bytes
     }
 
     /// Reads the bytes [`CompactIndex::to_bytes`] wrote for the text with
     /// SHA256 `content` and `architecture`, checking everything.
-    pub fn from_bytes(bytes: Vec<u8>, content: &Sha256, architecture: &str) -> Result<CompactIndex, CompactError> {
+    pub fn from_bytes(bytes: impl Into<Bytes>, content: &Sha256, architecture: &str) -> Result<CompactIndex, CompactError> {
+        let bytes = bytes.into();
         if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
             return Err(CompactError::NotCompact);
         }
@@ -368,28 +350,116 @@ impl CompactIndex {
         let count = count as usize;
         let provides_at = records_at + count * RECORD_LEN;
         let strings_at = provides_at + provides_count as usize * PROVIDES_LEN;
-        let strings = std::str::from_utf8(&bytes[strings_at..]).map_err(|_| CompactError::Strings)?;
-        let fits = |&(start, end): &(u32, u32)| {
-            start <= end && strings.is_char_boundary(start as usize) && strings.is_char_boundary(end as usize)
+        let strings = &bytes[strings_at..];
+        // A span must fall on character boundaries of the table, which is
+        // checked to be UTF-8 on another thread meanwhile: in UTF-8, a
+        // boundary is where no continuation byte (0b10xx_xxxx) starts.
+        let boundary = |at: u32| strings.get(at as usize).map_or(at as usize == strings.len(), |&b| (b as i8) >= -0x40);
+        let fits = |(start, end): (u32, u32)| start <= end && boundary(start) && boundary(end);
+        let span = |b: &[u8], i: usize| {
+            let word = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
+            (word(i * 8), word(i * 8 + 4))
         };
-        let mut reader = Reader { bytes: &bytes, at: records_at };
-        for n in 0..count {
-            let entries = |(from, to): (u32, u32)| from <= to && u64::from(to) <= provides_count;
-            let spans_fit = |r: &Record| {
-                r.spans.iter().enumerate().all(|(i, span)| if i == PROVIDES { entries(*span) } else { fits(span) })
-            };
-            if !reader.record().is_some_and(|r| spans_fit(&r)) {
-                return Err(CompactError::Record(n));
+        let records = || {
+            let table = bytes[records_at..provides_at].chunks_exact(RECORD_LEN);
+            for (n, r) in table.enumerate() {
+                let (from, to) = span(r, PROVIDES);
+                let spans = (0..SPANS).all(|i| i == PROVIDES || fits(span(r, i)));
+                let [multi_arch, priority, essential]: [u8; 3] = r[RECORD_LEN - 3..].try_into().expect("3 bytes");
+                let codes = multi_arch_of(multi_arch).is_some() && priority_of(priority).is_some() && essential <= 1;
+                if !(spans && codes && from <= to && u64::from(to) <= provides_count) {
+                    return Err(CompactError::Record(n));
+                }
             }
-        }
-        for n in 0..provides_count as usize {
-            let entry = reader.provided();
-            let fit = |e: &Provided| fits(&e.name) && e.arch.as_ref().is_none_or(fits) && e.version.as_ref().is_none_or(fits);
-            if !entry.is_some_and(|e| fit(&e)) {
-                return Err(CompactError::Provides(n));
+            for (n, e) in bytes[provides_at..strings_at].chunks_exact(PROVIDES_LEN).enumerate() {
+                let [arch_code, versioned]: [u8; 2] = e[24..].try_into().expect("2 bytes");
+                let named = arch_code == 3;
+                let ok = fits(span(e, 0))
+                    && arch_code <= 3
+                    && versioned <= 1
+                    && (!named || fits(span(e, 1)))
+                    && (versioned == 0 || fits(span(e, 2)));
+                if !ok {
+                    return Err(CompactError::Provides(n));
+                }
             }
-        }
+            Ok(())
+        };
+        std::thread::scope(|scope| {
+            let utf8 = scope.spawn(|| std::str::from_utf8(strings).is_ok());
+            let checked = records();
+            if !utf8.join().expect("checking UTF-8 does not panic") {
+                return Err(CompactError::Strings);
+            }
+            checked
+        })?;
         Ok(CompactIndex { architecture: architecture.to_owned(), bytes, count, records_at, provides_at, strings_at })
+    }
+}
+
+/// A compact index read in place as one source of an [`Index`]: its
+/// records by number, each read when asked for.
+#[derive(Clone, Copy)]
+pub(super) struct View<'s> {
+    compact: &'s CompactIndex,
+    /// Its string table.
+    strings: &'s str,
+    /// Its position among the index's sources.
+    source: usize,
+    /// Where its Provides entries start in the index's list.
+    provides: u32,
+}
+
+impl<'s> View<'s> {
+    fn reader(&self, n: usize) -> Reader<'s> {
+        Reader { bytes: &self.compact.bytes, at: self.compact.records_at + n * RECORD_LEN }
+    }
+
+    fn span(&self, (start, end): (u32, u32)) -> &'s str {
+        &self.strings[start as usize..end as usize]
+    }
+
+    /// The name of record `n`.
+    pub(super) fn name(&self, n: usize) -> &'s str {
+        let mut reader = self.reader(n);
+        self.span((reader.u32(), reader.u32()))
+    }
+
+    /// The version of record `n`.
+    pub(super) fn version(&self, n: usize) -> &'s str {
+        let mut reader = self.reader(n);
+        reader.at += 8;
+        self.span((reader.u32(), reader.u32()))
+    }
+
+    /// The range of record `n`'s Provides in the index's list.
+    pub(super) fn provides(&self, n: usize) -> Range<u32> {
+        let mut reader = self.reader(n);
+        reader.at += PROVIDES * 8;
+        let (from, to) = (reader.u32(), reader.u32());
+        self.provides + from..self.provides + to
+    }
+
+    /// Record `n` as a package.
+    pub(super) fn package(&self, n: usize) -> Package<'s> {
+        let r = self.reader(n).record().expect("records were checked when read or made");
+        let text = |i: usize| self.span(r.spans[i]);
+        Package {
+            name: text(0),
+            version: text(1),
+            architecture: text(2),
+            multi_arch: r.multi_arch,
+            priority: r.priority,
+            essential: r.essential,
+            filename: text(3),
+            sha256: Sha256::from_bytes(r.sha256),
+            size: r.size,
+            provides: self.provides(n),
+            relations: std::array::from_fn(|i| text(5 + i)),
+            relation_lines: std::array::from_fn(|i| r.lines[1 + i] as usize),
+            source: self.source,
+            line: r.lines[0] as usize,
+        }
     }
 }
 
