@@ -427,15 +427,16 @@ pub fn check_filename(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("file name is empty".into());
     }
-    let shown = cut(name);
+    // Cut for the message only: this runs for every stanza of an index.
+    let shown = || cut(name);
     if name.starts_with('/') {
-        return Err(format!("file name {shown:?} is absolute"));
+        return Err(format!("file name {:?} is absolute", shown()));
     }
     if let Some(c) = name.chars().find(|c| c.is_control() || *c == '\\') {
-        return Err(format!("file name {shown:?} contains the character {c:?}"));
+        return Err(format!("file name {:?} contains the character {c:?}", shown()));
     }
     if name.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
-        return Err(format!("file name {shown:?} has an empty, '.' or '..' component"));
+        return Err(format!("file name {:?} has an empty, '.' or '..' component", shown()));
     }
     Ok(())
 }

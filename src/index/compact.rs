@@ -19,11 +19,13 @@
 //!     string table (UTF-8)
 //! ```
 //!
-//! Read with safe code from a `Vec<u8>` (no `mmap`: the library forbids
-//! `unsafe`), and checked before use: magic, version (a file of another
-//! format version is never read further), length, checksum, then every
-//! record's spans and enumerations. The checksum catches corruption, not
-//! tampering: whoever can write the cache can write a matching checksum.
+//! Mapped from the cache (see [`crate::mapped`]) and checked before use:
+//! magic, version (a file of another format version is never read
+//! further), length, checksum, then every record's spans and enumerations,
+//! and the string table's UTF-8. It is then read in place: an
+//! [`Index`](super::Index) reads each record when asked for it (a
+//! [`View`]). The checksum catches corruption, not tampering: whoever can
+//! write the cache can write a matching checksum.
 
 use std::ops::Range;
 
