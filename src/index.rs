@@ -18,7 +18,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
-use std::sync::OnceLock;
 
 
 use crate::deb822::{self, cut, escaped, Deb822Error};
@@ -392,18 +391,16 @@ pub struct Index<'a> {
     /// Every id, by name, then best first (automatic before not, then
     /// highest version).
     by_name: Vec<PackageId>,
-    /// Every provided (virtual) name, with its range of `providers`.
-    provided: FxHashMap<&'a str, Providers<'a>>,
-    /// The stanzas providing each name, one range a name, in id order,
-    /// with the provided version.
-    providers: Vec<(PackageId, Option<&'a str>)>,
+    /// Every name provided by a text source's stanzas, with its range of
+    /// `providers`; a compact source has this table stored.
+    provided: FxHashMap<&'a str, Range<u32>>,
+    /// The text sources' stanzas providing each name, one range a name,
+    /// in id order, with the provided version.
+    providers: Vec<Provider<'a>>,
 }
 
-/// The providers of one name: their range of [`Index::providers`], and,
-/// when there are several, the same sorted best first when first asked
-/// for. Most names are never asked for: sorting them all took 1.6 ms of a
-/// 36 ms warm `resolve` (issue 12).
-type Providers<'a> = (Range<u32>, OnceLock<Box<[(PackageId, Option<&'a str>)]>>);
+/// A stanza providing a name, with the version it provides, if any.
+type Provider<'a> = (PackageId, Option<&'a str>);
 
 /// The packages of one source: the ids from the previous part's `end` to
 /// this one's.
@@ -547,10 +544,10 @@ impl<'a> Index<'a> {
     }
 
     fn sort_by_name(&self, mut ids: Vec<PackageId>) -> Vec<PackageId> {
-        // Names compare by their first eight bytes first, which decides
+        // Names compare by their first sixteen bytes first, which decides
         // most comparisons without a call to memcmp.
         let first = ids.first().map_or(0, |id| id.0);
-        let prefixes: Vec<u64> = ids.iter().map(|id| name_prefix(self.name(*id))).collect();
+        let prefixes: Vec<u128> = ids.iter().map(|id| name_prefix(self.name(*id))).collect();
         let prefix = |id: &PackageId| prefixes[(id.0 - first) as usize];
         ids.sort_by(|a, b| prefix(a).cmp(&prefix(b)).then_with(|| self.by_name_order(*a, *b)));
         ids
@@ -582,26 +579,35 @@ impl<'a> Index<'a> {
         merged
     }
 
-    /// Providers by name: counted, then placed (one table and one array,
-    /// rather than a list per name).
-    #[allow(clippy::type_complexity)]
-    fn providers_by_name(&self) -> (FxHashMap<&'a str, Providers<'a>>, Vec<(PackageId, Option<&'a str>)>) {
-        let mut provided: FxHashMap<&'a str, Providers<'a>> = FxHashMap::default();
-        provided.reserve(self.provides.len());
-        for d in &self.provides {
-            // The count, for now.
-            provided.entry(d.name).or_insert((0..0, OnceLock::new())).0.end += 1;
+    /// The text sources' providers by name: counted, then placed (one
+    /// table and one array, rather than a list per name).
+    fn providers_by_name(&self) -> (FxHashMap<&'a str, Range<u32>>, Vec<Provider<'a>>) {
+        let mut start = 0;
+        let mut texts = Vec::new();
+        for part in &self.parts {
+            if let Store::Text(first) = part.store {
+                texts.extend((start..part.end).map(PackageId).zip(&self.packages[first..]));
+            }
+            start = part.end;
+        }
+        let of = |p: &Package<'a>| &self.provides[p.provides.start as usize..p.provides.end as usize];
+        let mut provided: FxHashMap<&'a str, Range<u32>> = FxHashMap::default();
+        for (_, p) in &texts {
+            for d in of(p) {
+                // The count, for now.
+                provided.entry(d.name).or_insert(0..0).end += 1;
+            }
         }
         let mut next = 0;
-        for (range, _) in provided.values_mut() {
+        for range in provided.values_mut() {
             let count = range.end;
             *range = next..next;
             next += count;
         }
-        let mut providers = vec![(PackageId(0), None); self.provides.len()];
-        for id in self.ids() {
-            for d in self.provides(id) {
-                let (range, _) = provided.get_mut(d.name).expect("every provided name is counted");
+        let mut providers = vec![(PackageId(0), None); next as usize];
+        for (id, p) in texts {
+            for d in of(p) {
+                let range = provided.get_mut(d.name).expect("every provided name is counted");
                 providers[range.end as usize] = (id, d.constraint.map(|(_, v)| v));
                 range.end += 1;
             }
@@ -716,19 +722,20 @@ impl<'a> Index<'a> {
 
     /// Every stanza providing `name`, best first, with the provided version
     /// if any.
-    pub fn providers(&self, name: &str) -> &[(PackageId, Option<&'a str>)] {
-        let Some((range, sorted)) = self.provided.get(name) else {
-            return &[];
-        };
-        let list = &self.providers[range.start as usize..range.end as usize];
-        if list.len() < 2 {
-            return list;
+    pub fn providers(&self, name: &str) -> Vec<(PackageId, Option<&'a str>)> {
+        let texts = self.provided.get(name).map_or(&[][..], |r| &self.providers[r.start as usize..r.end as usize]);
+        let mut list = texts.to_vec();
+        let mut start = 0;
+        for part in &self.parts {
+            if let Store::Compact(view) = &part.store {
+                let version = |entry: usize| self.provides[entry].constraint.map(|(_, v)| v);
+                list.extend(view.providers(name).map(|(record, entry)| (PackageId(start + record as u32), version(entry))));
+            }
+            start = part.end;
         }
-        sorted.get_or_init(|| {
-            let mut list = list.to_vec();
-            list.sort_by(|a, b| self.rank(a.0, b.0).then(a.1.cmp(&b.1)));
-            list.into()
-        })
+        // The id last: one stanza may provide a name twice.
+        list.sort_by(|a, b| self.rank(a.0, b.0).then(a.1.cmp(&b.1)).then(a.0.cmp(&b.0)));
+        list
     }
 
     /// Parses a relationship field of a package, naming file and line on error.
@@ -751,13 +758,14 @@ impl<'a> Index<'a> {
     }
 }
 
-/// The first eight bytes of a name as a big-endian number, zero-padded: it
-/// orders as the names' first eight bytes do.
-fn name_prefix(name: &str) -> u64 {
-    let mut bytes = [0; 8];
-    let n = name.len().min(8);
+/// The first sixteen bytes of a name as a big-endian number, zero-padded:
+/// it orders as the names' first sixteen bytes do. Eight were too few:
+/// thousands of names start with `python3-` or `golang-g`.
+fn name_prefix(name: &str) -> u128 {
+    let mut bytes = [0; 16];
+    let n = name.len().min(16);
     bytes[..n].copy_from_slice(&name.as_bytes()[..n]);
-    u64::from_be_bytes(bytes)
+    u128::from_be_bytes(bytes)
 }
 
 /// Orders version strings the dpkg way.

@@ -13,9 +13,14 @@
 //! 24  u64 checksum of every byte from offset 32 to the end (see `checksum`)
 //! 32  [u8; 32] SHA256 of the text it was read from
 //! 64  u32 number of Provides entries
-//! 68  u32 length of the architecture, then the architecture
+//! 68  u32 number of provided names
+//! 72  u32 length of the architecture, then the architecture
 //!     records, RECORD_LEN bytes each (see `Record`), by name, best first
 //!     Provides entries, PROVIDES_LEN bytes each, parsed (see `Provided`)
+//!     provided names, NAMED_LEN bytes each, sorted: the span of the name
+//!       and the range of its providers in the next table
+//!     providers, PROVIDER_LEN bytes each, one per Provides entry, by
+//!       name, then record: the record and its Provides entry
 //!     string table (UTF-8)
 //! ```
 //!
@@ -35,10 +40,10 @@ use crate::relation::{ArchQualifier, Dependency, VersionOp};
 use crate::hash::Sha256;
 
 /// Bumped whenever the layout or the meaning of a field changes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 const MAGIC: &[u8; 8] = b"debclidx";
-const HEADER_LEN: usize = 72;
+const HEADER_LEN: usize = 76;
 /// Text spans: Package, Version, Architecture, Filename, the range of the
 /// package's Provides entries (not a text span), then the five relationship
 /// fields in [`super::RelationField`] order.
@@ -49,6 +54,10 @@ const RECORD_LEN: usize = SPANS * 8 + 6 * 4 + 32 + 8 + 3;
 const PROVIDES_LEN: usize = 3 * 8 + 2;
 /// Index of the Provides range among a record's spans.
 const PROVIDES: usize = 4;
+/// A provided name: its span, then the range of its providers.
+const NAMED_LEN: usize = 16;
+/// A provider: record, then Provides entry.
+const PROVIDER_LEN: usize = 8;
 
 /// One stanza as stored: byte spans into the string table and the cheap
 /// fields.
@@ -88,6 +97,8 @@ pub struct CompactIndex {
     count: usize,
     records_at: usize,
     provides_at: usize,
+    named_at: usize,
+    providers_at: usize,
     strings_at: usize,
 }
 
@@ -128,6 +139,12 @@ pub enum CompactError {
     /// value.
     #[error("Provides entry {0} is invalid")]
     Provides(usize),
+    /// A provided name is out of order or points outside its tables.
+    #[error("provided name {0} is invalid")]
+    Named(usize),
+    /// A provider points outside the records or the Provides entries.
+    #[error("provider {0} is invalid")]
+    Provider(usize),
 }
 
 impl CompactIndex {
@@ -160,9 +177,14 @@ impl CompactIndex {
             return None;
         }
         let arch = index.architecture.as_bytes();
+        let mut names: Vec<&str> = index.provides.iter().map(|d| d.name).collect();
+        names.sort_unstable();
+        names.dedup();
         let records_at = HEADER_LEN + arch.len();
         let provides_at = records_at + index.len() * RECORD_LEN;
-        let strings_at = provides_at + index.provides.len() * PROVIDES_LEN;
+        let named_at = provides_at + index.provides.len() * PROVIDES_LEN;
+        let providers_at = named_at + names.len() * NAMED_LEN;
+        let strings_at = providers_at + index.provides.len() * PROVIDER_LEN;
         // Records are written in place, strings appended after them; the
         // size is known, so the buffer never grows (and never doubles).
         let strings_len: usize = index
@@ -177,6 +199,7 @@ impl CompactIndex {
         out.extend_from_slice(&(index.len() as u32).to_le_bytes());
         out.extend_from_slice(&[0; 8 + 8 + 32]);
         out.extend_from_slice(&(index.provides.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(names.len() as u32).to_le_bytes());
         out.extend_from_slice(&(arch.len() as u32).to_le_bytes());
         out.extend_from_slice(arch);
         out.resize(strings_at, 0);
@@ -188,6 +211,9 @@ impl CompactIndex {
         };
         let mut record = Vec::with_capacity(RECORD_LEN);
         let mut entries = 0u32;
+        // Each Provides entry: its name and that name's span, its record
+        // and its number.
+        let mut provided = Vec::with_capacity(index.provides.len());
         for (n, id) in index.by_name.iter().enumerate() {
             let p = index.package(*id);
             let arch = match arches.iter().find(|(a, _)| *a == p.architecture) {
@@ -212,6 +238,7 @@ impl CompactIndex {
                     ArchQualifier::Named(a) => (3, push(a, &mut out)),
                 };
                 let name = push(d.name, &mut out);
+                provided.push((d.name, name, n as u32, entries));
                 let (versioned, version) = match d.constraint {
                     Some((_, v)) => (1, push(v, &mut out)),
                     None => (0, (0, 0)),
@@ -245,6 +272,23 @@ impl CompactIndex {
             let at = records_at + n * RECORD_LEN;
             out[at..at + RECORD_LEN].copy_from_slice(&record);
         }
+        // The providers of each name, in record order.
+        provided.sort_unstable_by(|a, b| (a.0, a.2, a.3).cmp(&(b.0, b.2, b.3)));
+        let mut named = 0;
+        for (i, group) in provided.chunk_by(|a, b| a.0 == b.0).enumerate() {
+            let (_, (start, end), ..) = group[0];
+            let range = (named as u32, (named + group.len()) as u32);
+            let at = named_at + i * NAMED_LEN;
+            for (k, word) in [start, end, range.0, range.1].into_iter().enumerate() {
+                out[at + k * 4..at + k * 4 + 4].copy_from_slice(&word.to_le_bytes());
+            }
+            for (_, _, record, entry) in group {
+                let at = providers_at + named * PROVIDER_LEN;
+                out[at..at + 4].copy_from_slice(&record.to_le_bytes());
+                out[at + 4..at + 8].copy_from_slice(&entry.to_le_bytes());
+                named += 1;
+            }
+        }
         let strings_len = (out.len() - strings_at) as u64;
         out[16..24].copy_from_slice(&strings_len.to_le_bytes());
         Some(CompactIndex {
@@ -253,6 +297,8 @@ impl CompactIndex {
             count: index.len(),
             records_at,
             provides_at,
+            named_at,
+            providers_at,
             strings_at,
         })
     }
@@ -280,7 +326,7 @@ impl CompactIndex {
         let strings = std::str::from_utf8(&self.bytes[self.strings_at..]).expect("the string table is UTF-8");
         let view = View { compact: self, strings, source, provides: provides.len() as u32 };
         let span = |(start, end): (u32, u32)| &strings[start as usize..end as usize];
-        let entries = (self.strings_at - self.provides_at) / PROVIDES_LEN;
+        let entries = (self.named_at - self.provides_at) / PROVIDES_LEN;
         provides.reserve(entries);
         for e in 0..entries {
             let mut reader = Reader { bytes: &self.bytes, at: self.provides_at + e * PROVIDES_LEN };
@@ -298,11 +344,6 @@ impl CompactIndex {
             });
         }
         view
-    }
-
-    #[cfg(test)]
-    fn strings_at_len(&self) -> usize {
-        self.bytes.len() - self.strings_at
     }
 
     /// The bytes of the file, for the text with SHA256 `content`.
@@ -333,11 +374,13 @@ impl CompactIndex {
         let sum = header.u64();
         header.at = 64;
         let provides_count = header.u32() as u64;
+        let names_count = header.u32() as u64;
         let arch_len = header.u32() as u64;
         let expected = (HEADER_LEN as u64)
             .saturating_add(arch_len)
             .saturating_add(count.saturating_mul(RECORD_LEN as u64))
-            .saturating_add(provides_count.saturating_mul(PROVIDES_LEN as u64))
+            .saturating_add(provides_count.saturating_mul((PROVIDES_LEN + PROVIDER_LEN) as u64))
+            .saturating_add(names_count.saturating_mul(NAMED_LEN as u64))
             .saturating_add(strings_len);
         if expected != bytes.len() as u64 {
             return Err(CompactError::Length { expected, actual: bytes.len() as u64 });
@@ -351,7 +394,9 @@ impl CompactIndex {
         }
         let count = count as usize;
         let provides_at = records_at + count * RECORD_LEN;
-        let strings_at = provides_at + provides_count as usize * PROVIDES_LEN;
+        let named_at = provides_at + provides_count as usize * PROVIDES_LEN;
+        let providers_at = named_at + names_count as usize * NAMED_LEN;
+        let strings_at = providers_at + provides_count as usize * PROVIDER_LEN;
         let strings = &bytes[strings_at..];
         // A span must fall on character boundaries of the table, which is
         // checked to be UTF-8 on another thread meanwhile: in UTF-8, a
@@ -373,7 +418,7 @@ impl CompactIndex {
                     return Err(CompactError::Record(n));
                 }
             }
-            for (n, e) in bytes[provides_at..strings_at].chunks_exact(PROVIDES_LEN).enumerate() {
+            for (n, e) in bytes[provides_at..named_at].chunks_exact(PROVIDES_LEN).enumerate() {
                 let [arch_code, versioned]: [u8; 2] = e[24..].try_into().expect("2 bytes");
                 let named = arch_code == 3;
                 let ok = fits(span(e, 0))
@@ -383,6 +428,28 @@ impl CompactIndex {
                     && (versioned == 0 || fits(span(e, 2)));
                 if !ok {
                     return Err(CompactError::Provides(n));
+                }
+            }
+            // Names in order, each with a range that follows the last;
+            // providers within the records and entries.
+            let mut next = 0;
+            let mut last: Option<&[u8]> = None;
+            for (n, e) in bytes[named_at..providers_at].chunks_exact(NAMED_LEN).enumerate() {
+                let (name, (from, to)) = (span(e, 0), span(e, 1));
+                let text = fits(name).then(|| strings.get(name.0 as usize..name.1 as usize)).flatten();
+                let ordered = text.is_some_and(|t| last.is_none_or(|l| l < t));
+                if !(ordered && from == next && from < to && u64::from(to) <= provides_count) {
+                    return Err(CompactError::Named(n));
+                }
+                (next, last) = (to, text);
+            }
+            if u64::from(next) != provides_count {
+                return Err(CompactError::Named(names_count as usize));
+            }
+            for (n, e) in bytes[providers_at..strings_at].chunks_exact(PROVIDER_LEN).enumerate() {
+                let (record, entry) = span(e, 0);
+                if record as usize >= count || u64::from(entry) >= provides_count {
+                    return Err(CompactError::Provider(n));
                 }
             }
             Ok(())
@@ -395,7 +462,16 @@ impl CompactIndex {
             }
             checked
         })?;
-        Ok(CompactIndex { architecture: architecture.to_owned(), bytes, count, records_at, provides_at, strings_at })
+        Ok(CompactIndex {
+            architecture: architecture.to_owned(),
+            bytes,
+            count,
+            records_at,
+            provides_at,
+            named_at,
+            providers_at,
+            strings_at,
+        })
     }
 }
 
@@ -440,6 +516,31 @@ impl<'s> View<'s> {
         reader.at += PROVIDES * 8;
         let (from, to) = (reader.u32(), reader.u32());
         self.provides + from..self.provides + to
+    }
+
+    /// The providers of `name`: each one's record and the position of its
+    /// Provides entry in the index's list.
+    pub(super) fn providers(&self, name: &str) -> impl Iterator<Item = (usize, usize)> + 's {
+        let c = self.compact;
+        let word = move |at: usize| u32::from_le_bytes(c.bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
+        let names = (c.providers_at - c.named_at) / NAMED_LEN;
+        let name_of = |i: usize| &self.strings[word(c.named_at + i * NAMED_LEN)..word(c.named_at + i * NAMED_LEN + 4)];
+        // A binary search of the sorted names.
+        let (mut low, mut high, mut found) = (0, names, None);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            match name_of(mid).cmp(name) {
+                std::cmp::Ordering::Less => low = mid + 1,
+                std::cmp::Ordering::Greater => high = mid,
+                std::cmp::Ordering::Equal => {
+                    found = Some(mid);
+                    break;
+                }
+            }
+        }
+        let range = found.map_or(0..0, |k| word(c.named_at + k * NAMED_LEN + 8)..word(c.named_at + k * NAMED_LEN + 12));
+        let base = self.provides as usize;
+        range.map(move |p| (word(c.providers_at + p * PROVIDER_LEN), base + word(c.providers_at + p * PROVIDER_LEN + 4)))
     }
 
     /// Record `n` as a package.
@@ -612,7 +713,7 @@ mod tests {
                 .ids()
                 .flat_map(|id| index.provides(id).iter().map(move |d| format!("{} {d:?}", index.package(id).name)))
                 .collect();
-            let providers: Vec<_> = ["a", "b", "c", "d", "e"]
+            let providers: Vec<_> = ["0", "a", "b", "c", "bb", "d", "e", "zz"]
                 .map(|n| index.providers(n).iter().map(|(id, v)| format!("{} {v:?}", index.package(*id).name)).collect::<Vec<_>>())
                 .into();
             (provides, providers)
@@ -620,17 +721,32 @@ mod tests {
         let source = |content| [IndexSource { label: "f".into(), archive: None, suite: None, automatic: true, content }];
         let want = show(&source(IndexContent::Text(text.clone())));
         assert_eq!(want.0.len(), 7, "{want:?}");
+        assert_eq!(want.1.iter().map(Vec::len).collect::<Vec<_>>(), [0, 2, 2, 1, 0, 1, 1, 0], "{want:?}");
         assert_eq!(show(&source(IndexContent::Compact(read))), want);
 
-        // An entry with a bad code is refused, though its checksum matches.
-        let at = bytes.len() - compact.strings_at_len() - PROVIDES_LEN;
-        for (offset, value) in [(24, 4), (25, 2), (0, 0xff)] {
+        // A table entry out of place is refused, though the checksum matches.
+        let patched = |at: usize, value: &[u8]| {
             let mut bad = bytes.clone();
-            bad[at + offset] = value;
+            bad[at..at + value.len()].copy_from_slice(value);
             let sum = checksum(&bad[32..]);
             bad[24..32].copy_from_slice(&sum.to_le_bytes());
-            assert_eq!(CompactIndex::from_bytes(bad, &sha, "amd64").err(), Some(CompactError::Provides(6)), "{offset}");
+            CompactIndex::from_bytes(bad, &sha, "amd64").err()
+        };
+        let refused = |at: usize, value: u8| patched(at, &[value]);
+        // The last Provides entry, with a bad code or a span past the table.
+        let entry = compact.named_at - PROVIDES_LEN;
+        for (offset, value) in [(24, 4), (25, 2), (0, 0xff)] {
+            assert_eq!(refused(entry + offset, value), Some(CompactError::Provides(6)), "{offset}");
         }
+        // Provided names: "a" to "e", each with a range of providers.
+        let named = |i: usize, word: usize| compact.named_at + i * NAMED_LEN + word * 4;
+        let span_of_a = &bytes[named(0, 0)..named(0, 2)];
+        assert_eq!(patched(named(1, 0), span_of_a), Some(CompactError::Named(1)), "b's name made a's: out of order");
+        assert_eq!(refused(named(0, 3), 3), Some(CompactError::Named(1)), "a's range runs into b's");
+        assert_eq!(refused(named(4, 3), 9), Some(CompactError::Named(4)), "e's range runs past the providers");
+        let provider = |i: usize, word: usize| compact.providers_at + i * PROVIDER_LEN + word * 4;
+        assert_eq!(refused(provider(2, 0), 3), Some(CompactError::Provider(2)), "no record 3");
+        assert_eq!(refused(provider(3, 1), 7), Some(CompactError::Provider(3)), "no entry 7");
         assert!(CompactIndex::from_text(stanza("x", "a [amd64]"), "f", "amd64").is_err());
     }
 
