@@ -432,7 +432,7 @@ pub fn check_filename(name: &str) -> Result<(), String> {
     if let Some(c) = name.chars().find(|c| c.is_control() || *c == '\\') {
         return Err(format!("file name {:?} contains the character {c:?}", shown()));
     }
-    if name.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+    if name.as_bytes().split(|&b| b == b'/').any(|c| c.is_empty() || c == b"." || c == b"..") {
         return Err(format!("file name {:?} has an empty, '.' or '..' component", shown()));
     }
     Ok(())

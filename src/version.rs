@@ -78,13 +78,13 @@ fn split(s: &str) -> Result<Parts<'_>, VersionError> {
     }
     if let Some(c) = upstream
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || ".+~-:".contains(*c)))
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '~' | '-' | ':')))
     {
         return Err(VersionError::BadChar(owned(), c));
     }
     if let Some(c) = revision
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || ".+~".contains(*c)))
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '~')))
     {
         return Err(VersionError::BadChar(owned(), c));
     }
