@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::decompress;
 use crate::hash::Sha256;
 use crate::fetch::{BodyObserver, Bucket, Cache, CacheError, CacheMode, Conditional, FetchError, Fetcher};
-use crate::index::{CompactIndex, IndexContent, IndexSource};
+use crate::index::{CompactIndex, IndexContent, IndexSource, COMPACT_FORMAT_VERSION};
 use crate::release::{parse_release, Release};
 use crate::report::Reporter;
 use crate::signature::{self, Trust, TrustError, Verified};
@@ -445,10 +445,11 @@ impl SuiteFetch<'_> {
 }
 
 /// The cache key of the compact form, for `architecture`, of the index
-/// text with SHA256 `content`. The format version is inside the entry, so
-/// that an entry of another version is found, reported and replaced.
+/// text with SHA256 `content`, in this debclosure's format version: two
+/// versions sharing a cache keep an entry each rather than replacing each
+/// other's on every run. The version is inside the entry too, and checked.
 fn compact_key(content: &Sha256, architecture: &str) -> String {
-    format!("{content}/{architecture}")
+    format!("{content}/{architecture}/{COMPACT_FORMAT_VERSION}")
 }
 
 /// The compact form, for `architecture`, of the index text with SHA256
@@ -542,7 +543,7 @@ impl BodyObserver for EarlyText {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::{Index, RelationField, COMPACT_FORMAT_VERSION};
+    use crate::index::{Index, RelationField};
     use crate::report::Warnings;
 
     const ARCH: &str = "amd64";
@@ -652,6 +653,15 @@ mod tests {
         let cached = cached_compact(&cache, &sha, ARCH, &warnings).expect("an intact entry");
         assert_eq!(summary(&[source("f", true, IndexContent::Compact(cached))]), want);
         assert!(warnings.take().is_empty());
+
+        // Another format version's entry has a key of its own: two versions
+        // sharing a cache leave each other's alone.
+        let other_version = cache.key_path(Bucket::Compact, &format!("{sha}/{ARCH}/{}", COMPACT_FORMAT_VERSION - 1));
+        assert_ne!(other_version, path);
+        std::fs::create_dir_all(other_version.parent().unwrap()).unwrap();
+        std::fs::write(&other_version, b"debclidx of an older debclosure").unwrap();
+        assert!(cached_compact(&cache, &sha, ARCH, &warnings).is_some());
+        assert!(other_version.exists() && warnings.take().is_empty());
 
         let flip = |at: usize| {
             let mut bytes = good.clone();
