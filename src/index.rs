@@ -429,10 +429,27 @@ pub fn check_filename(name: &str) -> Result<(), String> {
     if name.starts_with('/') {
         return Err(format!("file name {:?} is absolute", shown()));
     }
-    if let Some(c) = name.chars().find(|c| c.is_control() || *c == '\\') {
-        return Err(format!("file name {:?} contains the character {c:?}", shown()));
+    // One pass over the bytes (issue 12): whether any is a control
+    // character, a backslash or not ASCII (then judged by characters), and
+    // whether a component is empty, `.` or `..`.
+    let bytes = name.as_bytes();
+    let mut suspect = false;
+    let mut bad_component = false;
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        suspect |= b < 0x20 || b >= 0x7f || b == b'\\';
+        if b == b'/' {
+            bad_component |= matches!(&bytes[start..i], b"" | b"." | b"..");
+            start = i + 1;
+        }
     }
-    if name.as_bytes().split(|&b| b == b'/').any(|c| c.is_empty() || c == b"." || c == b"..") {
+    bad_component |= matches!(&bytes[start..], b"" | b"." | b"..");
+    if suspect {
+        if let Some(c) = name.chars().find(|c| c.is_control() || *c == '\\') {
+            return Err(format!("file name {:?} contains the character {c:?}", shown()));
+        }
+    }
+    if bad_component {
         return Err(format!("file name {:?} has an empty, '.' or '..' component", shown()));
     }
     Ok(())

@@ -322,7 +322,28 @@ pub fn parse_relations(text: &str) -> Result<Vec<Alternatives<'_>>, RelationErro
 
 /// Parses a `Provides` field: no alternatives, only `=` versions.
 pub fn parse_provides(text: &str) -> Result<Vec<Dependency<'_>>, RelationError> {
-    let groups = parse_relations(text)?;
+    // The grammar of [`parse_relations`] without a list per group: every
+    // stanza's Provides is read when an index loads (issue 12). A field
+    // with alternatives, an error whatever follows, is read the long way
+    // for the same message.
+    let mut cur = Cursor { text, pos: 0 };
+    let mut out = Vec::new();
+    while cur.peek().is_some() {
+        out.push(cur.dependency()?);
+        match cur.peek() {
+            Some(b',') => cur.pos += 1,
+            None => {}
+            Some(b'|') => return provides_of(parse_relations(text)?),
+            Some(_) => return Err(cur.error("expected ',' or '|'")),
+        }
+    }
+    out.iter().try_for_each(only_equal)?;
+    Ok(out)
+}
+
+/// The Provides of parsed groups: one dependency each, with at most an `=`
+/// version; the first group that is not says why.
+fn provides_of(groups: Vec<Alternatives<'_>>) -> Result<Vec<Dependency<'_>>, RelationError> {
     let mut out = Vec::with_capacity(groups.len());
     for group in groups {
         if group.len() > 1 {
@@ -332,17 +353,20 @@ pub fn parse_provides(text: &str) -> Result<Vec<Dependency<'_>>, RelationError> 
             });
         }
         let dep = group.into_iter().next().expect("a group holds at least one dependency");
-        if let Some((op, _)) = dep.constraint {
-            if op != VersionOp::Equal {
-                return Err(RelationError {
-                    column: 1,
-                    problem: format!("Provides allows only '=' versions: {}", cut(&dep.to_string())),
-                });
-            }
-        }
+        only_equal(&dep)?;
         out.push(dep);
     }
     Ok(out)
+}
+
+fn only_equal(dep: &Dependency<'_>) -> Result<(), RelationError> {
+    match dep.constraint {
+        Some((op, _)) if op != VersionOp::Equal => Err(RelationError {
+            column: 1,
+            problem: format!("Provides allows only '=' versions: {}", cut(&dep.to_string())),
+        }),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -409,8 +433,16 @@ mod tests {
     fn provides() {
         let p = parse_provides("awk, libfoo (= 1.2)").unwrap();
         assert_eq!(p[1].constraint, Some((VersionOp::Equal, "1.2")));
-        assert!(parse_provides("a | b").is_err());
-        assert!(parse_provides("a (>= 1)").is_err());
+        // The first problem in the order the whole field is read: its syntax
+        // first, then each group's alternatives and version in turn.
+        let error = |text: &str| parse_provides(text).unwrap_err().to_string();
+        assert_eq!(error("a | b"), "column 1: alternatives are not allowed in Provides: a | b");
+        assert_eq!(error("a (>= 1)"), "column 1: Provides allows only '=' versions: a (>= 1)");
+        assert_eq!(error("a | b, c ("), "column 11: expected a version operator (<< <= = >= >>)");
+        assert_eq!(error("a (>= 1), b | c"), error("a (>= 1)"));
+        assert_eq!(error("a, b | c, d (>> 2)"), "column 1: alternatives are not allowed in Provides: b | c");
+        assert_eq!(error("a, d (>> 2), b | c"), "column 1: Provides allows only '=' versions: d (>> 2)");
+        assert_eq!(error("a b"), "column 3: expected ',' or '|'");
     }
 
     #[test]
