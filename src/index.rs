@@ -437,7 +437,7 @@ pub fn check_filename(name: &str) -> Result<(), String> {
     let mut bad_component = false;
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        suspect |= b < 0x20 || b >= 0x7f || b == b'\\';
+        suspect |= !(0x20..0x7f).contains(&b) || b == b'\\';
         if b == b'/' {
             bad_component |= matches!(&bytes[start..i], b"" | b"." | b"..");
             start = i + 1;
