@@ -468,9 +468,10 @@ pub fn cached_compact(cache: &Cache, content: &Sha256, architecture: &str, repor
 }
 
 /// The verified index `text` (with SHA256 `content`) in compact form for
-/// `architecture`, stored in the cache for the next run; the text itself if
-/// it does not build ([`crate::index::Index::build`] says why). Failing to
-/// store is a warning.
+/// `architecture`: written to the cache as it is made, then mapped from
+/// there. The text itself when it has no compact form
+/// ([`crate::index::Index::build`] on it says why) or the cache cannot
+/// store one (a warning; the caller then builds the index from the text).
 pub fn compact_content(
     cache: &Cache,
     content: &Sha256,
@@ -479,14 +480,20 @@ pub fn compact_content(
     text: String,
     reporter: &dyn Reporter,
 ) -> IndexContent {
-    match CompactIndex::from_text(text, label, architecture) {
-        Ok(mut compact) => {
-            if let Err(e) = cache.put_derived(Bucket::Compact, &compact_key(content, architecture), compact.to_bytes(content)) {
-                reporter.warning(&format!("cannot cache the compact form of {label}: {}", crate::fetch::error_chain(&e)));
-            }
-            IndexContent::Compact(compact)
+    let key = compact_key(content, architecture);
+    let (text, stored) = CompactIndex::write_text(text, label, architecture, content, |write| {
+        cache.put_derived_with(Bucket::Compact, &key, |file| write(file))
+    });
+    match stored {
+        Some(Ok(())) => match cached_compact(cache, content, architecture, reporter) {
+            Some(compact) => IndexContent::Compact(compact),
+            None => IndexContent::Text(text),
+        },
+        Some(Err(e)) => {
+            reporter.warning(&format!("cannot cache the compact form of {label}: {}", crate::fetch::error_chain(&e)));
+            IndexContent::Text(text)
         }
-        Err(text) => IndexContent::Text(text),
+        None => IndexContent::Text(text),
     }
 }
 

@@ -96,9 +96,20 @@ fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile, AtomicWriteError> {
 
 /// Writes `bytes` to `path` through a temporary file in the same directory.
 pub fn write_atomically(path: &Path, bytes: &[u8], mode: Mode, durability: Durability) -> Result<(), AtomicWriteError> {
+    write_atomically_with(path, mode, durability, |file| file.write_all(bytes))
+}
+
+/// Like [`write_atomically`], the content written by `write` to the
+/// temporary file (which may seek in it).
+pub fn write_atomically_with(
+    path: &Path,
+    mode: Mode,
+    durability: Durability,
+    write: impl FnOnce(&mut fs::File) -> io::Result<()>,
+) -> Result<(), AtomicWriteError> {
     let write_error = |source| AtomicWriteError::Write { path: path.to_owned(), source };
     let mut tmp = temp_in(dir_of(path))?;
-    tmp.write_all(bytes).map_err(write_error)?;
+    write(tmp.as_file_mut()).map_err(write_error)?;
     let mode = match mode {
         Mode::Private => None,
         Mode::KeepOr(default) => Some(fs::metadata(path).map_or(default, |m| m.permissions().mode())),

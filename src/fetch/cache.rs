@@ -23,7 +23,7 @@
 //! never followed.
 
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -248,9 +248,20 @@ impl Cache {
     /// Stores `bytes`, content derived from other entries that checks itself
     /// (a compact index), under `key`.
     pub fn put_derived(&self, bucket: Bucket, key: &str, bytes: &[u8]) -> Result<(), CacheError> {
+        self.put_derived_with(bucket, key, |file| file.write_all(bytes))
+    }
+
+    /// Like [`Cache::put_derived`], the content written by `write` (which
+    /// may seek) rather than held in memory.
+    pub fn put_derived_with(
+        &self,
+        bucket: Bucket,
+        key: &str,
+        write: impl FnOnce(&mut File) -> io::Result<()>,
+    ) -> Result<(), CacheError> {
         let path = self.key_path(bucket, key);
         ensure_dir(path.parent().expect("entry paths have a parent"))?;
-        write_atomically(&path, bytes)
+        write_atomically_with(&path, write)
     }
 
     /// Removes the entry under `key` that [`Cache::get_derived`] returned
@@ -377,10 +388,14 @@ fn ensure_dir_exists_now(dir: &Path) -> Result<(), CacheError> {
 /// Writes an entry (see [`atomic::write_atomically`]), private to the
 /// user, then removes stale temporary files beside it.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
+    write_atomically_with(path, |file| file.write_all(bytes))
+}
+
+fn write_atomically_with(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> Result<(), CacheError> {
     // No fsync: every read re-checks an entry's hash, so an entry torn by a
     // crash is discarded and fetched again. Syncing a 50 MB index costs
     // about a third of a cold run.
-    atomic::write_atomically(path, bytes, Mode::Private, Durability::Unsynced)
+    atomic::write_atomically_with(path, Mode::Private, Durability::Unsynced, write)
         .map_err(|e| CacheError::Write { path: path.to_owned(), source: e.into_io() })?;
     clean_dir_temp(path.parent().expect("entry paths have a parent"), SystemTime::now(), STALE_TEMP_AGE);
     Ok(())

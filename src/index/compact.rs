@@ -32,6 +32,7 @@
 //! [`View`]). The checksum catches corruption, not tampering: whoever can
 //! write the cache can write a matching checksum.
 
+use std::io::{self, Seek, SeekFrom, Write};
 use std::ops::Range;
 
 use super::{Index, IndexContent, IndexSource, MultiArch, Package, Priority};
@@ -148,13 +149,52 @@ pub enum CompactError {
 }
 
 impl CompactIndex {
-    /// The compact form of `text` for `architecture`; the text back when it
-    /// does not build (then [`Index::build`] on the text says why), is too
-    /// large for 32-bit offsets or has a Provides with an `[arch]`
-    /// restriction (which the compact form does not hold).
+    /// The compact form of `text` for `architecture`, in memory; the text
+    /// back when it has none (see [`CompactIndex::write_text`]).
     pub fn from_text(text: String, label: &str, architecture: &str) -> Result<CompactIndex, String> {
+        let mut bytes = Vec::new();
+        let (text, written) = Self::write_text(text, label, architecture, &Sha256::from_bytes([0; 32]), |write| {
+            let mut cursor = io::Cursor::new(&mut bytes);
+            write(&mut cursor)
+        });
+        match written {
+            Some(Ok(())) => {
+                let count = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
+                let mut header = Reader { bytes: &bytes, at: 64 };
+                let (provides, names, arch_len) = (header.u32() as usize, header.u32() as usize, header.u32() as usize);
+                let records_at = HEADER_LEN + arch_len;
+                let provides_at = records_at + count * RECORD_LEN;
+                let named_at = provides_at + provides * PROVIDES_LEN;
+                let providers_at = named_at + names * NAMED_LEN;
+                let strings_at = providers_at + provides * PROVIDER_LEN;
+                let architecture = architecture.to_owned();
+                Ok(CompactIndex { architecture, bytes: bytes.into(), count, records_at, provides_at, named_at, providers_at, strings_at })
+            }
+            _ => Err(text),
+        }
+    }
+
+    /// Builds the index of `text` for `architecture` and gives `store` the
+    /// function that writes its compact form, for the text with SHA256
+    /// `content`, to a file (from its start, in one pass, then its first 32
+    /// bytes again). Returns the text, and what `store` returned; `None`
+    /// when the text has no compact form: it does not build (then
+    /// [`Index::build`] on it says why), is too large for 32-bit offsets or
+    /// has a Provides with an `[arch]` restriction, which the form does not
+    /// hold.
+    ///
+    /// Nothing of the size of the file is held in memory: the first run
+    /// that compacts a 50 MB index peaks with the text and its index alone
+    /// (issue 12).
+    pub fn write_text<R>(
+        text: String,
+        label: &str,
+        architecture: &str,
+        content: &Sha256,
+        store: impl FnOnce(&mut dyn FnMut(&mut dyn WriteSeek) -> io::Result<()>) -> R,
+    ) -> (String, Option<R>) {
         if u32::try_from(text.len()).is_err() {
-            return Err(text);
+            return (text, None);
         }
         let [source] = [IndexSource {
             label: label.to_owned(),
@@ -163,144 +203,16 @@ impl CompactIndex {
             automatic: true,
             content: IndexContent::Text(text),
         }];
-        let compact = Index::build(std::slice::from_ref(&source), architecture).ok().and_then(|index| Self::of_index(&index));
-        match (compact, source.content) {
-            (Some(compact), _) => Ok(compact),
-            (None, IndexContent::Text(text)) => Err(text),
-            (None, IndexContent::Compact(_)) => unreachable!("the source holds text"),
-        }
-    }
-
-    /// The packages of a one-source index, in its name order.
-    fn of_index(index: &Index<'_>) -> Option<CompactIndex> {
-        if index.provides.iter().any(|d| !d.restriction.is_empty()) {
-            return None;
-        }
-        let arch = index.architecture.as_bytes();
-        let mut names: Vec<&str> = index.provides.iter().map(|d| d.name).collect();
-        names.sort_unstable();
-        names.dedup();
-        let records_at = HEADER_LEN + arch.len();
-        let provides_at = records_at + index.len() * RECORD_LEN;
-        let named_at = provides_at + index.provides.len() * PROVIDES_LEN;
-        let providers_at = named_at + names.len() * NAMED_LEN;
-        let strings_at = providers_at + index.provides.len() * PROVIDER_LEN;
-        // Records are written in place, strings appended after them; the
-        // size is known, so the buffer never grows (and never doubles).
-        let strings_len: usize = index
-            .ids()
-            .map(|id| index.package(id))
-            .map(|p| [p.name, p.version, p.filename].iter().chain(&p.relations).map(|s| s.len()).sum::<usize>())
-            .sum::<usize>()
-            + index.provides.iter().map(|d| d.name.len() + d.constraint.map_or(0, |(_, v)| v.len())).sum::<usize>();
-        let mut out = Vec::with_capacity(strings_at + strings_len + 64);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(index.len() as u32).to_le_bytes());
-        out.extend_from_slice(&[0; 8 + 8 + 32]);
-        out.extend_from_slice(&(index.provides.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(names.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(arch.len() as u32).to_le_bytes());
-        out.extend_from_slice(arch);
-        out.resize(strings_at, 0);
-        let mut arches: Vec<(&str, (u32, u32))> = Vec::new();
-        let push = |s: &str, out: &mut Vec<u8>| {
-            let start = (out.len() - strings_at) as u32;
-            out.extend_from_slice(s.as_bytes());
-            (start, (out.len() - strings_at) as u32)
+        let stored = match Index::build(std::slice::from_ref(&source), architecture) {
+            Ok(index) if index.provides.iter().all(|d| d.restriction.is_empty()) => {
+                Some(store(&mut |file: &mut dyn WriteSeek| write(&index, content, file)))
+            }
+            _ => None,
         };
-        let mut record = Vec::with_capacity(RECORD_LEN);
-        let mut entries = 0u32;
-        // Each Provides entry: its name and that name's span, its record
-        // and its number.
-        let mut provided = Vec::with_capacity(index.provides.len());
-        for (n, id) in index.by_name.iter().enumerate() {
-            let p = index.package(*id);
-            let arch = match arches.iter().find(|(a, _)| *a == p.architecture) {
-                Some((_, span)) => *span,
-                None => {
-                    let span = push(p.architecture, &mut out);
-                    arches.push((p.architecture, span));
-                    span
-                }
-            };
-            let mut spans = [(0, 0); SPANS];
-            spans[0] = push(p.name, &mut out);
-            spans[1] = push(p.version, &mut out);
-            spans[2] = arch;
-            spans[3] = push(p.filename, &mut out);
-            let first = entries;
-            for d in index.provides(*id) {
-                let (arch_code, arch_span) = match d.arch {
-                    ArchQualifier::None => (0, (0, 0)),
-                    ArchQualifier::Any => (1, (0, 0)),
-                    ArchQualifier::Native => (2, (0, 0)),
-                    ArchQualifier::Named(a) => (3, push(a, &mut out)),
-                };
-                let name = push(d.name, &mut out);
-                provided.push((d.name, name, n as u32, entries));
-                let (versioned, version) = match d.constraint {
-                    Some((_, v)) => (1, push(v, &mut out)),
-                    None => (0, (0, 0)),
-                };
-                let at = provides_at + entries as usize * PROVIDES_LEN;
-                let mut entry = [0; PROVIDES_LEN];
-                for (i, (start, end)) in [name, arch_span, version].into_iter().enumerate() {
-                    entry[i * 8..i * 8 + 4].copy_from_slice(&start.to_le_bytes());
-                    entry[i * 8 + 4..i * 8 + 8].copy_from_slice(&end.to_le_bytes());
-                }
-                entry[24] = arch_code;
-                entry[25] = versioned;
-                out[at..at + PROVIDES_LEN].copy_from_slice(&entry);
-                entries += 1;
-            }
-            spans[PROVIDES] = (first, entries);
-            for (span, text) in spans[5..].iter_mut().zip(p.relations) {
-                *span = push(text, &mut out);
-            }
-            record.clear();
-            for (start, end) in spans {
-                record.extend_from_slice(&start.to_le_bytes());
-                record.extend_from_slice(&end.to_le_bytes());
-            }
-            for line in std::iter::once(p.line).chain(p.relation_lines) {
-                record.extend_from_slice(&(line as u32).to_le_bytes());
-            }
-            record.extend_from_slice(p.sha256.as_bytes());
-            record.extend_from_slice(&p.size.to_le_bytes());
-            record.extend_from_slice(&[multi_arch_code(p.multi_arch), p.priority as u8, p.essential as u8]);
-            let at = records_at + n * RECORD_LEN;
-            out[at..at + RECORD_LEN].copy_from_slice(&record);
+        match source.content {
+            IndexContent::Text(text) => (text, stored),
+            IndexContent::Compact(_) => unreachable!("the source holds text"),
         }
-        // The providers of each name, in record order.
-        provided.sort_unstable_by(|a, b| (a.0, a.2, a.3).cmp(&(b.0, b.2, b.3)));
-        let mut named = 0;
-        for (i, group) in provided.chunk_by(|a, b| a.0 == b.0).enumerate() {
-            let (_, (start, end), ..) = group[0];
-            let range = (named as u32, (named + group.len()) as u32);
-            let at = named_at + i * NAMED_LEN;
-            for (k, word) in [start, end, range.0, range.1].into_iter().enumerate() {
-                out[at + k * 4..at + k * 4 + 4].copy_from_slice(&word.to_le_bytes());
-            }
-            for (_, _, record, entry) in group {
-                let at = providers_at + named * PROVIDER_LEN;
-                out[at..at + 4].copy_from_slice(&record.to_le_bytes());
-                out[at + 4..at + 8].copy_from_slice(&entry.to_le_bytes());
-                named += 1;
-            }
-        }
-        let strings_len = (out.len() - strings_at) as u64;
-        out[16..24].copy_from_slice(&strings_len.to_le_bytes());
-        Some(CompactIndex {
-            architecture: index.architecture.clone(),
-            bytes: out.into(),
-            count: index.len(),
-            records_at,
-            provides_at,
-            named_at,
-            providers_at,
-            strings_at,
-        })
     }
 
     /// The architecture it was read for.
@@ -566,6 +478,164 @@ impl<'s> View<'s> {
     }
 }
 
+/// A file, or bytes in memory, that the compact form is written to.
+pub trait WriteSeek: Write + Seek {}
+
+impl<T: Write + Seek> WriteSeek for T {}
+
+/// Writes the compact form of a one-source index to `file`, from its
+/// start: everything but the first 32 bytes in one pass, strings last, their
+/// spans counted ahead by a first pass over the records that writes the
+/// records, then the first 32 bytes (with the checksum of the rest).
+fn write(index: &Index<'_>, content: &Sha256, file: &mut dyn WriteSeek) -> io::Result<()> {
+    let arch = index.architecture.as_bytes();
+    let mut names: Vec<&str> = index.provides.iter().map(|d| d.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut out = io::BufWriter::with_capacity(1 << 20, &mut *file);
+    out.write_all(&[0; 32])?;
+    let mut sum = Checksum::default();
+    let mut put = |bytes: &[u8]| {
+        sum.update(bytes);
+        out.write_all(bytes)
+    };
+    put(content.as_bytes())?;
+    for n in [index.provides.len(), names.len(), arch.len()] {
+        put(&(n as u32).to_le_bytes())?;
+    }
+    put(arch)?;
+    // First pass: spans counted as the second will write the strings.
+    let mut strings_len = 0u32;
+    let mut entries = Vec::with_capacity(index.provides.len() * PROVIDES_LEN);
+    // Each Provides entry: its name and that name's span, its record and
+    // its number.
+    let mut provided = Vec::with_capacity(index.provides.len());
+    visit(
+        index,
+        &mut |s: &str| {
+            let start = strings_len;
+            strings_len += s.len() as u32;
+            Ok((start, strings_len))
+        },
+        &mut |n, piece| match piece {
+            Piece::Record(record) => put(record),
+            Piece::Provided { name, span, entry } => {
+                provided.push((name, span, n as u32, (entries.len() / PROVIDES_LEN) as u32));
+                entries.extend_from_slice(entry);
+                Ok(())
+            }
+        },
+    )?;
+    put(&entries)?;
+    drop(entries);
+    // The providers of each name, in record order.
+    provided.sort_unstable_by(|a, b| (a.0, a.2, a.3).cmp(&(b.0, b.2, b.3)));
+    let mut slot = 0u32;
+    for group in provided.chunk_by(|a, b| a.0 == b.0) {
+        let (_, (start, end), ..) = group[0];
+        let next = slot + group.len() as u32;
+        for word in [start, end, slot, next] {
+            put(&word.to_le_bytes())?;
+        }
+        slot = next;
+    }
+    for (.., record, entry) in &provided {
+        put(&record.to_le_bytes())?;
+        put(&entry.to_le_bytes())?;
+    }
+    // Second pass: the strings, in the order the first counted them.
+    visit(index, &mut |s: &str| put(s.as_bytes()).map(|()| (0, 0)), &mut |_, _| Ok(()))?;
+    out.flush()?;
+    drop(out);
+    let mut head = Vec::with_capacity(32);
+    head.extend_from_slice(MAGIC);
+    head.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    head.extend_from_slice(&(index.len() as u32).to_le_bytes());
+    head.extend_from_slice(&u64::from(strings_len).to_le_bytes());
+    head.extend_from_slice(&sum.finish().to_le_bytes());
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(&head)?;
+    file.flush()
+}
+
+/// What [`visit`] gives of a record.
+enum Piece<'i, 'b> {
+    /// The record's bytes.
+    Record(&'b [u8]),
+    /// One of its Provides entries: the name, its span and the entry's bytes.
+    Provided { name: &'i str, span: (u32, u32), entry: &'b [u8] },
+}
+
+/// Goes through a one-source index's packages in name order: pushes each
+/// one's strings through `push` in string-table order (an architecture only
+/// the first time), and gives `record` its number and pieces, its Provides
+/// entries first.
+fn visit<'i>(
+    index: &Index<'i>,
+    push: &mut dyn FnMut(&str) -> io::Result<(u32, u32)>,
+    record: &mut dyn FnMut(usize, Piece<'i, '_>) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut arches: Vec<(&str, (u32, u32))> = Vec::new();
+    let mut bytes = Vec::with_capacity(RECORD_LEN);
+    let mut entries = 0u32;
+    for (n, id) in index.by_name.iter().enumerate() {
+        let p = index.package(*id);
+        let arch = match arches.iter().find(|(a, _)| *a == p.architecture) {
+            Some((_, span)) => *span,
+            None => {
+                let span = push(p.architecture)?;
+                arches.push((p.architecture, span));
+                span
+            }
+        };
+        let mut spans = [(0, 0); SPANS];
+        spans[0] = push(p.name)?;
+        spans[1] = push(p.version)?;
+        spans[2] = arch;
+        spans[3] = push(p.filename)?;
+        let first = entries;
+        for d in index.provides(*id) {
+            let (arch_code, arch_span) = match d.arch {
+                ArchQualifier::None => (0, (0, 0)),
+                ArchQualifier::Any => (1, (0, 0)),
+                ArchQualifier::Native => (2, (0, 0)),
+                ArchQualifier::Named(a) => (3, push(a)?),
+            };
+            let name = push(d.name)?;
+            let (versioned, version) = match d.constraint {
+                Some((_, v)) => (1, push(v)?),
+                None => (0, (0, 0)),
+            };
+            let mut entry = [0; PROVIDES_LEN];
+            for (i, (start, end)) in [name, arch_span, version].into_iter().enumerate() {
+                entry[i * 8..i * 8 + 4].copy_from_slice(&start.to_le_bytes());
+                entry[i * 8 + 4..i * 8 + 8].copy_from_slice(&end.to_le_bytes());
+            }
+            entry[24] = arch_code;
+            entry[25] = versioned;
+            record(n, Piece::Provided { name: d.name, span: name, entry: &entry })?;
+            entries += 1;
+        }
+        spans[PROVIDES] = (first, entries);
+        for (span, text) in spans[5..].iter_mut().zip(p.relations) {
+            *span = push(text)?;
+        }
+        bytes.clear();
+        for (start, end) in spans {
+            bytes.extend_from_slice(&start.to_le_bytes());
+            bytes.extend_from_slice(&end.to_le_bytes());
+        }
+        for line in std::iter::once(p.line).chain(p.relation_lines) {
+            bytes.extend_from_slice(&(line as u32).to_le_bytes());
+        }
+        bytes.extend_from_slice(p.sha256.as_bytes());
+        bytes.extend_from_slice(&p.size.to_le_bytes());
+        bytes.extend_from_slice(&[multi_arch_code(p.multi_arch), p.priority as u8, p.essential as u8]);
+        record(n, Piece::Record(&bytes))?;
+    }
+    Ok(())
+}
+
 /// Reads little-endian values; the caller has checked the length.
 struct Reader<'b> {
     bytes: &'b [u8],
@@ -670,21 +740,68 @@ fn priority_of(code: u8) -> Option<Priority> {
 /// one word (a flipped byte) always changes the sum; the length is in the
 /// header and checked first.
 fn checksum(bytes: &[u8]) -> u64 {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    let step = |lane: u64, word: u64| (lane.rotate_left(23) ^ word).wrapping_mul(K);
-    let mut lanes = [1u64, 2, 3, 4];
-    let mut chunks = bytes.chunks_exact(32);
-    for chunk in &mut chunks {
-        for (i, lane) in lanes.iter_mut().enumerate() {
+    let mut sum = Checksum::default();
+    sum.update(bytes);
+    sum.finish()
+}
+
+const K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+fn step(lane: u64, word: u64) -> u64 {
+    (lane.rotate_left(23) ^ word).wrapping_mul(K)
+}
+
+/// [`checksum`] of bytes given in pieces, as a file is written.
+struct Checksum {
+    lanes: [u64; 4],
+    /// The bytes of a 32-byte chunk not yet complete.
+    pending: [u8; 32],
+    pending_len: usize,
+    len: u64,
+}
+
+impl Default for Checksum {
+    fn default() -> Self {
+        Checksum { lanes: [1, 2, 3, 4], pending: [0; 32], pending_len: 0, len: 0 }
+    }
+}
+
+impl Checksum {
+    fn chunk(&mut self, chunk: &[u8]) {
+        for (i, lane) in self.lanes.iter_mut().enumerate() {
             *lane = step(*lane, u64::from_le_bytes(chunk[i * 8..i * 8 + 8].try_into().expect("8 bytes")));
         }
     }
-    let mut tail = [0u8; 32];
-    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    for (i, lane) in lanes.iter_mut().enumerate() {
-        *lane = step(*lane, u64::from_le_bytes(tail[i * 8..i * 8 + 8].try_into().expect("8 bytes")));
+
+    fn update(&mut self, mut bytes: &[u8]) {
+        self.len += bytes.len() as u64;
+        if self.pending_len > 0 {
+            let take = bytes.len().min(32 - self.pending_len);
+            self.pending[self.pending_len..self.pending_len + take].copy_from_slice(&bytes[..take]);
+            self.pending_len += take;
+            bytes = &bytes[take..];
+            if self.pending_len < 32 {
+                return;
+            }
+            let chunk = self.pending;
+            self.chunk(&chunk);
+            self.pending_len = 0;
+        }
+        let mut chunks = bytes.chunks_exact(32);
+        for chunk in &mut chunks {
+            self.chunk(chunk);
+        }
+        let rest = chunks.remainder();
+        self.pending[..rest.len()].copy_from_slice(rest);
+        self.pending_len = rest.len();
     }
-    lanes.into_iter().fold(bytes.len() as u64, step)
+
+    fn finish(mut self) -> u64 {
+        let mut tail = [0u8; 32];
+        tail[..self.pending_len].copy_from_slice(&self.pending[..self.pending_len]);
+        self.chunk(&tail);
+        self.lanes.into_iter().fold(self.len, step)
+    }
 }
 
 #[cfg(test)]
@@ -762,5 +879,12 @@ mod tests {
             }
         }
         assert_ne!(checksum(&bytes[..202]), sum);
+        // Given in pieces, as the file is written, of every size around a
+        // chunk's.
+        for piece in [1, 5, 31, 32, 33, 64, 100] {
+            let mut streamed = Checksum::default();
+            bytes.chunks(piece).for_each(|p| streamed.update(p));
+            assert_eq!(streamed.finish(), sum, "pieces of {piece}");
+        }
     }
 }
