@@ -482,7 +482,7 @@ pub fn compact_content(
 ) -> IndexContent {
     let key = compact_key(content, architecture);
     let (text, stored) = CompactIndex::write_text(text, label, architecture, content, |write| {
-        cache.put_derived_with(Bucket::Compact, &key, |file| write(file))
+        cache.put_derived(Bucket::Compact, &key, |file| write(file))
     });
     match stored {
         Some(Ok(())) => match cached_compact(cache, content, architecture, reporter) {

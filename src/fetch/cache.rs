@@ -245,15 +245,10 @@ impl Cache {
         }
     }
 
-    /// Stores `bytes`, content derived from other entries that checks itself
-    /// (a compact index), under `key`.
-    pub fn put_derived(&self, bucket: Bucket, key: &str, bytes: &[u8]) -> Result<(), CacheError> {
-        self.put_derived_with(bucket, key, |file| file.write_all(bytes))
-    }
-
-    /// Like [`Cache::put_derived`], the content written by `write` (which
-    /// may seek) rather than held in memory.
-    pub fn put_derived_with(
+    /// Stores content derived from other entries that checks itself (a
+    /// compact index) under `key`, as `write` writes it (it may seek) to
+    /// the temporary file that then takes the entry's place.
+    pub fn put_derived(
         &self,
         bucket: Bucket,
         key: &str,
