@@ -18,7 +18,7 @@ use debclosure::hash::Sha256;
 use debclosure::report::NoReporter;
 
 fn fetcher() -> Fetcher {
-    Fetcher::new(fast_options()).unwrap()
+    Fetcher::new(fast_options())
 }
 
 #[tokio::test]
@@ -82,7 +82,7 @@ async fn server_error_forever_gives_up_after_all_retries() {
     server.fail_status("/f", 503, 100);
     let options = FetchOptions { retries: 3, ..fast_options() };
     let started = Instant::now();
-    let err = Fetcher::new(options).unwrap().get(&server.url("/f"), &NoReporter).await.unwrap_err();
+    let err = Fetcher::new(options).get(&server.url("/f"), &NoReporter).await.unwrap_err();
     assert!(matches!(err, FetchError::Status { status: 503, .. }), "{err}");
     assert_eq!(server.count("/f"), 4, "one attempt and three retries");
     // Backoff 10, 20, 40 ms.
@@ -112,7 +112,7 @@ async fn stall_times_out() {
     server.stall("/f");
     let options = FetchOptions { read_timeout: Duration::from_millis(300), retries: 1, ..fast_options() };
     let started = Instant::now();
-    let err = Fetcher::new(options).unwrap().get(&server.url("/f"), &NoReporter).await.unwrap_err();
+    let err = Fetcher::new(options).get(&server.url("/f"), &NoReporter).await.unwrap_err();
     let elapsed = started.elapsed();
     assert!(
         matches!(err, FetchError::Timeout { what: "more of the body", after, .. } if after == Duration::from_millis(300)),
@@ -129,7 +129,7 @@ async fn refused_connection_is_a_connect_error() {
     let options = FetchOptions { retries: 1, ..fast_options() };
     let recorder = Recorder::default();
     let url = format!("http://127.0.0.1:{port}/f");
-    let err = Fetcher::new(options).unwrap().get(&url, &recorder).await.unwrap_err();
+    let err = Fetcher::new(options).get(&url, &recorder).await.unwrap_err();
     assert!(matches!(err, FetchError::Connect { .. }), "{err}");
     assert_eq!(recorder.warnings().len(), 1, "retried once");
 }
@@ -173,21 +173,21 @@ async fn oversized_body_is_cut_off_while_streaming() {
     // timeout, not in these errors.
     server.stall("/big");
     let options = FetchOptions { read_timeout: Duration::from_secs(3), ..fast_options() };
-    let fetcher = Fetcher::new(options).unwrap();
+    let fetcher = Fetcher::new(options);
     let err = fetcher.get_verified(&server.url("/big"), Some(10), &sha, &NoReporter).await.unwrap_err();
     match err {
         FetchError::SizeMismatch { expected: 10, actual, .. } => assert!(actual > 10 && actual <= 100_000),
         other => panic!("not a size mismatch: {other}"),
     }
     let limited = FetchOptions { max_body_size: 1000, ..fetcher.options().clone() };
-    let err = Fetcher::new(limited).unwrap().get(&server.url("/big"), &NoReporter).await.unwrap_err();
+    let err = Fetcher::new(limited).get(&server.url("/big"), &NoReporter).await.unwrap_err();
     assert!(matches!(err, FetchError::TooLarge { limit: 1000, .. }), "{err}");
     assert_eq!(server.count("/big"), 2);
 
     // With a Content-Length, nothing of the body needs to be read.
     server.put("/sized", &body);
     let limited = FetchOptions { max_body_size: 1000, ..fast_options() };
-    let err = Fetcher::new(limited).unwrap().get(&server.url("/sized"), &NoReporter).await.unwrap_err();
+    let err = Fetcher::new(limited).get(&server.url("/sized"), &NoReporter).await.unwrap_err();
     assert!(matches!(err, FetchError::TooLarge { limit: 1000, .. }), "{err}");
 }
 
@@ -457,7 +457,7 @@ async fn concurrent_downloads_keep_input_order() {
     let mut urls: Vec<String> = names.iter().map(|n| server.url(n)).collect();
     urls.insert(3, server.url("/pool/missing.deb"));
     let options = FetchOptions { concurrency: 3, ..fast_options() };
-    let fetcher = Fetcher::new(options).unwrap();
+    let fetcher = Fetcher::new(options);
     let (running, peak) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let results = fetcher
         .map_concurrent(&urls, |url| {

@@ -281,7 +281,7 @@ impl Downloads {
             .build()
             .context("cannot start the download runtime")?;
         Ok(Downloads {
-            fetcher: Fetcher::new(FetchOptions::from_env()?)?,
+            fetcher: Fetcher::new(FetchOptions::from_env()?),
             progress: Progress::new(o.quiet),
             cache_dir: o.cache_dir.clone(),
             runtime,

@@ -14,6 +14,7 @@
 use std::fmt::Write as _;
 use std::future::Future;
 use std::time::Duration;
+use std::sync::{Arc, OnceLock};
 
 use futures_util::StreamExt;
 use reqwest::header::{self, HeaderValue};
@@ -347,19 +348,30 @@ pub trait BodyObserver: Sync {
 /// Downloads over HTTP(S). Cheap to clone; clones share the connection pool.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
-    client: reqwest::Client,
+    /// Made at the first request: it reads the system's certificates (a
+    /// hundred files, a tenth of a warm run), which a run answered from the
+    /// cache never needs (issue 12).
+    client: Arc<OnceLock<reqwest::Client>>,
     options: FetchOptions,
 }
 
 impl Fetcher {
     /// A fetcher with its own connection pool.
-    pub fn new(options: FetchOptions) -> Result<Self, FetchError> {
+    pub fn new(options: FetchOptions) -> Self {
+        Fetcher { client: Arc::default(), options }
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, FetchError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
         let client = reqwest::Client::builder()
             .user_agent(concat!("debclosure/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(options.connect_timeout)
+            .connect_timeout(self.options.connect_timeout)
             .build()
             .map_err(|source| FetchError::Client { source })?;
-        Ok(Fetcher { client, options })
+        // Another clone may have made one meanwhile: either will do.
+        Ok(self.client.get_or_init(|| client))
     }
 
     /// The options it was built with.
@@ -466,7 +478,7 @@ impl Fetcher {
     ) -> Result<Conditional, FetchError> {
         let request = self.build_request(url, shown, expect.validators)?;
         let wait = self.options.connect_timeout + self.options.read_timeout;
-        let response = match tokio::time::timeout(wait, self.client.execute(request)).await {
+        let response = match tokio::time::timeout(wait, self.client()?.execute(request)).await {
             Err(_) => return Err(FetchError::Timeout { url: shown.to_owned(), what: "the response", after: wait }),
             Ok(Err(e)) => return Err(self.request_error(shown, e)),
             Ok(Ok(response)) => response,
@@ -510,7 +522,7 @@ impl Fetcher {
         validators: Option<&Validators>,
     ) -> Result<reqwest::Request, FetchError> {
         let invalid = |source| FetchError::InvalidUrl { url: shown.to_owned(), source };
-        let mut builder = self.client.get(url);
+        let mut builder = self.client()?.get(url);
         // A validator that is not a valid header value (a damaged cache
         // sidecar) is dropped: the request is then unconditional, not wrong.
         let valid = |v: &Option<String>| v.as_deref().and_then(|v| HeaderValue::from_str(v).ok());
