@@ -377,25 +377,37 @@ impl SuiteFetch<'_> {
             }
             (None, _) => {
                 let hash = if release.acquire_by_hash { ByHash::First } else { ByHash::No };
-                // Decompressed while it downloads; used only once verified.
+                // Decompressed while it downloads, and hashed and staged for
+                // the cache while it decompresses; used, and cached, only
+                // once verified.
                 let decoder = EarlyText(decompress::StreamingDecoder::new(
                     release.file(&plain).map(|f| f.size),
                     options.max_index_size,
+                    TextCheck::sinks(cache, content),
                 ));
                 let bytes = fetch_index_file(fetcher, &archive.uri, &path, entry.size, &entry.sha256, hash, Some(&decoder), reporter)
                     .await
                     .map_err(|source| ArchiveError::Index { archive: archive.archive(), path: path.clone(), source })?;
-                let text = decoder.0.finish(&bytes, &redact_url(&url))?;
+                let (text, checks) = decoder.0.finish(&bytes, &redact_url(&url))?;
                 drop(bytes);
-                let content_sha256 = match content {
-                    // The cache checks the hash before it writes: one pass.
-                    Some(expected) => match cache.put(Bucket::Packages, &expected, text.as_bytes()) {
-                        Err(CacheError::HashMismatch { actual, .. }) => {
-                            return Err(ArchiveError::ContentMismatch { url: redact_url(&url), path: plain, expected, actual });
+                let mismatch = |expected, actual| ArchiveError::ContentMismatch { url: redact_url(&url), path: plain.clone(), expected, actual };
+                let content_sha256 = match (content, checks.map(TextCheck::conclude)) {
+                    // The staged entry becomes the entry only if the text is
+                    // the one the Release lists; else it is removed.
+                    (Some(expected), Some((actual, Some(staged)))) => {
+                        if actual != expected {
+                            return Err(mismatch(expected, actual));
                         }
+                        staged.publish()?;
+                        expected
+                    }
+                    (None, Some((actual, _))) => actual,
+                    // The cache checks the hash before it writes: one pass.
+                    (Some(expected), _) => match cache.put(Bucket::Packages, &expected, text.as_bytes()) {
+                        Err(CacheError::HashMismatch { actual, .. }) => return Err(mismatch(expected, actual)),
                         stored => stored.map(|_| expected)?,
                     },
-                    None => Sha256::of(text.as_bytes()),
+                    (None, None) => Sha256::of(text.as_bytes()),
                 };
                 (text, content_sha256, true)
             }
@@ -535,7 +547,7 @@ pub async fn fetch_index_file(
 }
 
 /// A [`decompress::StreamingDecoder`] fed by a download.
-struct EarlyText(decompress::StreamingDecoder);
+struct EarlyText(decompress::StreamingDecoder<TextCheck>);
 
 impl BodyObserver for EarlyText {
     fn begin(&self) {
@@ -544,6 +556,48 @@ impl BodyObserver for EarlyText {
 
     fn bytes(&self, bytes: &[u8]) {
         self.0.push(bytes);
+    }
+}
+
+/// What is done with a downloaded index's text while it decodes, so that
+/// little is left once it is: hashing it and, when the Release lists its
+/// SHA256, writing it to a [`crate::fetch::StagedEntry`], which becomes its
+/// cache entry only if that is the text's SHA256. (One sink each: they run
+/// in parallel.)
+enum TextCheck {
+    Hash(crate::hash::Sha256Hasher),
+    Stage(crate::fetch::StagedEntry),
+}
+
+impl TextCheck {
+    /// The sinks for an index whose text has SHA256 `content`, when the
+    /// Release lists it.
+    fn sinks(cache: &Cache, content: Option<Sha256>) -> Vec<TextCheck> {
+        let stage = content.map(|sha256| TextCheck::Stage(crate::fetch::StagedEntry::new(cache, Bucket::Packages, &sha256)));
+        std::iter::once(TextCheck::Hash(crate::hash::Sha256Hasher::new())).chain(stage).collect()
+    }
+
+    /// The text's SHA256, and its staged entry if there is one, from sinks
+    /// made by [`TextCheck::sinks`] and fed the whole text.
+    fn conclude(sinks: Vec<TextCheck>) -> (Sha256, Option<crate::fetch::StagedEntry>) {
+        let mut sha256 = None;
+        let mut staged = None;
+        for sink in sinks {
+            match sink {
+                TextCheck::Hash(hasher) => sha256 = Some(hasher.finish()),
+                TextCheck::Stage(entry) => staged = Some(entry),
+            }
+        }
+        (sha256.expect("the sinks include a hasher"), staged)
+    }
+}
+
+impl decompress::TextSink for TextCheck {
+    fn text(&mut self, piece: &[u8]) {
+        match self {
+            TextCheck::Hash(hasher) => hasher.update(piece),
+            TextCheck::Stage(entry) => entry.write(piece),
+        }
     }
 }
 

@@ -232,6 +232,13 @@ pub fn decompress(data: &[u8], label: &str, limit: u64) -> Result<Vec<u8>, Decom
     Ok(out)
 }
 
+/// Work on an index's text that [`StreamingDecoder`] lets start before the
+/// whole text is decoded: hashing it, writing it to a file.
+pub trait TextSink: Send + 'static {
+    /// The next piece of the text.
+    fn text(&mut self, piece: &[u8]);
+}
+
 /// Decompresses an index while it downloads: an `.xz` file's blocks are
 /// decoded as they arrive (when their headers give their sizes, as Debian's
 /// do), into one buffer of the content's size, which the caller knows from
@@ -240,17 +247,21 @@ pub fn decompress(data: &[u8], label: &str, limit: u64) -> Result<Vec<u8>, Decom
 /// hash are checked, finds that the blocks decoded are that file's, byte
 /// for byte; otherwise, or for other compressions, `finish` decompresses
 /// the file as [`decompress_text`] does.
-pub struct StreamingDecoder {
-    pipeline: Option<xz::Pipeline>,
+///
+/// Once `finish` is called, each sink is fed the text decoded early, on a
+/// thread of its own, while the last blocks are still decoding.
+pub struct StreamingDecoder<S> {
+    pipeline: Option<xz::Pipeline<S>>,
     limit: u64,
 }
 
-impl StreamingDecoder {
-    /// A decoder for content of `size` bytes, at most `limit`. Without a
-    /// size, or past the limit, nothing is decoded early.
-    pub fn new(size: Option<u64>, limit: u64) -> StreamingDecoder {
+impl<S: TextSink> StreamingDecoder<S> {
+    /// A decoder for content of `size` bytes, at most `limit`, with `sinks`
+    /// for its text. Without a size, or past the limit, nothing is decoded
+    /// early.
+    pub fn new(size: Option<u64>, limit: u64, sinks: Vec<S>) -> StreamingDecoder<S> {
         let size = size.filter(|&s| s <= limit).and_then(|s| usize::try_from(s).ok());
-        StreamingDecoder { pipeline: size.map(xz::Pipeline::start), limit }
+        StreamingDecoder { pipeline: size.map(|size| xz::Pipeline::start(size, sinks)), limit }
     }
 
     /// The next bytes of the file.
@@ -267,15 +278,17 @@ impl StreamingDecoder {
         }
     }
 
-    /// The text of `data`, the whole file, verified by now; `label` names
-    /// it in errors.
-    pub fn finish(self, data: &[u8], label: &str) -> Result<String, DecompressError> {
+    /// The text of `data`, the whole file, verified by now (`label` names it
+    /// in errors), and the sinks if they were fed exactly that text, in
+    /// order; if they were not (the text was not all decoded early), the
+    /// caller does their work.
+    pub fn finish(self, data: &[u8], label: &str) -> Result<(String, Option<Vec<S>>), DecompressError> {
         match self.pipeline {
             Some(pipeline) if Compression::detect(data) == Compression::Xz => {
-                let bytes = pipeline.finish(data, self.limit).map_err(|e| xz_error(e, label, self.limit))?;
-                into_text(bytes, label)
+                let (bytes, sinks) = pipeline.finish(data, self.limit).map_err(|e| xz_error(e, label, self.limit))?;
+                Ok((into_text(bytes, label)?, sinks))
             }
-            _ => decompress_text(data, label, self.limit),
+            _ => Ok((decompress_text(data, label, self.limit)?, None)),
         }
     }
 }

@@ -20,6 +20,8 @@ use std::sync::{mpsc, Mutex};
 
 use liblzma::stream::{Action, Status, Stream};
 
+use super::TextSink;
+
 const HEADER_MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0];
 const FOOTER_MAGIC: [u8; 2] = *b"YZ";
 /// Stream header and stream footer are both this long.
@@ -277,11 +279,14 @@ fn decode_block(block: &Block<'_>, out: &mut [u8]) -> Result<(), XzError> {
     decoder.end(&one_block_tail(block.stream_header, block.unpadded, block.uncompressed))
 }
 
-/// One block as a stream of its own, fed as its bytes come.
+/// One block as a stream of its own, fed as its bytes come; what it has
+/// decoded can be taken (see [`BlockDecoder::take_decoded`]) before the rest.
 struct BlockDecoder<'o> {
     stream: Stream,
+    /// The block's output from the first byte not taken yet.
     out: &'o mut [u8],
-    written: usize,
+    /// How many bytes at the start of `out` are decoded.
+    decoded: usize,
     ended: bool,
     /// Where the block is in the file, for messages.
     offset: usize,
@@ -291,7 +296,7 @@ impl<'o> BlockDecoder<'o> {
     /// A decoder into `out` (the block's size), fed its stream's header.
     fn new(offset: usize, stream_header: &[u8], out: &'o mut [u8]) -> Result<Self, XzError> {
         let stream = Stream::new_stream_decoder(u64::MAX, 0).map_err(|e| block_error(offset, io::Error::from(e).to_string()))?;
-        let mut decoder = BlockDecoder { stream, out, written: 0, ended: false, offset };
+        let mut decoder = BlockDecoder { stream, out, decoded: 0, ended: false, offset };
         decoder.feed(stream_header)?;
         Ok(decoder)
     }
@@ -302,12 +307,12 @@ impl<'o> BlockDecoder<'o> {
             let stream = &mut self.stream;
             let (read_before, written_before) = (stream.total_in(), stream.total_out());
             let status = stream
-                .process(input, &mut self.out[self.written..], Action::Run)
+                .process(input, &mut self.out[self.decoded..], Action::Run)
                 .map_err(|e| block_error(self.offset, io::Error::from(e).to_string()))?;
             let read = (stream.total_in() - read_before) as usize;
             let wrote = (stream.total_out() - written_before) as usize;
             input = &input[read..];
-            self.written += wrote;
+            self.decoded += wrote;
             self.ended = status == Status::StreamEnd;
             if read == 0 && wrote == 0 && !self.ended {
                 // The output is full and the decoder has more.
@@ -317,11 +322,20 @@ impl<'o> BlockDecoder<'o> {
         Ok(())
     }
 
+    /// The output decoded since the last call, which the decoder no longer
+    /// writes to.
+    fn take_decoded(&mut self) -> &'o [u8] {
+        let (done, rest) = std::mem::take(&mut self.out).split_at_mut(self.decoded);
+        self.out = rest;
+        self.decoded = 0;
+        done
+    }
+
     /// Feeds the index and footer that close the block's stream (see
     /// [`one_block_tail`]) and checks that the block filled its output.
-    fn end(mut self, tail: &[u8]) -> Result<(), XzError> {
+    fn end(&mut self, tail: &[u8]) -> Result<(), XzError> {
         self.feed(tail)?;
-        if !self.ended || self.written != self.out.len() {
+        if !self.ended || self.decoded != self.out.len() {
             return Err(block_error(self.offset, "decodes to less than the index says"));
         }
         Ok(())
@@ -339,23 +353,31 @@ fn block_error(offset: usize, why: impl std::fmt::Display) -> XzError {
 /// byte for byte; else it decodes that file from scratch. Only blocks whose
 /// headers give both of their sizes (as `xz -T` writes them) are decoded
 /// early: the others' ends are not known before they are decoded.
-pub(super) struct Pipeline {
+///
+/// Each of its sinks gets the text decoded early, in order, on a thread of
+/// its own, as soon as `finish` is called (the file is verified by then)
+/// and the text is decoded, so that their work overlaps the decoding.
+pub(super) struct Pipeline<S> {
     sender: Option<mpsc::Sender<Message>>,
-    thread: Option<std::thread::JoinHandle<Early>>,
+    thread: Option<std::thread::JoinHandle<Early<S>>>,
 }
 
 enum Message {
     Bytes(Vec<u8>),
     /// The download starts again from its first byte.
     Restart,
+    /// The file is whole and verified: the sinks may have its text.
+    Verified,
 }
 
-/// What the pipeline decoded before the end: the buffer, and each block
+/// What the pipeline decoded before the end: the buffer, each block
 /// decoded into it (its bytes, the stream header before it, where it was
-/// and whether it decoded), in file order; none if it gave up at once.
-struct Early {
+/// and whether it decoded), in file order, none if it gave up at once; and
+/// the sinks, fed the output of those blocks in order.
+struct Early<S> {
     out: Vec<u8>,
     blocks: Vec<EarlyBlock>,
+    sinks: Vec<S>,
 }
 
 struct EarlyBlock {
@@ -367,11 +389,11 @@ struct EarlyBlock {
     result: Result<(), XzError>,
 }
 
-impl Pipeline {
+impl<S: TextSink> Pipeline<S> {
     /// A pipeline for a file whose content is `size` bytes.
-    pub(super) fn start(size: usize) -> Pipeline {
+    pub(super) fn start(size: usize, sinks: Vec<S>) -> Pipeline<S> {
         let (sender, receiver) = mpsc::channel();
-        let thread = std::thread::spawn(move || decode_early(&receiver, size));
+        let thread = std::thread::spawn(move || decode_early(&receiver, size, sinks));
         Pipeline { sender: Some(sender), thread: Some(thread) }
     }
 
@@ -391,12 +413,16 @@ impl Pipeline {
         }
     }
 
-    /// Decodes `data`, the whole file, at most `limit` bytes of content,
-    /// taking each block decoded early whose bytes are those of `data`.
-    pub(super) fn finish(mut self, data: &[u8], limit: u64) -> Result<Vec<u8>, XzError> {
-        drop(self.sender.take());
+    /// Decodes `data`, the whole file, verified, at most `limit` bytes of
+    /// content, taking each block decoded early whose bytes are those of
+    /// `data`. The sinks come back if every block was, and so they were
+    /// fed exactly the content.
+    pub(super) fn finish(mut self, data: &[u8], limit: u64) -> Result<(Vec<u8>, Option<Vec<S>>), XzError> {
+        if let Some(sender) = self.sender.take() {
+            let _ = sender.send(Message::Verified);
+        }
         let early = self.thread.take().map(|t| t.join().expect("early decoding does not panic"));
-        let Some(mut early) = early.filter(|e| !e.blocks.is_empty()) else { return decode(data, limit) };
+        let Some(mut early) = early.filter(|e| !e.blocks.is_empty()) else { return Ok((decode(data, limit)?, None)) };
         let (blocks, total) = layout(data, limit)?;
         let same = |b: &Block<'_>, e: &EarlyBlock| {
             b.offset == e.offset
@@ -409,36 +435,43 @@ impl Pipeline {
             && blocks.iter().zip(&early.blocks).all(|(b, e)| same(b, e));
         if !matches {
             drop(early);
-            return decode(data, limit);
+            return Ok((decode(data, limit)?, None));
         }
         let done = early.blocks.len();
         // A block that failed early fails now: its bytes are the file's.
         if let Some(e) = early.blocks.into_iter().find_map(|e| e.result.err()) {
             return Err(e);
         }
+        if done == blocks.len() {
+            return Ok((early.out, Some(early.sinks)));
+        }
         let start: u64 = blocks[..done].iter().map(|b| b.uncompressed).sum();
         decode_blocks(&blocks[done..], &mut early.out[start as usize..])?;
-        Ok(early.out)
+        Ok((early.out, None))
     }
 }
 
-impl Drop for Pipeline {
+impl<S> Drop for Pipeline<S> {
     fn drop(&mut self) {
         // Dropping the sender ends the thread once its blocks are decoded;
-        // it is not waited for.
+        // it is not waited for, and the sinks get nothing.
         drop(self.sender.take());
     }
 }
+
+/// A block to decode: how its header describes it, where its bytes come
+/// from, where its output goes, and where that output is passed on.
+type Job<'s> = (BlockStart, mpsc::Receiver<Vec<u8>>, &'s mut [u8], Vec<mpsc::Sender<&'s [u8]>>);
 
 /// The pipeline's thread: reads the stream header and each block header as
 /// they arrive, and hands every block whose header gives its sizes to a
 /// decoding thread at once, which decodes it as its bytes arrive. Stops
 /// decoding early (and only collects what it started) at anything else.
-fn decode_early(receiver: &mpsc::Receiver<Message>, size: usize) -> Early {
+fn decode_early<S: TextSink>(receiver: &mpsc::Receiver<Message>, size: usize, sinks: Vec<S>) -> Early<S> {
     let mut out = vec![0u8; size];
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let blocks = std::thread::scope(|s| {
-        let (jobs, queue) = mpsc::channel::<(BlockStart, mpsc::Receiver<Vec<u8>>, &mut [u8])>();
+    let (blocks, sinks) = std::thread::scope(|s| {
+        let (jobs, queue) = mpsc::channel::<Job<'_>>();
         let queue = std::sync::Arc::new(Mutex::new(queue));
         let workers: Vec<_> = (0..threads)
             .map(|_| {
@@ -447,13 +480,14 @@ fn decode_early(receiver: &mpsc::Receiver<Message>, size: usize) -> Early {
                     let mut done = Vec::new();
                     loop {
                         let job = queue.lock().expect("no thread panics holding the queue").recv();
-                        let Ok((start, pieces, out)) = job else { break };
-                        done.push(decode_arriving(start, &pieces, out));
+                        let Ok((start, pieces, out, text)) = job else { break };
+                        done.push(decode_arriving(start, &pieces, out, &text));
                     }
                     done
                 })
             })
             .collect();
+        let (mut routes, feeders) = TextRoutes::new(s, sinks);
         let mut scan = Scan::default();
         let mut rest: &mut [u8] = &mut out[..];
         // The block being received: where its pieces go, how many bytes
@@ -461,6 +495,10 @@ fn decode_early(receiver: &mpsc::Receiver<Message>, size: usize) -> Early {
         let mut current: Option<(mpsc::Sender<Vec<u8>>, usize)> = None;
         while let Ok(message) = receiver.recv() {
             let bytes = match message {
+                Message::Verified => {
+                    routes.open();
+                    continue;
+                }
                 // Nothing received yet: the first response begins.
                 Message::Restart if scan.base == 0 && scan.data.is_empty() && current.is_none() => continue,
                 Message::Restart => {
@@ -494,19 +532,81 @@ fn decode_early(receiver: &mpsc::Receiver<Message>, size: usize) -> Early {
                 rest = tail;
                 let (sender, pieces) = mpsc::channel();
                 current = Some((sender, start.size));
-                if jobs.send((start, pieces, slice)).is_err() {
+                if jobs.send((start, pieces, slice, routes.block())).is_err() {
                     scan.failed = true;
                     break;
                 }
             }
         }
-        drop((jobs, current));
+        drop((jobs, current, routes));
         let mut blocks: Vec<EarlyBlock> =
             workers.into_iter().flat_map(|w| w.join().expect("decoding does not panic")).collect();
         blocks.sort_by_key(|b| b.offset);
-        blocks
+        let sinks = feeders.into_iter().map(|f| f.join().expect("sinks do not panic")).collect();
+        (blocks, sinks)
     });
-    Early { out, blocks }
+    Early { out, blocks, sinks }
+}
+
+/// Decoded text on its way to the sinks: each block's output, block after
+/// block in file order, goes to every sink's thread; held back until the
+/// file is verified.
+struct TextRoutes<'s> {
+    /// Per sink: where each block's output is announced.
+    sinks: Vec<mpsc::Sender<mpsc::Receiver<&'s [u8]>>>,
+    /// Per block started before the file was verified, per sink: its output.
+    held: Vec<Vec<mpsc::Receiver<&'s [u8]>>>,
+    open: bool,
+}
+
+impl<'s> TextRoutes<'s> {
+    /// Routes to `sinks`, each fed by a thread of scope `s`, which gives the
+    /// sink back when the routes are dropped and it has had all of its text.
+    fn new<'env, S: TextSink>(
+        s: &'s std::thread::Scope<'s, 'env>,
+        sinks: Vec<S>,
+    ) -> (TextRoutes<'s>, Vec<std::thread::ScopedJoinHandle<'s, S>>) {
+        let (senders, feeders) = sinks
+            .into_iter()
+            .map(|mut sink| {
+                let (sender, blocks) = mpsc::channel::<mpsc::Receiver<&'s [u8]>>();
+                let feeder = s.spawn(move || {
+                    for block in blocks {
+                        for piece in block {
+                            sink.text(piece);
+                        }
+                    }
+                    sink
+                });
+                (sender, feeder)
+            })
+            .unzip();
+        (TextRoutes { sinks: senders, held: Vec::new(), open: false }, feeders)
+    }
+
+    /// Where the output of the next block goes, one sender per sink.
+    fn block(&mut self) -> Vec<mpsc::Sender<&'s [u8]>> {
+        let (senders, receivers): (Vec<_>, Vec<_>) = self.sinks.iter().map(|_| mpsc::channel()).unzip();
+        self.held.push(receivers);
+        if self.open {
+            self.release();
+        }
+        senders
+    }
+
+    /// The file is verified: the text flows from now on.
+    fn open(&mut self) {
+        self.open = true;
+        self.release();
+    }
+
+    fn release(&mut self) {
+        for block in self.held.drain(..) {
+            for (sink, text) in self.sinks.iter().zip(block) {
+                let _ = sink.send(text);
+            }
+        }
+    }
 }
 
 /// A block as its header describes it.
@@ -519,15 +619,33 @@ struct BlockStart {
     size: usize,
 }
 
-/// Decodes a block from its bytes as they arrive, keeping them.
-fn decode_arriving(start: BlockStart, pieces: &mpsc::Receiver<Vec<u8>>, out: &mut [u8]) -> EarlyBlock {
+/// How much decoded text is passed on at a time: large enough that the
+/// sinks (hashing, writing a file) work in long runs.
+const TEXT_PIECE: usize = 1 << 20;
+
+/// Decodes a block from its bytes as they arrive, keeping them, and passes
+/// its output on to `text` as it is decoded.
+fn decode_arriving<'o>(
+    start: BlockStart,
+    pieces: &mpsc::Receiver<Vec<u8>>,
+    out: &'o mut [u8],
+    text: &[mpsc::Sender<&'o [u8]>],
+) -> EarlyBlock {
+    let pass_on = |decoder: &mut BlockDecoder<'o>| {
+        let piece = decoder.take_decoded();
+        for sink in text {
+            let _ = sink.send(piece);
+        }
+    };
     // The size is the header's claim, not yet checked: it bounds nothing.
     let mut data = Vec::with_capacity(start.size.min(16 << 20));
     let mut decoder = BlockDecoder::new(start.offset, &start.stream_header, out);
     for piece in pieces {
         if let Ok(d) = &mut decoder {
-            if let Err(e) = d.feed(&piece) {
-                decoder = Err(e);
+            match d.feed(&piece) {
+                Err(e) => decoder = Err(e),
+                Ok(()) if d.decoded >= TEXT_PIECE => pass_on(d),
+                Ok(()) => {}
             }
         }
         data.extend_from_slice(&piece);
@@ -536,7 +654,11 @@ fn decode_arriving(start: BlockStart, pieces: &mpsc::Receiver<Vec<u8>>, out: &mu
         // Cut short (a restart, or the end): `finish` sees the bytes differ.
         Err(block_error(start.offset, "incomplete"))
     } else {
-        decoder.and_then(|d| d.end(&one_block_tail(&start.stream_header, start.unpadded, start.uncompressed)))
+        decoder.and_then(|mut d| {
+            d.end(&one_block_tail(&start.stream_header, start.unpadded, start.uncompressed))?;
+            pass_on(&mut d);
+            Ok(())
+        })
     };
     let BlockStart { offset, stream_header, unpadded, uncompressed, .. } = start;
     EarlyBlock { offset, data, stream_header, unpadded, uncompressed, result }
@@ -715,27 +837,47 @@ mod tests {
         }
     }
 
+    /// A sink that keeps what it is fed.
+    #[derive(Debug, Default, PartialEq)]
+    struct Kept(Vec<u8>);
+
+    impl TextSink for Kept {
+        fn text(&mut self, piece: &[u8]) {
+            self.0.extend_from_slice(piece);
+        }
+    }
+
     /// What the pipeline's thread decodes of `data` given in `chunk`-byte
-    /// pieces, for content of `size` bytes.
-    fn early(data: &[u8], chunk: usize, size: usize) -> Early {
+    /// pieces, for content of `size` bytes, with two sinks; `verified`
+    /// says whether the file is then said to be verified.
+    fn early(data: &[u8], chunk: usize, size: usize, verified: bool) -> Early<Kept> {
         let (sender, receiver) = mpsc::channel();
         for piece in data.chunks(chunk) {
             sender.send(Message::Bytes(piece.to_vec())).unwrap();
         }
+        if verified {
+            sender.send(Message::Verified).unwrap();
+        }
         drop(sender);
-        decode_early(&receiver, size)
+        decode_early(&receiver, size, vec![Kept::default(), Kept::default()])
     }
 
-    fn pipeline(pieces: &[&[u8]], size: usize) -> Pipeline {
-        let pipeline = Pipeline::start(size);
+    fn pipeline(pieces: &[&[u8]], size: usize) -> Pipeline<Kept> {
+        let pipeline = Pipeline::start(size, vec![Kept::default(), Kept::default()]);
         for piece in pieces {
             pipeline.push(piece);
         }
         pipeline
     }
 
+    /// The content `finish` gives, and whether its sinks came back.
+    fn finished(pipeline: Pipeline<Kept>, data: &[u8], limit: u64) -> Result<(Vec<u8>, bool), XzError> {
+        pipeline.finish(data, limit).map(|(text, sinks)| (text, sinks.is_some()))
+    }
+
     /// Issue 12: blocks whose headers give their sizes are decoded while
-    /// the file arrives, however it is cut into pieces.
+    /// the file arrives, however it is cut into pieces; each sink is fed
+    /// their text, in order, once the file is verified.
     #[test]
     fn sized_blocks_decode_as_they_arrive() {
         let text = text();
@@ -743,37 +885,49 @@ mod tests {
         let (blocks, _) = layout(&packed, u64::MAX).unwrap();
         assert!(blocks.len() >= 4, "{} blocks", blocks.len());
         for chunk in [1, 1000, 65536, packed.len()] {
-            let early = early(&packed, chunk, text.len());
+            let early = early(&packed, chunk, text.len(), true);
             assert_eq!(early.blocks.len(), blocks.len(), "chunks of {chunk}");
             assert!(early.blocks.iter().all(|b| b.result.is_ok()), "chunks of {chunk}");
             assert_eq!(early.out, text, "chunks of {chunk}");
+            assert_eq!(early.sinks, [Kept(text.clone()), Kept(text.clone())], "chunks of {chunk}");
             let pieces: Vec<&[u8]> = packed.chunks(chunk).collect();
-            assert_eq!(pipeline(&pieces, text.len()).finish(&packed, u64::MAX).unwrap(), text);
+            let (out, sinks) = pipeline(&pieces, text.len()).finish(&packed, u64::MAX).unwrap();
+            assert_eq!(out, text);
+            assert_eq!(sinks.unwrap(), [Kept(text.clone()), Kept(text.clone())], "chunks of {chunk}");
         }
+        // Not verified (the download failed): the sinks get nothing.
+        assert_eq!(early(&packed, 1000, text.len(), false).sinks, [Kept::default(), Kept::default()]);
         // Without sizes in the block headers nothing is decoded early;
-        // the end result is the same.
+        // the end result is the same, and the sinks are not given back.
         let plain_headers = one_block(&text);
-        assert!(early(&plain_headers, 1000, text.len()).blocks.is_empty());
-        assert_eq!(pipeline(&[&plain_headers], text.len()).finish(&plain_headers, u64::MAX).unwrap(), text);
+        assert!(early(&plain_headers, 1000, text.len(), true).blocks.is_empty());
+        assert_eq!(finished(pipeline(&[&plain_headers], text.len()), &plain_headers, u64::MAX).unwrap(), (text.clone(), false));
+        // Early decoding ends with the first stream: the rest is decoded
+        // at the end, and the sinks, which saw only a part, are not given back.
+        let mut two = packed.clone();
+        two.extend(sized_blocks(&text, 100_000));
+        let twice = [&text[..], &text[..]].concat();
+        assert_eq!(finished(pipeline(&[&two], twice.len()), &two, u64::MAX).unwrap(), (twice, false));
     }
 
     /// What was decoded early is used only if it is the file finally
-    /// given, verified by then; anything else is decoded from scratch.
+    /// given, verified by then; anything else is decoded from scratch, and
+    /// the sinks, fed what was decoded early, are not given back.
     #[test]
     fn early_blocks_count_only_if_they_are_the_final_files() {
         let text = text();
         let packed = sized_blocks(&text, 100_000);
         let other_text: Vec<u8> = text.iter().map(|b| if *b == b'p' { b'q' } else { *b }).collect();
         let other = sized_blocks(&other_text, 100_000);
-        assert_eq!(pipeline(&[&other], text.len()).finish(&packed, u64::MAX).unwrap(), text);
+        assert_eq!(finished(pipeline(&[&other], text.len()), &packed, u64::MAX).unwrap(), (text.clone(), false));
         // A retried download: what came before the restart is not used.
         let p = pipeline(&[&other[..other.len() / 2]], text.len());
         p.restart();
         p.push(&packed);
-        assert_eq!(p.finish(&packed, u64::MAX).unwrap(), text);
+        assert_eq!(finished(p, &packed, u64::MAX).unwrap(), (text.clone(), false));
         // A Release that gives the wrong content size: the file decides.
         for size in [text.len() - 1, text.len() + 1, 10] {
-            assert_eq!(pipeline(&[&packed], size).finish(&packed, u64::MAX).unwrap(), text, "size {size}");
+            assert_eq!(finished(pipeline(&[&packed], size), &packed, u64::MAX).unwrap(), (text.clone(), false), "size {size}");
         }
         assert!(matches!(pipeline(&[&packed], text.len()).finish(&packed, 1000), Err(XzError::TooLarge)));
         // A damaged block fails, early or not, and names the block.
@@ -810,7 +964,7 @@ mod tests {
         crafted.extend(fields);
         crafted.extend(crc.to_le_bytes());
         crafted.extend_from_slice(&[7; 1000]);
-        let early = early(&crafted, 100, 1000);
+        let early = early(&crafted, 100, 1000, true);
         assert_eq!(early.blocks.len(), 1, "the block was started");
         assert!(early.blocks[0].result.is_err(), "and found incomplete");
         assert!(matches!(pipeline(&[&crafted], 1000).finish(&crafted, u64::MAX), Err(XzError::Corrupt(_))));

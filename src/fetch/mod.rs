@@ -7,15 +7,18 @@
 //! verified Release file, and by a mirror-independent key (with `ETag` and
 //! `Last-Modified`) for the Release files themselves. [`CacheMode`] decides
 //! how the two meet; [`Fetcher::get_cached`], [`Fetcher::get_cached_path`]
-//! and [`Fetcher::get_keyed`] combine them.
+//! and [`Fetcher::get_keyed`] combine them. A [`StagedEntry`] is an entry
+//! written while its content is still being checked.
 //!
 //! Nothing here checks signatures: the caller verifies an InRelease file
 //! before trusting the hashes it lists (see [`crate::signature`]).
 
 mod cache;
 mod http;
+mod staged;
 
 pub use cache::{Bucket, Cache, CacheError};
+pub use staged::StagedEntry;
 pub(crate) use http::error_chain;
 pub use http::{
     map_bounded, BodyObserver, Conditional, EnvError, FetchError, FetchOptions, Fetcher, Validators,
