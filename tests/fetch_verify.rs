@@ -473,6 +473,46 @@ fn issue_12_a_multi_block_index_decodes_while_it_downloads() {
     assert!(cached(&a).iter().all(|p| !p.starts_with(a.cache().join("packages-v1"))));
 }
 
+/// Every file under `dir`, temporary ones too.
+fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .flatten()
+        .flat_map(|e| if e.file_type().unwrap().is_dir() { all_files(&e.path()) } else { vec![e.path()] })
+        .collect()
+}
+
+/// Issue 12, goal (d): the text of an index decoded while it downloads is
+/// hashed and written beside its cache entry while it decodes; a text that
+/// is not the one the Release lists is refused with the very error of the
+/// one-block file (checked once the whole text is in), and leaves neither
+/// an entry nor a temporary file.
+// https://github.com/debclosure/debclosure/issues/12
+#[test]
+fn issue_12_a_text_hashed_while_it_decodes_is_checked_as_before() {
+    let wrong = "1".repeat(64);
+    let refuse = |blocks: bool| {
+        let a = Archive::new(&[Suite::new("stable", debs())]);
+        let path = a.root().join("dists/stable/main/binary-amd64/Packages.xz");
+        let served = std::fs::read(&path).unwrap();
+        let text = liblzma::decode_all(&served[..]).unwrap();
+        let data = if blocks { xz_sized_blocks(&text, 200) } else { served.clone() };
+        std::fs::write(&path, &data).unwrap();
+        std::fs::write(path.parent().unwrap().join("by-hash/SHA256").join(repo::sha256(&data)), &data).unwrap();
+        a.resign("stable", |r| {
+            r.replace(&repo::sha256(&served), &repo::sha256(&data))
+                .replace(&format!(" {:>8} main/binary-amd64/Packages.xz", served.len()), &format!(" {:>8} main/binary-amd64/Packages.xz", data.len()))
+                .replace(&repo::sha256(&text), &wrong)
+        });
+        let out = resolve(&a, &["--suite=stable", "app"]);
+        out.fails_with(&["decompressed content has SHA256", &repo::sha256(&text), &wrong]);
+        let left = all_files(&a.cache().join("packages-v1"));
+        assert!(left.is_empty(), "blocks: {blocks}: {left:?}");
+        out.report()
+    };
+    assert_eq!(refuse(true), refuse(false));
+}
+
 /// Issue 12: a cold fetch answers from the downloaded text and leaves the
 /// compact form to the first run that reads the text from the cache, which
 /// then writes it; both give the same answer.
