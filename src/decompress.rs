@@ -460,6 +460,46 @@ mod tests {
         assert!(matches!(err, DecompressError::TooLarge { limit: 1000, .. }), "{err}");
     }
 
+    /// A sink that keeps what it is fed.
+    struct Kept(Vec<u8>);
+
+    impl TextSink for Kept {
+        fn text(&mut self, piece: &[u8]) {
+            self.0.extend_from_slice(piece);
+        }
+    }
+
+    /// What a streaming decoder fed `data` in pieces of `chunk` bytes
+    /// gives: the text, and what its sink was fed if it gives it back.
+    fn streamed(data: &[u8], chunk: usize, size: usize) -> (String, Option<Vec<u8>>) {
+        let decoder = StreamingDecoder::new(Some(size as u64), DEFAULT_LIMIT, vec![Kept(Vec::new())]);
+        decoder.restart();
+        for piece in data.chunks(chunk) {
+            decoder.push(piece);
+        }
+        let (text, sinks) = decoder.finish(data, "f").unwrap();
+        (text, sinks.map(|mut s| s.remove(0).0))
+    }
+
+    /// Issue 12, goal (d): the sinks of a streaming decoder are given back,
+    /// fed the text, only when all of it was decoded early; for anything
+    /// else the caller does their work.
+    #[test]
+    fn streaming_decoders_give_back_sinks_fed_the_whole_text() {
+        let text: String = (0..30_000).map(|i| format!("Package: p{i}\nVersion: {i}\n\n")).collect();
+        let sized = xz_sized_blocks(text.as_bytes(), 50_000);
+        for chunk in [1000, 1 << 20] {
+            assert_eq!(streamed(&sized, chunk, text.len()), (text.clone(), Some(text.clone().into_bytes())), "chunks of {chunk}");
+        }
+        for (name, data) in [("one block", xz(text.as_bytes())), ("gzip", gz(text.as_bytes())), ("plain", text.clone().into_bytes())] {
+            assert_eq!(streamed(&data, 1000, text.len()), (text.clone(), None), "{name}");
+        }
+        // Without a size, nothing is decoded early.
+        let decoder = StreamingDecoder::new(None, DEFAULT_LIMIT, vec![Kept(Vec::new())]);
+        decoder.push(&sized);
+        assert!(decoder.finish(&sized, "f").unwrap().1.is_none());
+    }
+
     /// Issue 8: a bomb (here 4096 xz streams of 1 MiB of zeros each, 4 GiB
     /// in all, concatenated into a file of about a MiB) stops at the
     /// limit while it streams: it neither decodes nor holds the 4 GiB.
