@@ -556,7 +556,7 @@ struct TextRoutes<'s> {
     sinks: Vec<mpsc::Sender<mpsc::Receiver<&'s [u8]>>>,
     /// Per block started before the file was verified, per sink: its output.
     held: Vec<Vec<mpsc::Receiver<&'s [u8]>>>,
-    open: bool,
+    verified: bool,
 }
 
 impl<'s> TextRoutes<'s> {
@@ -581,14 +581,14 @@ impl<'s> TextRoutes<'s> {
                 (sender, feeder)
             })
             .unzip();
-        (TextRoutes { sinks: senders, held: Vec::new(), open: false }, feeders)
+        (TextRoutes { sinks: senders, held: Vec::new(), verified: false }, feeders)
     }
 
     /// Where the output of the next block goes, one sender per sink.
     fn block(&mut self) -> Vec<mpsc::Sender<&'s [u8]>> {
         let (senders, receivers): (Vec<_>, Vec<_>) = self.sinks.iter().map(|_| mpsc::channel()).unzip();
         self.held.push(receivers);
-        if self.open {
+        if self.verified {
             self.release();
         }
         senders
@@ -596,7 +596,7 @@ impl<'s> TextRoutes<'s> {
 
     /// The file is verified: the text flows from now on.
     fn open(&mut self) {
-        self.open = true;
+        self.verified = true;
         self.release();
     }
 
