@@ -382,7 +382,8 @@ struct Early<S> {
 
 struct EarlyBlock {
     offset: usize,
-    data: Vec<u8>,
+    /// Its bytes, in the pieces they came in.
+    data: Vec<Vec<u8>>,
     stream_header: [u8; HEADER_SIZE],
     unpadded: u64,
     uncompressed: u64,
@@ -426,7 +427,7 @@ impl<S: TextSink> Pipeline<S> {
         let (blocks, total) = layout(data, limit)?;
         let same = |b: &Block<'_>, e: &EarlyBlock| {
             b.offset == e.offset
-                && b.data == &e.data[..]
+                && is_made_of(b.data, &e.data)
                 && b.stream_header == &e.stream_header[..]
                 && (b.unpadded, b.uncompressed) == (e.unpadded, e.uncompressed)
         };
@@ -449,6 +450,19 @@ impl<S: TextSink> Pipeline<S> {
         decode_blocks(&blocks[done..], &mut early.out[start as usize..])?;
         Ok((early.out, None))
     }
+}
+
+/// Whether `pieces`, one after the other, are `whole`.
+fn is_made_of(whole: &[u8], pieces: &[Vec<u8>]) -> bool {
+    let mut rest = whole;
+    let all_there = pieces.iter().all(|piece| match rest.strip_prefix(&piece[..]) {
+        Some(after) => {
+            rest = after;
+            true
+        }
+        None => false,
+    });
+    all_there && rest.is_empty()
 }
 
 impl<S> Drop for Pipeline<S> {
@@ -509,12 +523,17 @@ fn decode_early<S: TextSink>(receiver: &mpsc::Receiver<Message>, size: usize, si
                 Message::Bytes(_) if scan.failed => continue,
                 Message::Bytes(bytes) => bytes,
             };
-            scan.data.extend_from_slice(&bytes);
+            if scan.data.is_empty() {
+                scan.data = bytes;
+            } else {
+                scan.data.extend_from_slice(&bytes);
+            }
             loop {
                 if let Some((pieces, remaining)) = &mut current {
                     let n = (*remaining).min(scan.data.len());
                     if n > 0 {
-                        let _ = pieces.send(scan.data.drain(..n).collect());
+                        let piece = if n == scan.data.len() { std::mem::take(&mut scan.data) } else { scan.data.drain(..n).collect() };
+                        let _ = pieces.send(piece);
                         scan.base += n;
                         *remaining -= n;
                     }
@@ -623,8 +642,10 @@ struct BlockStart {
 /// sinks (hashing, writing a file) work in long runs.
 const TEXT_PIECE: usize = 1 << 20;
 
-/// Decodes a block from its bytes as they arrive, keeping them, and passes
-/// its output on to `text` as it is decoded.
+/// Decodes a block from its bytes as they arrive, keeping them in the
+/// pieces they come in (the header's claim of their size is not checked
+/// yet: it bounds nothing), and passes its output on to `text` as it is
+/// decoded.
 fn decode_arriving<'o>(
     start: BlockStart,
     pieces: &mpsc::Receiver<Vec<u8>>,
@@ -637,8 +658,8 @@ fn decode_arriving<'o>(
             let _ = sink.send(piece);
         }
     };
-    // The size is the header's claim, not yet checked: it bounds nothing.
-    let mut data = Vec::with_capacity(start.size.min(16 << 20));
+    let mut data = Vec::new();
+    let mut received = 0;
     let mut decoder = BlockDecoder::new(start.offset, &start.stream_header, out);
     for piece in pieces {
         if let Ok(d) = &mut decoder {
@@ -648,9 +669,10 @@ fn decode_arriving<'o>(
                 Ok(()) => {}
             }
         }
-        data.extend_from_slice(&piece);
+        received += piece.len();
+        data.push(piece);
     }
-    let result = if data.len() != start.size {
+    let result = if received != start.size {
         // Cut short (a restart, or the end): `finish` sees the bytes differ.
         Err(block_error(start.offset, "incomplete"))
     } else {
@@ -940,6 +962,16 @@ mod tests {
         // Truncated: the end decides.
         let cut = &packed[..packed.len() - 10];
         assert!(matches!(pipeline(&[cut], text.len()).finish(cut, u64::MAX), Err(XzError::Corrupt(_))));
+    }
+
+    #[test]
+    fn pieces_make_a_whole_only_in_order_and_in_full() {
+        let v = |s: &[&str]| s.iter().map(|p| p.as_bytes().to_vec()).collect::<Vec<_>>();
+        assert!(is_made_of(b"abcdef", &v(&["ab", "", "cde", "f"])));
+        assert!(is_made_of(b"", &v(&[])));
+        for pieces in [v(&["ab", "cde"]), v(&["ab", "cdef", "g"]), v(&["cd", "ab", "ef"]), v(&["abcdeg"]), v(&[])] {
+            assert!(!is_made_of(b"abcdef", &pieces), "{pieces:?}");
+        }
     }
 
     /// A block header's sizes are unverified input: one that claims a
