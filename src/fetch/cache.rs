@@ -358,7 +358,7 @@ fn sidecar_path(body_path: &Path) -> PathBuf {
 
 /// Creates `dir` unless it exists as a real directory; a symbolic link is
 /// refused rather than followed.
-fn ensure_dir(dir: &Path) -> Result<(), CacheError> {
+pub(super) fn ensure_dir(dir: &Path) -> Result<(), CacheError> {
     match fs::symlink_metadata(dir) {
         Ok(m) if m.is_dir() => Ok(()),
         Ok(_) => Err(CacheError::NotADirectory { path: dir.to_owned() }),

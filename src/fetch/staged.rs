@@ -8,11 +8,10 @@
 //! those [`Cache::put`] gives for the same failures, reported at `publish`,
 //! after the caller's own check.
 
-use std::fs;
-use std::io::{self, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::cache::{Bucket, Cache, CacheError};
+use super::cache::{ensure_dir, Bucket, Cache, CacheError};
 use crate::atomic::TEMP_PREFIX;
 use crate::hash::Sha256;
 
@@ -63,28 +62,10 @@ fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile, CacheError> {
         .map_err(|source| CacheError::Write { path: path.to_owned(), source })
 }
 
-/// Creates `dir` unless it exists as a real directory; a symbolic link is
-/// refused rather than followed (as the cache's own writes do).
-fn ensure_dir(dir: &Path) -> Result<(), CacheError> {
-    let examined = |result: io::Result<fs::Metadata>| match result {
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(CacheError::NotADirectory { path: dir.to_owned() }),
-        Err(source) => Err(CacheError::CreateDir { path: dir.to_owned(), source }),
-    };
-    match fs::symlink_metadata(dir) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::create_dir(dir) {
-            Ok(()) => Ok(()),
-            // Another run created it first.
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => examined(fs::symlink_metadata(dir)),
-            Err(source) => Err(CacheError::CreateDir { path: dir.to_owned(), source }),
-        },
-        other => examined(other),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use crate::report::Warnings;
 
     fn names(dir: &Path) -> Vec<String> {
