@@ -8,7 +8,8 @@
 #   cold fetch+verify+decompress+parse  vs  curl + xz -T0 -dc of the same file
 #   warm-cache resolve (online sources)  vs  apt-get install -s
 #   warm lock and check of examples/bookworm  vs  apt-get install -s
-#   peak memory (RSS) of every debclosure path, next to apt's
+#   peak memory (RSS) of every debclosure path, next to apt's (the first
+#   run after a download, which builds the compact index, included)
 # The index comes from $DEBCLOSURE_BENCH_DIR (Packages.xz there), else it is
 # downloaded from $DEBCLOSURE_MIRROR, else from the first Debian mirror in the
 # machine's apt sources. Usage: bench/run.sh [RUNS]
@@ -105,6 +106,11 @@ e_ours=$(median_ms "$bin" resolve "${online[@]}" --cache-dir "$warm" $request)
 e_off=$(median_ms "$bin" resolve "${online[@]}" --cache-dir "$warm" --offline $request)
 m_warm=$(peak_mb "$bin" resolve "${online[@]}" --cache-dir "$warm" $request)
 m_stats=$(peak_mb "$bin" stats --arch amd64 --packages-file "$work/Packages")
+# The first run after a download builds the compact form from the cached text.
+cp -r "$warm" "$run/compacting"
+rm -rf "$run/compacting/compact-v1"
+m_first=$(peak_mb "$bin" resolve "${online[@]}" --cache-dir "$run/compacting" --offline $request)
+rm -rf "$run/compacting"
 
 # The shipped example (bookworm and bookworm-updates) locked through the same
 # warm cache and mirror, and the lock checked against the indices it pins.
@@ -137,5 +143,6 @@ printf '%-44s %6sms %6sms %7sx\n' "(f) warm lock examples/bookworm vs apt" "$f_l
 printf '%-44s %6sms %6sms %7sx\n' "(f') warm check of that lock vs apt" "$f_check" "$c_peer" "$(ratio "$c_peer" "$f_check")"
 printf '%-44s %6sMB %6sMB\n' "peak RSS, warm lock / check" "$m_lock" "$m_check"
 printf '%-44s %6sMB\n' "peak RSS, parse+index Packages (a)" "$m_stats"
+printf '%-44s %6sMB\n' "peak RSS, first run building the compact form" "$m_first"
 echo "(c), (e) and (f) ratios are apt / ours (higher is better); (a), (b) and (d) are ours / peer."
 echo "peak RSS of apt-get install -s (caches built), the peer of every RSS line: ${m_apt}MB"
