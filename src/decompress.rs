@@ -305,7 +305,8 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn xz(data: &[u8]) -> Vec<u8> {
+    /// `data` as `.xz` in one block (also for `xz`'s tests).
+    pub(super) fn xz(data: &[u8]) -> Vec<u8> {
         let mut enc = liblzma::write::XzEncoder::new(Vec::new(), 6);
         enc.write_all(data).unwrap();
         enc.finish().unwrap()

@@ -760,12 +760,7 @@ impl Scan {
 mod tests {
     use super::*;
 
-    fn one_block(text: &[u8]) -> Vec<u8> {
-        use std::io::Write;
-        let mut enc = liblzma::write::XzEncoder::new(Vec::new(), 6);
-        enc.write_all(text).unwrap();
-        enc.finish().unwrap()
-    }
+    use crate::decompress::tests::xz as one_block;
 
     fn text() -> Vec<u8> {
         (0..20_000).flat_map(|i| format!("Package: p{i}\nVersion: {i}\n\n").into_bytes()).collect()
