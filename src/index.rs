@@ -653,7 +653,7 @@ impl<'a> Index<'a> {
 
     /// The part holding `id`, and the package's position in it.
     fn locate(&self, id: PackageId) -> (&Part<'a>, usize) {
-        let i = self.parts.partition_point(|p| p.end <= id.0);
+        let i = self.source(id);
         let start = if i == 0 { 0 } else { self.parts[i - 1].end };
         (&self.parts[i], (id.0 - start) as usize)
     }
@@ -701,7 +701,8 @@ impl<'a> Index<'a> {
         }
     }
 
-    /// The position of the package's source among the index's sources.
+    /// The position of the package's source among the index's sources,
+    /// which is that of its part (one part a source).
     fn source(&self, id: PackageId) -> usize {
         self.parts.partition_point(|p| p.end <= id.0)
     }

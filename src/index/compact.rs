@@ -153,23 +153,14 @@ impl CompactIndex {
     /// back when it has none (see [`CompactIndex::write_text`]).
     pub fn from_text(text: String, label: &str, architecture: &str) -> Result<CompactIndex, String> {
         let mut bytes = Vec::new();
-        let (text, written) = Self::write_text(text, label, architecture, &Sha256::from_bytes([0; 32]), |write| {
+        let unknown = Sha256::from_bytes([0; 32]);
+        let (text, written) = Self::write_text(text, label, architecture, &unknown, |write| {
             let mut cursor = io::Cursor::new(&mut bytes);
             write(&mut cursor)
         });
         match written {
-            Some(Ok(())) => {
-                let count = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
-                let mut header = Reader { bytes: &bytes, at: 64 };
-                let (provides, names, arch_len) = (header.u32() as usize, header.u32() as usize, header.u32() as usize);
-                let records_at = HEADER_LEN + arch_len;
-                let provides_at = records_at + count * RECORD_LEN;
-                let named_at = provides_at + provides * PROVIDES_LEN;
-                let providers_at = named_at + names * NAMED_LEN;
-                let strings_at = providers_at + provides * PROVIDER_LEN;
-                let architecture = architecture.to_owned();
-                Ok(CompactIndex { architecture, bytes: bytes.into(), count, records_at, provides_at, named_at, providers_at, strings_at })
-            }
+            // Read back as the cache's copy is, which also finds its tables.
+            Some(Ok(())) => Ok(CompactIndex::from_bytes(bytes, &unknown, architecture).expect("its own bytes read back")),
             _ => Err(text),
         }
     }
